@@ -1,0 +1,58 @@
+"""The store center's public contract: the only module other centers may import."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from centers.store import repository, service
+from centers.store.dto import StoreInfo, TenantInfo
+
+__all__ = [
+    "StoreInfo",
+    "TenantInfo",
+    "create_store",
+    "create_tenant",
+    "get_store",
+    "get_stores",
+    "store_by_code",
+    "tenant_by_slug",
+]
+
+
+async def create_tenant(
+    session: AsyncSession, *, slug: str, name: str, currency: str = "CNY"
+) -> TenantInfo:
+    """Create a brand; raises ``UserInputError`` (``SLUG_TAKEN``, ``INVALID_SLUG``…)."""
+    return await service.create_tenant(session, slug=slug, name=name, currency=currency)
+
+
+async def tenant_by_slug(session: AsyncSession, slug: str) -> TenantInfo | None:
+    """Find a tenant by its slug (platform-level lookup)."""
+    return await repository.tenant_by_slug(session, slug)
+
+
+async def create_store(
+    session: AsyncSession, tenant_id: uuid.UUID, *, code: str, name: str, timezone: str
+) -> StoreInfo:
+    """Create a store in a tenant; raises ``UserInputError`` (``CODE_TAKEN``…)."""
+    return await service.create_store(session, tenant_id, code=code, name=name, timezone=timezone)
+
+
+async def store_by_code(session: AsyncSession, tenant_id: uuid.UUID, code: str) -> StoreInfo | None:
+    """The tenant's store with this code, if any."""
+    return await repository.store_by_code(session, tenant_id, code)
+
+
+async def get_stores(
+    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, StoreInfo]:
+    """The tenant's stores among ``ids``; ids of other tenants are simply absent."""
+    return {s.id: s for s in await repository.stores_by_ids(session, tenant_id, ids)}
+
+
+async def get_store(session: AsyncSession, tenant_id: uuid.UUID, store_id: uuid.UUID) -> StoreInfo | None:
+    """One store of the tenant, or ``None`` (also for another tenant's store)."""
+    return (await get_stores(session, tenant_id, [store_id])).get(store_id)

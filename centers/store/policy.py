@@ -1,0 +1,16 @@
+"""Casbin objects and actions the store center declares, and built-in role grants."""
+
+from __future__ import annotations
+
+from kernel.authz.permissions import Permission, RoleGrants
+
+READ_TENANT = Permission("store.tenant", "read")
+READ_STORE = Permission("store.store", "read")
+MANAGE_STORE = Permission("store.store", "manage")
+
+GRANTS: RoleGrants = {
+    "tenant_admin": [READ_TENANT, READ_STORE, MANAGE_STORE],
+    "store_manager": [READ_TENANT, READ_STORE],
+    "cashier": [READ_TENANT, READ_STORE],
+    "customer": [READ_TENANT, READ_STORE],
+}

@@ -1,0 +1,77 @@
+"""Domain logic of the store center. Never commits; raises ``UserInputError`` on bad input."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from centers.store import repository
+from centers.store.dto import StoreInfo, TenantInfo
+from centers.store.events import StoreCreated, TenantCreated
+from kernel.errors import UserInputError
+from kernel.ids import new_id
+from kernel.money import Money
+from kernel.outbox import emit
+
+SLUG = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
+STORE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def _clean_name(name: str, field: str) -> str:
+    cleaned = name.strip()
+    if not cleaned or len(cleaned) > 200:
+        raise UserInputError("name must be 1 to 200 characters", code="INVALID_NAME", field=[field])
+    return cleaned
+
+
+async def create_tenant(
+    session: AsyncSession, *, slug: str, name: str, currency: str = "CNY"
+) -> TenantInfo:
+    if not SLUG.match(slug):
+        raise UserInputError(
+            "slug must be 2-63 lowercase letters, digits or '-'", code="INVALID_SLUG", field=["slug"]
+        )
+    try:
+        Money(0, currency)
+    except ValueError as error:
+        raise UserInputError(str(error), code="INVALID_CURRENCY", field=["currency"]) from None
+    value = TenantInfo(id=new_id(), slug=slug, name=_clean_name(name, "name"), currency=currency)
+    if not await repository.insert_tenant(session, value, datetime.now(UTC)):
+        raise UserInputError(f"slug {slug!r} is taken", code="SLUG_TAKEN", field=["slug"])
+    await emit(session, value.id, TenantCreated(tenant_id=value.id, slug=slug))
+    return value
+
+
+async def create_store(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    code: str,
+    name: str,
+    timezone: str = "Asia/Shanghai",
+) -> StoreInfo:
+    if not STORE_CODE.match(code):
+        raise UserInputError(
+            "code must be 1-64 letters, digits, '_' or '-'", code="INVALID_CODE", field=["input", "code"]
+        )
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserInputError(
+            f"unknown time zone {timezone!r}", code="INVALID_TIMEZONE", field=["input", "timezone"]
+        ) from None
+    value = StoreInfo(
+        id=new_id(),
+        tenant_id=tenant_id,
+        code=code,
+        name=_clean_name(name, "input.name"),
+        timezone=timezone,
+    )
+    if not await repository.insert_store(session, value, datetime.now(UTC)):
+        raise UserInputError(f"store code {code!r} is taken", code="CODE_TAKEN", field=["input", "code"])
+    await emit(session, tenant_id, StoreCreated(store_id=value.id, code=code, name=value.name))
+    return value

@@ -1,0 +1,1 @@
+"""What every center shares and no center owns."""

@@ -1,0 +1,107 @@
+"""The ASGI application: ``/graphql``, ``/subgraphs/<center>/graphql``, health, readiness.
+
+The composition root (``schema/``) hands over the schemas; the kernel serves them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from graphql import GraphQLSchema
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from kernel.authn import Authenticator
+from kernel.authz.enforcers import PolicyStore
+from kernel.authz.permissions import Permission
+from kernel.db import Database, create_engine, resolve_database_url
+from kernel.graphql.http import GraphQLEndpoint
+from kernel.settings import Settings
+
+
+@dataclass(frozen=True)
+class ServedApi:
+    """What the composition root gives the kernel to serve."""
+
+    composed: GraphQLSchema
+    subgraphs: Mapping[str, GraphQLSchema]
+    grants: Mapping[str, Sequence[Permission]]
+
+
+@dataclass
+class Runtime:
+    """Process-wide resources, created at startup and closed at shutdown."""
+
+    settings: Settings
+    db: Database
+    policies: PolicyStore
+    composed: GraphQLEndpoint
+    subgraphs: dict[str, GraphQLEndpoint]
+
+
+def create_app(api: ServedApi, settings: Settings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = Database(create_engine(resolve_database_url(settings), settings))
+        policies = PolicyStore(db, api.grants, capacity=settings.authz_cache_tenants)
+        policies.start_listening()
+        authenticator = Authenticator(settings)
+
+        def endpoint(schema: GraphQLSchema) -> GraphQLEndpoint:
+            return GraphQLEndpoint(
+                schema, settings=settings, db=db, authenticator=authenticator, policies=policies
+            )
+
+        app.state.runtime = Runtime(
+            settings=settings,
+            db=db,
+            policies=policies,
+            composed=endpoint(api.composed),
+            subgraphs={name: endpoint(schema) for name, schema in api.subgraphs.items()},
+        )
+        try:
+            yield
+        finally:
+            await policies.stop_listening()
+            await db.dispose()
+
+    async def graphql(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        return await runtime.composed(request)
+
+    async def subgraph(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        found = runtime.subgraphs.get(request.path_params["center"])
+        if found is None:
+            return JSONResponse(
+                {"errors": [{"message": "no such subgraph", "extensions": {"code": "NOT_FOUND"}}]},
+                status_code=404,
+            )
+        return await found(request)
+
+    async def health(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def ready(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        try:
+            async with runtime.db.engine.connect() as connection:
+                await connection.execute(sa.text("SELECT 1"))
+        except Exception:
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    return Starlette(
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/ready", ready, methods=["GET"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/subgraphs/{center}/graphql", subgraph, methods=["GET", "POST"]),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,1 @@
+"""Casbin authorization: RBAC with tenants as domains, deny-override, deny by default."""

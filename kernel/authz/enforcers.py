@@ -1,0 +1,185 @@
+"""Per-tenant Casbin enforcers: built on demand, kept in an LRU, rebuilt and swapped.
+
+An enforcer is never changed in place: a policy change (NOTIFY from the trigger on
+``kernel.policy_rule``) drops the tenant's snapshot, and the next request builds a new
+one while in-flight requests finish on the old. A generation counter keeps a build
+that raced a change from installing stale rules. Decisions are memoized inside each
+snapshot, so the cache is keyed by the tenant's policy version for free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import casbin
+from sqlalchemy.engine import make_url
+
+from kernel.authz.permissions import PLATFORM_DOMAIN, PLATFORM_ROLES, Permission, role_subject
+from kernel.authz.rules import PLATFORM_TENANT, PolicyRow, load_rows
+from kernel.db import Database
+
+log = logging.getLogger(__name__)
+
+MODEL_TEXT = (Path(__file__).parent / "model.conf").read_text()
+NOTIFY_CHANNEL = "zhongtai_policy"
+
+
+class TenantPolicy:
+    """An immutable snapshot of one tenant's rules with its decision memo."""
+
+    def __init__(self, tenant_id: uuid.UUID, version: int, enforcer: Any) -> None:
+        self.tenant_id = tenant_id
+        self.version = version
+        self._domain = str(tenant_id)
+        self._enforcer = enforcer
+        self._decisions: dict[tuple[str, Permission], bool] = {}
+
+    def allows(self, subject: str, permission: Permission) -> bool:
+        key = (subject, permission)
+        decision = self._decisions.get(key)
+        if decision is None:
+            try:
+                decision = bool(
+                    self._enforcer.enforce(subject, self._domain, permission.object, permission.action)
+                )
+            except Exception:  # fail closed on any authorization error
+                log.exception("casbin enforce failed; denying")
+                decision = False
+            if len(self._decisions) < 10_000:
+                self._decisions[key] = decision
+        return decision
+
+
+def build_enforcer(
+    tenant_id: uuid.UUID,
+    grants: Mapping[str, Sequence[Permission]],
+    rows: Sequence[PolicyRow],
+) -> Any:
+    model = casbin.Enforcer.new_model(text=MODEL_TEXT)
+    enforcer = casbin.Enforcer(model)
+    domain = str(tenant_id)
+    policies: list[list[str]] = []
+    for role, permissions in grants.items():
+        role_domain = PLATFORM_DOMAIN if role in PLATFORM_ROLES else domain
+        policies.extend(
+            [role_subject(role), role_domain, p.object, p.action, "allow"] for p in permissions
+        )
+    groupings: list[list[str]] = []
+    platform_groupings: list[list[str]] = []
+    for row in rows:
+        if row.ptype == "p":
+            policies.append([row.subject, domain, row.object, row.action, row.effect])
+        elif row.ptype == "g":
+            groupings.append([row.subject, row.object, domain])
+        elif row.ptype == "g2":
+            platform_groupings.append([row.subject, row.object])
+    if policies:
+        enforcer.add_policies(policies)
+    if groupings:
+        enforcer.add_named_grouping_policies("g", groupings)
+    if platform_groupings:
+        enforcer.add_named_grouping_policies("g2", platform_groupings)
+    return enforcer
+
+
+class PolicyStore:
+    def __init__(
+        self,
+        db: Database,
+        grants: Mapping[str, Sequence[Permission]],
+        capacity: int = 1024,
+    ) -> None:
+        self._db = db
+        self._grants = grants
+        self._capacity = capacity
+        self._snapshots: OrderedDict[uuid.UUID, TenantPolicy] = OrderedDict()
+        self._generations: dict[uuid.UUID, int] = {}
+        self._global_generation = 0
+        self._builds: dict[uuid.UUID, asyncio.Future[TenantPolicy]] = {}
+        self._listener: asyncio.Task[None] | None = None
+
+    async def for_tenant(self, tenant_id: uuid.UUID) -> TenantPolicy:
+        snapshot = self._snapshots.get(tenant_id)
+        if snapshot is not None:
+            self._snapshots.move_to_end(tenant_id)
+            return snapshot
+        pending = self._builds.get(tenant_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._build(tenant_id))
+            self._builds[tenant_id] = pending
+            pending.add_done_callback(lambda _f: self._builds.pop(tenant_id, None))
+        return await asyncio.shield(pending)
+
+    def _generation(self, tenant_id: uuid.UUID) -> tuple[int, int]:
+        return (self._global_generation, self._generations.get(tenant_id, 0))
+
+    async def _build(self, tenant_id: uuid.UUID) -> TenantPolicy:
+        while True:
+            generation = self._generation(tenant_id)
+            async with self._db.sessions() as session:
+                rows = await load_rows(session, tenant_id)
+            enforcer = build_enforcer(tenant_id, self._grants, rows)
+            if generation != self._generation(tenant_id):
+                continue  # rules changed while we read them: read again
+            snapshot = TenantPolicy(tenant_id, generation[1], enforcer)
+            self._snapshots[tenant_id] = snapshot
+            while len(self._snapshots) > self._capacity:
+                self._snapshots.popitem(last=False)
+            return snapshot
+
+    def invalidate(self, tenant_id: uuid.UUID | None = None) -> None:
+        """Drop a tenant's snapshot (or all, for ``None``/platform rows)."""
+        if tenant_id is None or tenant_id == PLATFORM_TENANT:
+            self._global_generation += 1
+            self._snapshots.clear()
+            return
+        self._generations[tenant_id] = self._generations.get(tenant_id, 0) + 1
+        self._snapshots.pop(tenant_id, None)
+
+    # --- propagation across processes -------------------------------------------------
+
+    def start_listening(self) -> None:
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen(), name="policy-listener")
+
+    async def stop_listening(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+            self._listener = None
+
+    async def _listen(self) -> None:
+        dsn = make_url(self._db.engine.url).set(drivername="postgresql")
+        backoff = 0.5
+        while True:
+            lost = asyncio.Event()
+            try:
+                connection = await asyncpg.connect(dsn.render_as_string(hide_password=False))
+                connection.add_termination_listener(lambda _c: lost.set())
+                await connection.add_listener(NOTIFY_CHANNEL, self._on_notify)
+                # Changes made while we were not listening are unknown: reload all.
+                self.invalidate(None)
+                backoff = 0.5
+                try:
+                    await lost.wait()
+                finally:
+                    await connection.close()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("policy listener disconnected; retrying in %.1fs", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    def _on_notify(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            self.invalidate(uuid.UUID(payload))
+        except ValueError:
+            self.invalidate(None)

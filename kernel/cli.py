@@ -1,0 +1,166 @@
+"""The ``zhongtai`` command line; the composition root supplies what is center-specific."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kernel.app import ServedApi, create_app
+from kernel.authn import mint_dev_token
+from kernel.authz.permissions import BUILTIN_ROLES
+from kernel.authz.rules import assign_role
+from kernel.db import Database, create_engine, resolve_database_url
+from kernel.migrate import upgrade
+from kernel.observability import configure_logging
+from kernel.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    tenant_slug: str
+    tenant_id: uuid.UUID
+    lines: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Composition:
+    """What only the composition root knows: the schemas, the demo data, tenants."""
+
+    served_api: Callable[[], ServedApi]
+    subgraph_sdls: Callable[[], Mapping[str, str]]
+    composed_sdl: Callable[[], str]
+    seed_demo: Callable[[AsyncSession], Awaitable[DemoSummary]]
+    tenant_id_by_slug: Callable[[AsyncSession, str], Awaitable[uuid.UUID | None]]
+
+
+def _database(settings: Settings) -> Database:
+    return Database(create_engine(resolve_database_url(settings), settings))
+
+
+async def _with_session(
+    settings: Settings, work: Callable[[AsyncSession], Awaitable[None]]
+) -> None:
+    db = _database(settings)
+    try:
+        async with db.unit_of_work() as session:
+            await work(session)
+    finally:
+        await db.dispose()
+
+
+def issue_token(
+    settings: Settings,
+    composition: Composition,
+    *,
+    tenant_slug: str,
+    role: str,
+    subject_id: str,
+    kind: str = "user",
+) -> str:
+    """Assign ``role`` to the subject in the tenant (dev only) and mint its JWT."""
+    if role not in BUILTIN_ROLES:
+        raise SystemExit(f"unknown role {role!r}; built-in roles: {', '.join(BUILTIN_ROLES)}")
+    tenant: list[uuid.UUID] = []
+
+    async def work(session: AsyncSession) -> None:
+        tenant_id = await composition.tenant_id_by_slug(session, tenant_slug)
+        if tenant_id is None:
+            raise SystemExit(f"no tenant {tenant_slug!r}; run `zhongtai seed-demo` first")
+        await assign_role(session, tenant_id, f"{kind}:{subject_id}", role)
+        tenant.append(tenant_id)
+
+    asyncio.run(_with_session(settings, work))
+    return mint_dev_token(settings, tenant_id=tenant[0], subject_id=subject_id, kind=kind)
+
+
+def _serve(settings: Settings, composition: Composition, host: str, port: int) -> None:
+    import uvicorn
+
+    app = create_app(composition.served_api(), settings)
+    if settings.is_development:
+        print(f"GraphiQL:  http://{host}:{port}/graphql  (paste a token from `zhongtai token`)")
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=20)
+
+
+def _write_sdl(composition: Composition, out: Path) -> None:
+    subgraphs = out / "subgraphs"
+    subgraphs.mkdir(parents=True, exist_ok=True)
+    for name, sdl in composition.subgraph_sdls().items():
+        (subgraphs / f"{name}.graphql").write_text(sdl.rstrip() + "\n")
+    (out / "schema.graphql").write_text(composition.composed_sdl().rstrip() + "\n")
+    print(f"wrote {len(composition.subgraph_sdls())} subgraph SDLs and schema.graphql to {out}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zhongtai", description="zhongtai middle-platform")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the GraphQL API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    commands.add_parser("migrate", help="apply every center's migrations")
+    commands.add_parser("seed-demo", help="load the demo brand (idempotent)")
+    token = commands.add_parser("token", help="mint a development JWT")
+    token.add_argument("--tenant", required=True, help="tenant slug, e.g. demo")
+    token.add_argument("--role", required=True, choices=BUILTIN_ROLES)
+    token.add_argument("--sub", default=None, help="subject id (default: dev-<role>)")
+    token.add_argument("--service-account", action="store_true", help="an sa: subject")
+    sdl = commands.add_parser("sdl", help="write subgraph SDLs and schema.graphql")
+    sdl.add_argument("--out", type=Path, default=Path("schema/sdl"))
+    return parser
+
+
+def run_cli(composition: Composition, argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    configure_logging()
+    if args.command == "serve":
+        _serve(settings, composition, args.host, args.port)
+    elif args.command == "migrate":
+        upgrade(resolve_database_url(settings))
+        print("migrations applied")
+    elif args.command == "seed-demo":
+        summaries: list[DemoSummary] = []
+
+        async def seed(session: AsyncSession) -> None:
+            summaries.append(await composition.seed_demo(session))
+
+        asyncio.run(_with_session(settings, seed))
+        summary = summaries[0]
+        for line in summary.lines:
+            print(line)
+        admin = issue_token(
+            settings, composition, tenant_slug=summary.tenant_slug, role="tenant_admin",
+            subject_id="dev-admin",
+        )
+        print(f"\nDev admin token for tenant {summary.tenant_slug!r} (12 h):\n{admin}\n")
+        print(
+            "Try it:\n  curl -s http://127.0.0.1:8000/graphql -H 'content-type: application/json' "
+            f"-H 'authorization: Bearer {admin}' "
+            "-d '{\"query\":\"{ stores(first: 5) { edges { node { id name } } } }\"}'\n"
+        )
+    elif args.command == "token":
+        role: str = args.role
+        print(
+            issue_token(
+                settings,
+                composition,
+                tenant_slug=args.tenant,
+                role=role,
+                subject_id=args.sub or f"dev-{role.replace('_', '-')}",
+                kind="sa" if args.service_account else "user",
+            )
+        )
+    elif args.command == "sdl":
+        _write_sdl(composition, args.out)
+    return 0
+
+
+def main_with(composition: Composition) -> None:
+    sys.exit(run_cli(composition))

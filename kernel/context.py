@@ -1,0 +1,71 @@
+"""The per-request context every resolver and loader reaches through ``info.context``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kernel.authn import Principal
+from kernel.authz.enforcers import TenantPolicy
+from kernel.authz.permissions import Authenticated, Permission, Requirement
+from kernel.db import Database
+from kernel.errors import ForbiddenError
+
+LoaderT = TypeVar("LoaderT")
+
+
+@dataclass
+class RequestContext:
+    principal: Principal
+    policy: TenantPolicy
+    db: Database
+    request_id: str
+    _session: AsyncSession | None = None
+    _loaders: dict[Hashable, Any] = field(default_factory=dict)
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        return self.principal.tenant_id
+
+    @property
+    def session(self) -> AsyncSession:
+        """The request's unit of work; its transaction commits when the request ends."""
+        if self._session is None:
+            self._session = self.db.sessions()
+        return self._session
+
+    def allows(self, requirement: Requirement) -> bool:
+        if isinstance(requirement, Authenticated):
+            return True
+        return self.policy.allows(self.principal.subject, requirement)
+
+    def authorize(self, requirement: Requirement) -> None:
+        if not self.allows(requirement):
+            raise ForbiddenError(
+                f"not allowed: {requirement}" if isinstance(requirement, Permission) else "not allowed"
+            )
+
+    def loader(self, key: Hashable, factory: Callable[[], LoaderT]) -> LoaderT:
+        """One DataLoader per key per request, so every relation is batched and cached."""
+        existing = self._loaders.get(key)
+        if existing is None:
+            existing = factory()
+            self._loaders[key] = existing
+        loader: LoaderT = existing
+        return loader
+
+    async def finish(self, *, commit: bool) -> None:
+        session, self._session = self._session, None
+        if session is None:
+            return
+        try:
+            if commit:
+                await session.commit()
+            else:
+                await session.rollback()
+        finally:
+            await session.close()

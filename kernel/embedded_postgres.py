@@ -1,0 +1,20 @@
+"""The embedded PostgreSQL from the ``pgserver`` wheel, used when no URL is configured.
+
+Same server and dialect as production; it lives under the data folder and keeps
+running after the process exits so the next ``make run`` starts in a second.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def start_embedded_postgres(data_dir: Path) -> str:
+    """Start (or reuse) the embedded server and return an asyncpg SQLAlchemy URL."""
+    import pgserver  # imported here: only needed when no DATABASE_URL is set
+
+    pgdata = (data_dir / "pgdata").resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(str(pgdata), cleanup_mode=None)
+    uri: str = server.get_uri()
+    return uri.replace("postgresql://", "postgresql+asyncpg://", 1)

@@ -1,0 +1,1 @@
+"""GraphQL building blocks every center's subgraph uses, and the HTTP transport."""

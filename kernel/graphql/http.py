@@ -1,0 +1,212 @@
+"""GraphQL over HTTP: POST JSON, GET for queries, ``application/graphql-response+json``.
+
+One transport for the composed schema at ``/graphql`` and for each subgraph at
+``/subgraphs/<center>/graphql``. Every request is authenticated; a request is one unit
+of work that commits only when the operation produced no error.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import uuid
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    get_operation_ast,
+    parse,
+    specified_rules,
+    validate,
+)
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from kernel.authn import Authenticator
+from kernel.authz.enforcers import PolicyStore
+from kernel.context import RequestContext
+from kernel.db import Database
+from kernel.errors import UnauthenticatedError
+from kernel.graphql.errors import format_error
+from kernel.graphql.graphiql import GRAPHIQL_HTML
+from kernel.graphql.limits import operation_limits
+from kernel.settings import Settings
+
+log = logging.getLogger("zhongtai.http")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+DOCUMENT_CACHE_SIZE = 512
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    document: DocumentNode | None
+    errors: Sequence[GraphQLError]
+
+
+class GraphQLEndpoint:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        *,
+        settings: Settings,
+        db: Database,
+        authenticator: Authenticator,
+        policies: PolicyStore,
+    ) -> None:
+        self.schema = schema
+        self._settings = settings
+        self._db = db
+        self._authenticator = authenticator
+        self._policies = policies
+        self._rules = [
+            *specified_rules,
+            operation_limits(settings.max_query_depth, settings.max_aliases),
+        ]
+        # Parsing and validating depend only on the text: do it once per distinct query.
+        self._documents: OrderedDict[str, _Prepared] = OrderedDict()
+
+    async def __call__(self, request: Request) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        accept = request.headers.get("accept", "")
+        media_type = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else "application/json"
+
+        if request.method == "GET" and "text/html" in accept and self._settings.is_development:
+            return HTMLResponse(GRAPHIQL_HTML)
+        if request.method not in ("GET", "POST"):
+            return self._error(405, "use GET or POST", "METHOD_NOT_ALLOWED", media_type)
+
+        try:
+            principal = await self._authenticator.authenticate(request.headers.get("authorization"))
+        except UnauthenticatedError as error:
+            return self._error(401, str(error), "UNAUTHENTICATED", media_type,
+                               headers={"WWW-Authenticate": 'Bearer realm="zhongtai"'})
+
+        params = await self._params(request)
+        if isinstance(params, str):
+            return self._error(400, params, "BAD_REQUEST", media_type)
+        query, variables, operation_name = params
+
+        prepared = self._prepare(query)
+        if prepared.document is None:
+            status = 400 if media_type == GRAPHQL_RESPONSE else 200
+            body = {"errors": [format_error(e, request_id) for e in prepared.errors]}
+            return JSONResponse(body, status_code=status, media_type=media_type)
+        operation = get_operation_ast(prepared.document, operation_name)
+        if operation is None:
+            return self._error(400, "operation not found or ambiguous", "BAD_REQUEST", media_type)
+        if request.method == "GET" and operation.operation != OperationType.QUERY:
+            return self._error(405, "only queries may use GET", "METHOD_NOT_ALLOWED", media_type,
+                               headers={"Allow": "POST"})
+
+        policy = await self._policies.for_tenant(principal.tenant_id)
+        context = RequestContext(principal=principal, policy=policy, db=self._db, request_id=request_id)
+        result = await self._execute(prepared.document, operation, variables, operation_name, context)
+        body: dict[str, Any] = {}
+        errors = [format_error(e, request_id) for e in result.errors or []]
+        if errors:
+            body["errors"] = errors
+        if result.data is not None or not errors:
+            body["data"] = result.data
+        return JSONResponse(body, media_type=media_type, headers={"x-request-id": request_id})
+
+    async def _execute(
+        self,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        context: RequestContext,
+    ) -> ExecutionResult:
+        committed = False
+        try:
+            outcome = execute(
+                self.schema,
+                document,
+                context_value=context,
+                variable_values=variables,
+                operation_name=operation_name,
+            )
+            result = await outcome if inspect.isawaitable(outcome) else outcome
+            if not result.errors:
+                await context.finish(commit=True)
+                committed = True
+            return result
+        except Exception as error:  # a failing commit, typically
+            return ExecutionResult(data=None, errors=[GraphQLError(str(error), original_error=error)])
+        finally:
+            if not committed:
+                await context.finish(commit=False)
+
+    def _prepare(self, query: str) -> _Prepared:
+        prepared = self._documents.get(query)
+        if prepared is not None:
+            self._documents.move_to_end(query)
+            return prepared
+        try:
+            document = parse(query)
+        except GraphQLError as error:
+            error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
+            return _Prepared(None, [error])
+        errors = validate(self.schema, document, self._rules)
+        for error in errors:
+            error.extensions = {"code": (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")}
+        prepared = _Prepared(None if errors else document, errors)
+        self._documents[query] = prepared
+        if len(self._documents) > DOCUMENT_CACHE_SIZE:
+            self._documents.popitem(last=False)
+        return prepared
+
+    async def _params(
+        self, request: Request
+    ) -> tuple[str, dict[str, Any] | None, str | None] | str:
+        if request.method == "GET":
+            raw: dict[str, Any] = dict(request.query_params)
+            if "variables" in raw:
+                try:
+                    raw["variables"] = json.loads(raw["variables"])
+                except ValueError:
+                    return "variables must be JSON"
+        else:
+            content_type = request.headers.get("content-type", "")
+            if "application/json" not in content_type:
+                return "POST bodies must be application/json"
+            try:
+                raw = await request.json()
+            except ValueError:
+                return "body is not valid JSON"
+        if not isinstance(raw, dict):
+            return "body must be a JSON object"
+        query, variables, name = raw.get("query"), raw.get("variables"), raw.get("operationName")
+        if not isinstance(query, str) or not query.strip():
+            return "query must be a non-empty string"
+        if variables is not None and not isinstance(variables, dict):
+            return "variables must be an object"
+        if name is not None and not isinstance(name, str):
+            return "operationName must be a string"
+        return query, variables, name
+
+    @staticmethod
+    def _error(
+        status: int,
+        message: str,
+        code: str,
+        media_type: str,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        return JSONResponse(
+            {"errors": [{"message": message, "extensions": {"code": code}}]},
+            status_code=status,
+            media_type=media_type,
+            headers=headers,
+        )

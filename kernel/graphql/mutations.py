@@ -1,0 +1,33 @@
+"""Running a mutation so that fixable errors become ``userErrors`` and write nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from kernel.context import RequestContext
+from kernel.errors import UserInputError
+from kernel.graphql.types import UserError
+
+T = TypeVar("T")
+
+
+async def attempt(
+    context: RequestContext, operation: Callable[[], Awaitable[T]]
+) -> tuple[T | None, list[UserError]]:
+    """Run ``operation`` in a savepoint; on a ``UserInputError`` undo it and report it.
+
+    The savepoint keeps earlier mutations of the same operation intact while this one
+    leaves no trace (no reservation, no row, no event).
+    """
+    savepoint = await context.session.begin_nested()
+    try:
+        result = await operation()
+    except UserInputError as error:
+        await savepoint.rollback()
+        return None, [UserError.from_error(error)]
+    except BaseException:
+        await savepoint.rollback()
+        raise
+    await savepoint.commit()
+    return result, []

@@ -1,0 +1,57 @@
+"""Process configuration, read once from the environment (prefix ``ZHONGTAI_``).
+
+Every setting is documented in ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Only ever used when no secret is configured in development; production refuses it.
+DEV_JWT_SECRET = "zhongtai-dev-secret-change-me-in-production-0123456789"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZHONGTAI_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql+asyncpg://… ; unset starts the embedded PostgreSQL",
+    )
+    data_dir: Path = Path(".zhongtai")
+    db_pool_size: int = 20
+    db_max_overflow: int = 20
+    db_pool_timeout_seconds: float = 30.0
+
+    jwt_algorithms: list[str] = ["HS256"]
+    jwt_secret: SecretStr | None = None
+    jwks_url: str | None = None
+    jwt_audience: str = "zhongtai"
+    jwt_issuer: str = "zhongtai-dev"
+    jwt_leeway_seconds: int = 30
+
+    authz_cache_tenants: int = 1024
+    max_query_depth: int = 12
+    max_aliases: int = 30
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    def jwt_key(self) -> str:
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        if self.environment == "production":
+            raise RuntimeError("ZHONGTAI_JWT_SECRET or ZHONGTAI_JWKS_URL is required in production")
+        return DEV_JWT_SECRET
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

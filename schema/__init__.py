@@ -1,0 +1,1 @@
+"""The composition root: the nine subgraphs, the single-process schema, the CLI."""

@@ -1,0 +1,263 @@
+"""Merge the nine subgraph schemas into the one API a federation gateway would serve.
+
+Types are merged by name. Each field keeps the resolver of the subgraph that defines
+it. When a field owned by subgraph S is resolved on an entity object another subgraph
+produced (e.g. ``Sku.stock`` on a product ``Sku``), the object is first turned into
+S's entity through S's ``resolve_reference``, batched per request by a DataLoader and
+authorized with S's entity permission: in-process, exactly what a gateway's
+``_entities`` fetch does. Federation plumbing (``_entities``, ``_service``, ``_Any``,
+``link__*``, federation directives) stays out of the API, as a gateway hides it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from graphql import (
+    GraphQLArgument,
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLInputField,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLScalarType,
+    GraphQLSchema,
+    GraphQLType,
+    GraphQLUnionType,
+    default_field_resolver,
+    specified_directives,
+)
+from strawberry import Info as StrawberryInfo
+from strawberry.dataloader import DataLoader
+from strawberry.federation.schema_directives import Key
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.base import get_object_definition
+
+from kernel.context import RequestContext
+from kernel.graphql.subgraph import FEDERATION_ROOT_FIELDS, Subgraph, guard_root_fields
+
+FEDERATION_TYPES = {"_Any", "_Entity", "_FieldSet", "_Service", "FieldSet"}
+KEY_FIELD = "id"
+
+
+def _is_plumbing(name: str) -> bool:
+    return (
+        name.startswith("__")
+        or name in FEDERATION_TYPES
+        or name.startswith(("link__", "federation__", "join__"))
+    )
+
+
+@dataclass(frozen=True)
+class _EntityOwner:
+    """How to turn any object with an ``id`` into subgraph S's entity class."""
+
+    subgraph: Subgraph
+    typename: str
+    cls: type
+
+    def convert(self, parent: Any, info: GraphQLResolveInfo) -> Any:
+        context: RequestContext = info.context
+        context.authorize(self.subgraph.entity_permissions[self.typename])
+        loader = context.loader(
+            ("entity", self.subgraph.name, self.typename),
+            lambda: DataLoader(load_fn=lambda ids: self._load(ids, info)),
+        )
+        return loader.load(str(parent.id))
+
+    async def _load(self, ids: Sequence[str], info: GraphQLResolveInfo) -> list[Any]:
+        resolve_reference = getattr(self.cls, "resolve_reference", None)
+        if resolve_reference is None:
+            return [self.cls(id=i) for i in ids]  # a stub: the key is all it holds
+        wants_info = "info" in inspect.signature(resolve_reference).parameters
+        strawberry_info = StrawberryInfo(_raw_info=info, _field=None)  # type: ignore[arg-type]
+
+        async def one(entity_id: str) -> Any:
+            kwargs: dict[str, Any] = {"id": entity_id}
+            if wants_info:
+                kwargs["info"] = strawberry_info
+            result = resolve_reference(**kwargs)
+            return await result if inspect.isawaitable(result) else result
+
+        return list(await asyncio.gather(*(one(i) for i in ids)))
+
+
+def _entity_field_resolver(resolve: Callable[..., Any], owner: _EntityOwner) -> Callable[..., Any]:
+    async def via_reference(parent: Any, info: GraphQLResolveInfo, kwargs: dict[str, Any]) -> Any:
+        entity = await owner.convert(parent, info)
+        if entity is None:
+            return None
+        result = resolve(entity, info, **kwargs)
+        return await result if inspect.isawaitable(result) else result
+
+    def resolver(parent: Any, info: GraphQLResolveInfo, **kwargs: Any) -> Any:
+        if isinstance(parent, owner.cls):
+            return resolve(parent, info, **kwargs)
+        return via_reference(parent, info, kwargs)
+
+    return resolver
+
+
+def _entity_classes(subgraph: Subgraph) -> dict[str, type]:
+    """Type name -> strawberry class for every entity of the subgraph."""
+    classes: dict[str, type] = {}
+    for name, graphql_type in subgraph.graphql_schema.type_map.items():
+        if not isinstance(graphql_type, GraphQLObjectType):
+            continue
+        definition = (graphql_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        origin = getattr(definition, "origin", None)
+        object_definition = get_object_definition(origin) if origin is not None else None
+        if object_definition is None:
+            continue
+        if any(isinstance(d, Key) for d in object_definition.directives or []):
+            classes[name] = origin
+    return classes
+
+
+class _Merger:
+    def __init__(self, subgraphs: Sequence[Subgraph]) -> None:
+        self.subgraphs = subgraphs
+        self.definitions: dict[str, list[tuple[Subgraph, GraphQLNamedType]]] = {}
+        for subgraph in subgraphs:
+            for name, graphql_type in subgraph.graphql_schema.type_map.items():
+                if not _is_plumbing(name):
+                    self.definitions.setdefault(name, []).append((subgraph, graphql_type))
+        self.entities = {s.name: _entity_classes(s) for s in subgraphs}
+        self.merged: dict[str, GraphQLNamedType] = {}
+
+    def named(self, name: str) -> GraphQLNamedType:
+        found = self.merged.get(name)
+        if found is None:
+            found = self._merge(name)
+            self.merged[name] = found
+        return found
+
+    def ref(self, graphql_type: GraphQLType) -> Any:
+        if isinstance(graphql_type, GraphQLNonNull):
+            return GraphQLNonNull(self.ref(graphql_type.of_type))
+        if isinstance(graphql_type, GraphQLList):
+            return GraphQLList(self.ref(graphql_type.of_type))
+        return self.named(cast(GraphQLNamedType, graphql_type).name)
+
+    def _merge(self, name: str) -> GraphQLNamedType:
+        definitions = self.definitions[name]
+        first = definitions[0][1]
+        description = next((d.description for _, d in definitions if d.description), None)
+        if isinstance(first, GraphQLObjectType):
+            return GraphQLObjectType(
+                name, fields=lambda: self._object_fields(name), description=description
+            )
+        if isinstance(first, GraphQLInputObjectType):
+            return GraphQLInputObjectType(
+                name,
+                fields=lambda: self._input_fields(name),
+                description=description,
+                out_type=first.out_type,
+                is_one_of=first.is_one_of,
+            )
+        if isinstance(first, GraphQLInterfaceType):
+            return GraphQLInterfaceType(
+                name, fields=lambda: self._object_fields(name), description=description,
+                resolve_type=first.resolve_type,
+            )
+        if isinstance(first, GraphQLUnionType):
+            return GraphQLUnionType(
+                name,
+                types=lambda: [self.named(t.name) for _, u in definitions
+                               for t in cast(GraphQLUnionType, u).types],
+                description=description,
+                resolve_type=first.resolve_type,
+            )
+        if isinstance(first, GraphQLEnumType | GraphQLScalarType):
+            return first  # identical in every subgraph that uses it
+        raise TypeError(f"cannot merge {name}: {type(first).__name__}")
+
+    def _object_fields(self, name: str) -> dict[str, GraphQLField]:
+        fields: dict[str, GraphQLField] = {}
+        is_root = name in ("Query", "Mutation", "Subscription")
+        shared_entity = len(self.definitions[name]) > 1
+        for subgraph, graphql_type in self.definitions[name]:
+            owner_cls = self.entities[subgraph.name].get(name)
+            for field_name, field in cast(GraphQLObjectType, graphql_type).fields.items():
+                if field_name in fields or (is_root and field_name in FEDERATION_ROOT_FIELDS):
+                    continue
+                resolve = field.resolve or default_field_resolver
+                if shared_entity and owner_cls is not None and field_name != KEY_FIELD:
+                    owner = _EntityOwner(subgraph, name, owner_cls)
+                    resolve = _entity_field_resolver(resolve, owner)
+                fields[field_name] = GraphQLField(
+                    self.ref(field.type),
+                    args={n: self._argument(a) for n, a in field.args.items()},
+                    resolve=resolve,
+                    subscribe=field.subscribe,
+                    description=field.description,
+                    deprecation_reason=field.deprecation_reason,
+                    extensions=field.extensions,
+                )
+        return fields
+
+    def _argument(self, argument: GraphQLArgument) -> GraphQLArgument:
+        return GraphQLArgument(
+            self.ref(argument.type),
+            default_value=argument.default_value,
+            description=argument.description,
+            deprecation_reason=argument.deprecation_reason,
+            out_name=argument.out_name,
+            extensions=argument.extensions,
+        )
+
+    def _input_fields(self, name: str) -> dict[str, GraphQLInputField]:
+        fields: dict[str, GraphQLInputField] = {}
+        for _, graphql_type in self.definitions[name]:
+            for field_name, field in cast(GraphQLInputObjectType, graphql_type).fields.items():
+                fields.setdefault(
+                    field_name,
+                    GraphQLInputField(
+                        self.ref(field.type),
+                        default_value=field.default_value,
+                        description=field.description,
+                        deprecation_reason=field.deprecation_reason,
+                        out_name=field.out_name,
+                        extensions=field.extensions,
+                    ),
+                )
+        return fields
+
+    def root(self, name: str) -> GraphQLObjectType | None:
+        if name not in self.definitions:
+            return None
+        return cast(GraphQLObjectType, self.named(name))
+
+
+def compose(subgraphs: Sequence[Subgraph]) -> GraphQLSchema:
+    """The single-process API schema over ``subgraphs`` (guards applied to each)."""
+    for subgraph in subgraphs:
+        guard_root_fields(subgraph.graphql_schema, subgraph.entity_permissions)
+    merger = _Merger(subgraphs)
+    query = merger.root("Query")
+    if query is None:
+        raise ValueError("no subgraph defines a Query")
+    roots = {"Query", "Mutation", "Subscription"}
+    return GraphQLSchema(
+        query=query,
+        mutation=merger.root("Mutation"),
+        subscription=merger.root("Subscription"),
+        types=[merger.named(n) for n in merger.definitions if n not in roots],
+        directives=specified_directives,
+    )
+
+
+def subgraph_schemas(subgraphs: Sequence[Subgraph]) -> Mapping[str, GraphQLSchema]:
+    """Each subgraph as served on its own endpoint (guards applied)."""
+    return {
+        s.name: guard_root_fields(s.graphql_schema, s.entity_permissions) for s in subgraphs
+    }

@@ -1,0 +1,36 @@
+"""The nine subgraphs, in a fixed order (the order decides nothing but print order)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from graphql import GraphQLSchema, lexicographic_sort_schema, print_schema
+
+from centers.store.graphql import subgraph as store
+from kernel.app import ServedApi
+from kernel.authz.permissions import merge_grants
+from kernel.graphql.subgraph import Subgraph
+from schema.compose import compose, subgraph_schemas
+
+SUBGRAPHS: tuple[Subgraph, ...] = (store,)
+
+
+@lru_cache(maxsize=1)
+def composed_schema() -> GraphQLSchema:
+    return compose(SUBGRAPHS)
+
+
+def served_api() -> ServedApi:
+    return ServedApi(
+        composed=composed_schema(),
+        subgraphs=subgraph_schemas(SUBGRAPHS),
+        grants=merge_grants([s.grants for s in SUBGRAPHS]),
+    )
+
+
+def subgraph_sdls() -> dict[str, str]:
+    return {s.name: s.sdl() for s in SUBGRAPHS}
+
+
+def composed_sdl() -> str:
+    return print_schema(lexicographic_sort_schema(composed_schema()))

@@ -6,13 +6,16 @@ from functools import lru_cache
 
 from graphql import GraphQLSchema, lexicographic_sort_schema, print_schema
 
+from centers.order.graphql import subgraph as order
+from centers.product.graphql import subgraph as product
+from centers.stock.graphql import subgraph as stock
 from centers.store.graphql import subgraph as store
 from kernel.app import ServedApi
 from kernel.authz.permissions import merge_grants
 from kernel.graphql.subgraph import Subgraph
 from schema.compose import compose, subgraph_schemas
 
-SUBGRAPHS: tuple[Subgraph, ...] = (store,)
+SUBGRAPHS: tuple[Subgraph, ...] = (store, product, stock, order)
 
 
 @lru_cache(maxsize=1)

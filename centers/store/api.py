@@ -16,6 +16,7 @@ __all__ = [
     "create_store",
     "create_tenant",
     "get_store",
+    "get_tenant",
     "get_stores",
     "store_by_code",
     "tenant_by_slug",
@@ -32,6 +33,11 @@ async def create_tenant(
 async def tenant_by_slug(session: AsyncSession, slug: str) -> TenantInfo | None:
     """Find a tenant by its slug (platform-level lookup)."""
     return await repository.tenant_by_slug(session, slug)
+
+
+async def get_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> TenantInfo | None:
+    """The tenant itself (its currency is the default for prices and orders)."""
+    return await repository.tenant_by_id(session, tenant_id)
 
 
 async def create_store(

@@ -1,0 +1,44 @@
+"""Events the order center publishes (topic ``order.*``)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedLine:
+    sku_id: uuid.UUID
+    quantity: int
+    unit_price_amount: int
+    line_amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPlaced:
+    topic: ClassVar[str] = "order.placed"
+    order_id: uuid.UUID
+    number: str
+    store_id: uuid.UUID
+    buyer_subject: str
+    currency: str
+    total_amount: int
+    lines: list[PlacedLine]
+
+    @property
+    def aggregate_id(self) -> uuid.UUID:
+        return self.order_id
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCancelled:
+    topic: ClassVar[str] = "order.cancelled"
+    order_id: uuid.UUID
+    number: str
+    reason: str
+    cancelled_by: str
+
+    @property
+    def aggregate_id(self) -> uuid.UUID:
+        return self.order_id

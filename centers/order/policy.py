@@ -1,0 +1,24 @@
+"""Casbin objects and actions the order center declares, and built-in role grants.
+
+``read``/``cancel`` reach the caller's own orders (an SQL filter on the buyer);
+``read_any``/``cancel_any`` reach every order of the tenant (staff).
+"""
+
+from __future__ import annotations
+
+from kernel.authz.permissions import Permission, RoleGrants
+
+PLACE_ORDER = Permission("order.order", "create")
+READ_ORDER = Permission("order.order", "read")
+READ_ANY_ORDER = Permission("order.order", "read_any")
+CANCEL_ORDER = Permission("order.order", "cancel")
+CANCEL_ANY_ORDER = Permission("order.order", "cancel_any")
+
+_STAFF = [PLACE_ORDER, READ_ORDER, READ_ANY_ORDER, CANCEL_ORDER, CANCEL_ANY_ORDER]
+
+GRANTS: RoleGrants = {
+    "tenant_admin": _STAFF,
+    "store_manager": _STAFF,
+    "cashier": _STAFF,
+    "customer": [PLACE_ORDER, READ_ORDER, CANCEL_ORDER],
+}

@@ -1,0 +1,15 @@
+"""Casbin objects and actions the product center declares, and built-in role grants."""
+
+from __future__ import annotations
+
+from kernel.authz.permissions import Permission, RoleGrants
+
+READ_PRODUCT = Permission("product.product", "read")
+MANAGE_PRODUCT = Permission("product.product", "manage")
+
+GRANTS: RoleGrants = {
+    "tenant_admin": [READ_PRODUCT, MANAGE_PRODUCT],
+    "store_manager": [READ_PRODUCT],
+    "cashier": [READ_PRODUCT],
+    "customer": [READ_PRODUCT],
+}

@@ -32,7 +32,9 @@ class Principal:
 class Authenticator:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True) if settings.jwks_url else None
+        self._jwks = (
+            jwt.PyJWKClient(settings.jwks_url, cache_keys=True) if settings.jwks_url else None
+        )
 
     async def authenticate(self, authorization: str | None) -> Principal:
         if not authorization:

@@ -136,14 +136,17 @@ def run_cli(composition: Composition, argv: Sequence[str] | None = None) -> int:
         for line in summary.lines:
             print(line)
         admin = issue_token(
-            settings, composition, tenant_slug=summary.tenant_slug, role="tenant_admin",
+            settings,
+            composition,
+            tenant_slug=summary.tenant_slug,
+            role="tenant_admin",
             subject_id="dev-admin",
         )
         print(f"\nDev admin token for tenant {summary.tenant_slug!r} (12 h):\n{admin}\n")
         print(
             "Try it:\n  curl -s http://127.0.0.1:8000/graphql -H 'content-type: application/json' "
             f"-H 'authorization: Bearer {admin}' "
-            "-d '{\"query\":\"{ stores(first: 5) { edges { node { id name } } } }\"}'\n"
+            '-d \'{"query":"{ stores(first: 5) { edges { node { id name } } } }"}\'\n'
         )
     elif args.command == "token":
         role: str = args.role

@@ -46,7 +46,9 @@ class RequestContext:
     def authorize(self, requirement: Requirement) -> None:
         if not self.allows(requirement):
             raise ForbiddenError(
-                f"not allowed: {requirement}" if isinstance(requirement, Permission) else "not allowed"
+                f"not allowed: {requirement}"
+                if isinstance(requirement, Permission)
+                else "not allowed"
             )
 
     def loader(self, key: Hashable, factory: Callable[[], LoaderT]) -> LoaderT:

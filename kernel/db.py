@@ -11,7 +11,12 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from kernel.embedded_postgres import start_embedded_postgres
 from kernel.settings import Settings

@@ -11,10 +11,11 @@ from pathlib import Path
 
 def start_embedded_postgres(data_dir: Path) -> str:
     """Start (or reuse) the embedded server and return an asyncpg SQLAlchemy URL."""
-    import pgserver  # imported here: only needed when no DATABASE_URL is set
+    # Imported here: only needed when no DATABASE_URL is set.
+    from pgserver import get_server  # type: ignore[attr-defined]
 
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(str(pgdata), cleanup_mode=None)
+    server = get_server(str(pgdata), cleanup_mode=None)
     uri: str = server.get_uri()
     return uri.replace("postgresql://", "postgresql+asyncpg://", 1)

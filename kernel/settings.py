@@ -13,7 +13,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Only ever used when no secret is configured in development; production refuses it.
-DEV_JWT_SECRET = "zhongtai-dev-secret-change-me-in-production-0123456789"
+DEV_JWT_SECRET = "zhongtai-dev-secret-change-me-in-production-0123456789"  # noqa: S105
 
 
 class Settings(BaseSettings):

@@ -65,16 +65,16 @@ class _EntityOwner:
     typename: str
     cls: type
 
-    def convert(self, parent: Any, info: GraphQLResolveInfo) -> Any:
+    def convert(self, parent: Any, info: GraphQLResolveInfo[RequestContext]) -> Any:
         context: RequestContext = info.context
         context.authorize(self.subgraph.entity_permissions[self.typename])
-        loader = context.loader(
+        loader: DataLoader[str, Any] = context.loader(
             ("entity", self.subgraph.name, self.typename),
             lambda: DataLoader(load_fn=lambda ids: self._load(ids, info)),
         )
         return loader.load(str(parent.id))
 
-    async def _load(self, ids: Sequence[str], info: GraphQLResolveInfo) -> list[Any]:
+    async def _load(self, ids: Sequence[str], info: GraphQLResolveInfo[RequestContext]) -> list[Any]:
         resolve_reference = getattr(self.cls, "resolve_reference", None)
         if resolve_reference is None:
             return [self.cls(id=i) for i in ids]  # a stub: the key is all it holds
@@ -92,14 +92,14 @@ class _EntityOwner:
 
 
 def _entity_field_resolver(resolve: Callable[..., Any], owner: _EntityOwner) -> Callable[..., Any]:
-    async def via_reference(parent: Any, info: GraphQLResolveInfo, kwargs: dict[str, Any]) -> Any:
+    async def via_reference(parent: Any, info: GraphQLResolveInfo[RequestContext], kwargs: dict[str, Any]) -> Any:
         entity = await owner.convert(parent, info)
         if entity is None:
             return None
         result = resolve(entity, info, **kwargs)
         return await result if inspect.isawaitable(result) else result
 
-    def resolver(parent: Any, info: GraphQLResolveInfo, **kwargs: Any) -> Any:
+    def resolver(parent: Any, info: GraphQLResolveInfo[RequestContext], **kwargs: Any) -> Any:
         if isinstance(parent, owner.cls):
             return resolve(parent, info, **kwargs)
         return via_reference(parent, info, kwargs)
@@ -115,8 +115,8 @@ def _entity_classes(subgraph: Subgraph) -> dict[str, type]:
             continue
         definition = (graphql_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
         origin = getattr(definition, "origin", None)
-        object_definition = get_object_definition(origin) if origin is not None else None
-        if object_definition is None:
+        object_definition = get_object_definition(origin) if isinstance(origin, type) else None
+        if object_definition is None or not isinstance(origin, type):
             continue
         if any(isinstance(d, Key) for d in object_definition.directives or []):
             classes[name] = origin
@@ -166,14 +166,19 @@ class _Merger:
             )
         if isinstance(first, GraphQLInterfaceType):
             return GraphQLInterfaceType(
-                name, fields=lambda: self._object_fields(name), description=description,
+                name,
+                fields=lambda: self._object_fields(name),
+                description=description,
                 resolve_type=first.resolve_type,
             )
         if isinstance(first, GraphQLUnionType):
             return GraphQLUnionType(
                 name,
-                types=lambda: [self.named(t.name) for _, u in definitions
-                               for t in cast(GraphQLUnionType, u).types],
+                types=lambda: [
+                    cast(GraphQLObjectType, self.named(t.name))
+                    for _, u in definitions
+                    for t in cast(GraphQLUnionType, u).types
+                ],
                 description=description,
                 resolve_type=first.resolve_type,
             )
@@ -258,6 +263,4 @@ def compose(subgraphs: Sequence[Subgraph]) -> GraphQLSchema:
 
 def subgraph_schemas(subgraphs: Sequence[Subgraph]) -> Mapping[str, GraphQLSchema]:
     """Each subgraph as served on its own endpoint (guards applied)."""
-    return {
-        s.name: guard_root_fields(s.graphql_schema, s.entity_permissions) for s in subgraphs
-    }
+    return {s.name: guard_root_fields(s.graphql_schema, s.entity_permissions) for s in subgraphs}

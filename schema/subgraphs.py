@@ -6,8 +6,11 @@ from functools import lru_cache
 
 from graphql import GraphQLSchema, lexicographic_sort_schema, print_schema
 
+from centers.fulfillment.graphql import subgraph as fulfillment
 from centers.order.graphql import subgraph as order
+from centers.payment.graphql import subgraph as payment
 from centers.product.graphql import subgraph as product
+from centers.promotion.graphql import subgraph as promotion
 from centers.stock.graphql import subgraph as stock
 from centers.store.graphql import subgraph as store
 from kernel.app import ServedApi
@@ -15,7 +18,15 @@ from kernel.authz.permissions import merge_grants
 from kernel.graphql.subgraph import Subgraph
 from schema.compose import compose, subgraph_schemas
 
-SUBGRAPHS: tuple[Subgraph, ...] = (store, product, stock, order)
+SUBGRAPHS: tuple[Subgraph, ...] = (
+    store,
+    product,
+    stock,
+    order,
+    promotion,
+    payment,
+    fulfillment,
+)
 
 
 @lru_cache(maxsize=1)

@@ -29,7 +29,11 @@ async def place_order(
     ``INVALID_IDEMPOTENCY_KEY``, ``IDEMPOTENCY_KEY_REUSED``.
     """
     return await service.place_order(
-        session, tenant_id, buyer=buyer, idempotency_key=idempotency_key, store_id=store_id,
+        session,
+        tenant_id,
+        buyer=buyer,
+        idempotency_key=idempotency_key,
+        store_id=store_id,
         lines=lines,
     )
 
@@ -49,7 +53,9 @@ async def cancel_order(
     )
 
 
-async def get_order(session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID) -> OrderInfo | None:
+async def get_order(
+    session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID
+) -> OrderInfo | None:
     """One order of the tenant, or ``None``."""
     found = await repository.orders_by_ids(session, tenant_id, [order_id], buyer=None)
     return found[0] if found else None

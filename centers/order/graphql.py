@@ -60,9 +60,13 @@ class OrderLine:
     @classmethod
     def of(cls, value: OrderLineInfo) -> OrderLine:
         return cls(
-            line_no=value.line_no, sku_id=value.sku_id, sku_code=value.sku_code,
-            sku_name=value.sku_name, unit_price=Money.of(value.unit_price),
-            quantity=value.quantity, amount=Money.of(value.amount),
+            line_no=value.line_no,
+            sku_id=value.sku_id,
+            sku_code=value.sku_code,
+            sku_name=value.sku_name,
+            unit_price=Money.of(value.unit_price),
+            quantity=value.quantity,
+            amount=Money.of(value.amount),
         )
 
     @strawberry.field(description="The SKU today (its current name and price may differ).")
@@ -84,10 +88,14 @@ class Order:
     @classmethod
     def of(cls, value: OrderInfo) -> Order:
         return cls(
-            id=strawberry.ID(str(value.id)), number=value.number,
-            status=OrderStatus(value.status), total=Money.of(value.total),
-            placed_at=value.placed_at, cancelled_at=value.cancelled_at,
-            cancel_reason=value.cancel_reason, store_id=value.store_id,
+            id=strawberry.ID(str(value.id)),
+            number=value.number,
+            status=OrderStatus(value.status),
+            total=Money.of(value.total),
+            placed_at=value.placed_at,
+            cancelled_at=value.cancelled_at,
+            cancel_reason=value.cancel_reason,
+            store_id=value.store_id,
         )
 
     @strawberry.field
@@ -172,8 +180,12 @@ class Query:
         page = page_request(first, after)
         store = parse_id(store_id, ["storeId"]) if store_id is not None else None
         rows = await repository.list_orders(
-            context.session, context.tenant_id, page, buyer=visible_buyer(context),
-            store_id=store, status=status.value if status else None,
+            context.session,
+            context.tenant_id,
+            page,
+            buyer=visible_buyer(context),
+            store_id=store,
+            status=status.value if status else None,
         )
         return connection(rows, page, Order.of, lambda o: [o.id])
 
@@ -199,9 +211,12 @@ class Mutation:
                 for i, line in enumerate(input.lines)
             ]
             return await service.place_order(
-                context.session, context.tenant_id,
-                buyer=context.principal.subject, idempotency_key=input.idempotency_key,
-                store_id=parse_id(input.store_id, ["input", "storeId"]), lines=lines,
+                context.session,
+                context.tenant_id,
+                buyer=context.principal.subject,
+                idempotency_key=input.idempotency_key,
+                store_id=parse_id(input.store_id, ["input", "storeId"]),
+                lines=lines,
             )
 
         placed, errors = await attempt(context, run)
@@ -221,9 +236,12 @@ class Mutation:
 
         async def run() -> OrderInfo:
             return await service.cancel_order(
-                context.session, context.tenant_id, parse_id(input.order_id, ["input", "orderId"]),
+                context.session,
+                context.tenant_id,
+                parse_id(input.order_id, ["input", "orderId"]),
                 actor=context.principal.subject,
-                own_only=not context.allows(policy.CANCEL_ANY_ORDER), reason=input.reason,
+                own_only=not context.allows(policy.CANCEL_ANY_ORDER),
+                reason=input.reason,
             )
 
         cancelled, errors = await attempt(context, run)
@@ -236,7 +254,9 @@ subgraph = Subgraph(
     name="order",
     schema=strawberry.federation.Schema(query=Query, mutation=Mutation),
     entity_permissions={
-        "Order": policy.READ_ORDER, "Store": policy.READ_ORDER, "Sku": policy.READ_ORDER,
+        "Order": policy.READ_ORDER,
+        "Store": policy.READ_ORDER,
+        "Sku": policy.READ_ORDER,
     },
     grants=policy.GRANTS,
 )

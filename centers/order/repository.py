@@ -25,22 +25,41 @@ trade_order = table_of(TradeOrder)
 order_line = table_of(OrderLine)
 
 _order_columns = (
-    trade_order.c.id, trade_order.c.number, trade_order.c.store_id, trade_order.c.buyer_subject,
-    trade_order.c.status, trade_order.c.currency, trade_order.c.total_amount,
-    trade_order.c.placed_at, trade_order.c.cancelled_at, trade_order.c.cancel_reason,
+    trade_order.c.id,
+    trade_order.c.number,
+    trade_order.c.store_id,
+    trade_order.c.buyer_subject,
+    trade_order.c.status,
+    trade_order.c.currency,
+    trade_order.c.total_amount,
+    trade_order.c.placed_at,
+    trade_order.c.cancelled_at,
+    trade_order.c.cancel_reason,
 )
 _line_columns = (
-    order_line.c.order_id, order_line.c.line_no, order_line.c.sku_id, order_line.c.sku_code,
-    order_line.c.sku_name, order_line.c.unit_price_amount, order_line.c.quantity,
-    order_line.c.line_amount, trade_order.c.currency,
+    order_line.c.order_id,
+    order_line.c.line_no,
+    order_line.c.sku_id,
+    order_line.c.sku_code,
+    order_line.c.sku_name,
+    order_line.c.unit_price_amount,
+    order_line.c.quantity,
+    order_line.c.line_amount,
+    trade_order.c.currency,
 )
 
 
 def _order(row: Any) -> OrderInfo:
     return OrderInfo(
-        id=row.id, number=row.number, store_id=row.store_id, buyer_subject=row.buyer_subject,
-        status=row.status, total=Money(row.total_amount, row.currency), placed_at=row.placed_at,
-        cancelled_at=row.cancelled_at, cancel_reason=row.cancel_reason,
+        id=row.id,
+        number=row.number,
+        store_id=row.store_id,
+        buyer_subject=row.buyer_subject,
+        status=row.status,
+        total=Money(row.total_amount, row.currency),
+        placed_at=row.placed_at,
+        cancelled_at=row.cancelled_at,
+        cancel_reason=row.cancel_reason,
     )
 
 
@@ -51,16 +70,19 @@ def _scoped(tenant_id: uuid.UUID, buyer: str | None) -> list[sa.ColumnElement[bo
     return conditions
 
 
-async def insert_order(
-    session: AsyncSession, tenant_id: uuid.UUID, order: OrderInfo
-) -> bool:
+async def insert_order(session: AsyncSession, tenant_id: uuid.UUID, order: OrderInfo) -> bool:
     """Insert unless the number is taken (then ``False``: draw another number)."""
     written = await session.scalar(
         insert(trade_order)
         .values(
-            tenant_id=tenant_id, id=order.id, number=order.number, store_id=order.store_id,
-            buyer_subject=order.buyer_subject, status=order.status,
-            currency=order.total.currency, total_amount=order.total.amount,
+            tenant_id=tenant_id,
+            id=order.id,
+            number=order.number,
+            store_id=order.store_id,
+            buyer_subject=order.buyer_subject,
+            status=order.status,
+            currency=order.total.currency,
+            total_amount=order.total.amount,
             placed_at=order.placed_at,
         )
         .on_conflict_do_nothing(index_elements=["tenant_id", "number"])
@@ -73,15 +95,22 @@ async def insert_lines(
     session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID, lines: Sequence[OrderLineInfo]
 ) -> None:
     await session.execute(
-        order_line.insert().values([
-            {
-                "tenant_id": tenant_id, "order_id": order_id, "line_no": line.line_no,
-                "sku_id": line.sku_id, "sku_code": line.sku_code, "sku_name": line.sku_name,
-                "unit_price_amount": line.unit_price.amount, "quantity": line.quantity,
-                "line_amount": line.amount.amount,
-            }
-            for line in lines
-        ])
+        order_line.insert().values(
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "order_id": order_id,
+                    "line_no": line.line_no,
+                    "sku_id": line.sku_id,
+                    "sku_code": line.sku_code,
+                    "sku_name": line.sku_name,
+                    "unit_price_amount": line.unit_price.amount,
+                    "quantity": line.quantity,
+                    "line_amount": line.amount.amount,
+                }
+                for line in lines
+            ]
+        )
     )
 
 
@@ -101,7 +130,9 @@ async def order_by_number(
 ) -> OrderInfo | None:
     row = (
         await session.execute(
-            sa.select(*_order_columns).where(*_scoped(tenant_id, buyer), trade_order.c.number == number)
+            sa.select(*_order_columns).where(
+                *_scoped(tenant_id, buyer), trade_order.c.number == number
+            )
         )
     ).first()
     return _order(row) if row else None
@@ -150,9 +181,13 @@ async def lines_by_orders(
         (
             row.order_id,
             OrderLineInfo(
-                line_no=row.line_no, sku_id=row.sku_id, sku_code=row.sku_code,
-                sku_name=row.sku_name, unit_price=Money(row.unit_price_amount, row.currency),
-                quantity=row.quantity, amount=Money(row.line_amount, row.currency),
+                line_no=row.line_no,
+                sku_id=row.sku_id,
+                sku_code=row.sku_code,
+                sku_name=row.sku_name,
+                unit_price=Money(row.unit_price_amount, row.currency),
+                quantity=row.quantity,
+                amount=Money(row.line_amount, row.currency),
             ),
         )
         for row in rows.all()
@@ -172,8 +207,11 @@ async def mark_cancelled(
     row = (
         await session.execute(
             trade_order.update()
-            .where(*_scoped(tenant_id, buyer), trade_order.c.id == order_id,
-                   trade_order.c.status == "PLACED")
+            .where(
+                *_scoped(tenant_id, buyer),
+                trade_order.c.id == order_id,
+                trade_order.c.status == "PLACED",
+            )
             .values(status="CANCELLED", cancelled_at=at, cancel_reason=reason)
             .returning(*_order_columns)
         )

@@ -33,7 +33,9 @@ NUMBER_ATTEMPTS = 5
 
 def _check_lines(lines: Sequence[LineRequest]) -> None:
     if not lines:
-        raise UserInputError("an order needs at least one line", code="NO_LINES", field=["input", "lines"])
+        raise UserInputError(
+            "an order needs at least one line", code="NO_LINES", field=["input", "lines"]
+        )
     if len(lines) > MAX_LINES:
         raise UserInputError(
             f"at most {MAX_LINES} lines per order", code="TOO_MANY_LINES", field=["input", "lines"]
@@ -42,7 +44,8 @@ def _check_lines(lines: Sequence[LineRequest]) -> None:
         if not 1 <= line.quantity <= MAX_QUANTITY:
             raise UserInputError(
                 f"quantity must be between 1 and {MAX_QUANTITY}",
-                code="INVALID_QUANTITY", field=["input", "lines", str(index), "quantity"],
+                code="INVALID_QUANTITY",
+                field=["input", "lines", str(index), "quantity"],
             )
 
 
@@ -59,7 +62,8 @@ async def place_order(
     _check_lines(lines)
     order_id = new_id()
     request = {
-        "buyer": buyer, "store": store_id,
+        "buyer": buyer,
+        "store": store_id,
         "lines": [[line.sku_id, line.quantity] for line in lines],
     }
     claim = await idempotency.claim(
@@ -81,39 +85,66 @@ async def place_order(
             )
         priced.append(
             OrderLineInfo(
-                line_no=index + 1, sku_id=sku.id, sku_code=sku.code, sku_name=sku.name,
-                unit_price=sku.price, quantity=line.quantity, amount=sku.price.times(line.quantity),
+                line_no=index + 1,
+                sku_id=sku.id,
+                sku_code=sku.code,
+                sku_name=sku.name,
+                unit_price=sku.price,
+                quantity=line.quantity,
+                amount=sku.price.times(line.quantity),
             )
         )
     currency = priced[0].amount.currency
     if any(line.amount.currency != currency for line in priced):
         raise UserInputError(
-            "lines are priced in different currencies", code="MIXED_CURRENCIES", field=["input", "lines"]
+            "lines are priced in different currencies",
+            code="MIXED_CURRENCIES",
+            field=["input", "lines"],
         )
     total = Money(sum(line.amount.amount for line in priced), currency)
 
     await stock_api.reserve(
-        session, tenant_id, store_id, order_id,
+        session,
+        tenant_id,
+        store_id,
+        order_id,
         [stock_api.ReserveLine(sku_id=line.sku_id, quantity=line.quantity) for line in lines],
     )
 
     now = datetime.now(UTC)
     order = await _insert_with_fresh_number(
-        session, tenant_id,
+        session,
+        tenant_id,
         OrderInfo(
-            id=order_id, number=new_order_number(now), store_id=store_id, buyer_subject=buyer,
-            status="PLACED", total=total, placed_at=now, cancelled_at=None, cancel_reason=None,
+            id=order_id,
+            number=new_order_number(now),
+            store_id=store_id,
+            buyer_subject=buyer,
+            status="PLACED",
+            total=total,
+            placed_at=now,
+            cancelled_at=None,
+            cancel_reason=None,
         ),
     )
     await repository.insert_lines(session, tenant_id, order_id, priced)
     await emit(
-        session, tenant_id,
+        session,
+        tenant_id,
         OrderPlaced(
-            order_id=order_id, number=order.number, store_id=store_id, buyer_subject=buyer,
-            currency=currency, total_amount=total.amount,
+            order_id=order_id,
+            number=order.number,
+            store_id=store_id,
+            buyer_subject=buyer,
+            currency=currency,
+            total_amount=total.amount,
             lines=[
-                PlacedLine(sku_id=line.sku_id, quantity=line.quantity,
-                           unit_price_amount=line.unit_price.amount, line_amount=line.amount.amount)
+                PlacedLine(
+                    sku_id=line.sku_id,
+                    quantity=line.quantity,
+                    unit_price_amount=line.unit_price.amount,
+                    line_amount=line.amount.amount,
+                )
                 for line in priced
             ],
         ),
@@ -154,14 +185,20 @@ async def cancel_order(
     if cancelled is None:
         existing = await repository.orders_by_ids(session, tenant_id, [order_id], buyer=buyer)
         if not existing:
-            raise UserInputError("order not found", code="ORDER_NOT_FOUND", field=["input", "orderId"])
+            raise UserInputError(
+                "order not found", code="ORDER_NOT_FOUND", field=["input", "orderId"]
+            )
         raise UserInputError(
             f"an order in status {existing[0].status} cannot be cancelled",
-            code="INVALID_TRANSITION", field=["input", "orderId"],
+            code="INVALID_TRANSITION",
+            field=["input", "orderId"],
         )
     await stock_api.release(session, tenant_id, order_id)
     await emit(
-        session, tenant_id,
-        OrderCancelled(order_id=order_id, number=cancelled.number, reason=reason, cancelled_by=actor),
+        session,
+        tenant_id,
+        OrderCancelled(
+            order_id=order_id, number=cancelled.number, reason=reason, cancelled_by=actor
+        ),
     )
     return cancelled

@@ -31,8 +31,11 @@ class Sku:
     @classmethod
     def of(cls, value: SkuInfo) -> Sku:
         return cls(
-            id=strawberry.ID(str(value.id)), code=value.code, name=value.name,
-            price=Money.of(value.price), product_id=value.product_id,
+            id=strawberry.ID(str(value.id)),
+            code=value.code,
+            name=value.name,
+            price=Money.of(value.price),
+            product_id=value.product_id,
         )
 
     @strawberry.field
@@ -124,7 +127,10 @@ class Mutation:
         created, errors = await attempt(
             context,
             lambda: service.create_product(
-                context.session, context.tenant_id, name=input.name, description=input.description,
+                context.session,
+                context.tenant_id,
+                name=input.name,
+                description=input.description,
                 skus=[NewSku(code=s.code, name=s.name, price_amount=s.price) for s in input.skus],
             ),
         )

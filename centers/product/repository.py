@@ -22,13 +22,21 @@ sku = table_of(Sku)
 
 _product_columns = (product.c.id, product.c.name, product.c.description)
 _sku_columns = (
-    sku.c.id, sku.c.product_id, sku.c.code, sku.c.name, sku.c.price_amount, sku.c.currency
+    sku.c.id,
+    sku.c.product_id,
+    sku.c.code,
+    sku.c.name,
+    sku.c.price_amount,
+    sku.c.currency,
 )
 
 
 def _sku(row: Any) -> SkuInfo:
     return SkuInfo(
-        id=row.id, product_id=row.product_id, code=row.code, name=row.name,
+        id=row.id,
+        product_id=row.product_id,
+        code=row.code,
+        name=row.name,
         price=Money(row.price_amount, row.currency),
     )
 
@@ -38,8 +46,11 @@ async def insert_product(
 ) -> None:
     await session.execute(
         product.insert().values(
-            tenant_id=tenant_id, id=value.id, name=value.name,
-            description=value.description, created_at=created_at,
+            tenant_id=tenant_id,
+            id=value.id,
+            name=value.name,
+            description=value.description,
+            created_at=created_at,
         )
     )
 
@@ -50,14 +61,21 @@ async def insert_skus(
     """Insert SKUs whose codes are free; returns the ids actually written."""
     written = await session.execute(
         insert(sku)
-        .values([
-            {
-                "tenant_id": tenant_id, "id": v.id, "product_id": v.product_id, "code": v.code,
-                "name": v.name, "price_amount": v.price.amount, "currency": v.price.currency,
-                "created_at": created_at,
-            }
-            for v in values
-        ])
+        .values(
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "id": v.id,
+                    "product_id": v.product_id,
+                    "code": v.code,
+                    "name": v.name,
+                    "price_amount": v.price.amount,
+                    "currency": v.price.currency,
+                    "created_at": created_at,
+                }
+                for v in values
+            ]
+        )
         .on_conflict_do_nothing()
         .returning(sku.c.id)
     )

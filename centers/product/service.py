@@ -40,14 +40,19 @@ async def create_product(
     skus: Sequence[NewSku],
 ) -> tuple[ProductInfo, list[SkuInfo]]:
     if not skus:
-        raise UserInputError("a product needs at least one SKU", code="NO_SKUS", field=["input", "skus"])
+        raise UserInputError(
+            "a product needs at least one SKU", code="NO_SKUS", field=["input", "skus"]
+        )
     if len(skus) > MAX_SKUS_PER_PRODUCT:
         raise UserInputError(
-            f"at most {MAX_SKUS_PER_PRODUCT} SKUs per product", code="TOO_MANY_SKUS", field=["input", "skus"]
+            f"at most {MAX_SKUS_PER_PRODUCT} SKUs per product",
+            code="TOO_MANY_SKUS",
+            field=["input", "skus"],
         )
     if len(description) > 2000:
         raise UserInputError(
-            "description is at most 2000 characters", code="INVALID_DESCRIPTION",
+            "description is at most 2000 characters",
+            code="INVALID_DESCRIPTION",
             field=["input", "description"],
         )
     tenant = await store_api.get_tenant(session, tenant_id)
@@ -61,21 +66,27 @@ async def create_product(
         if not SKU_CODE.match(item.code):
             raise UserInputError(
                 "SKU code must be 1-64 letters, digits, '_', '.' or '-'",
-                code="INVALID_SKU_CODE", field=[*path, "code"],
+                code="INVALID_SKU_CODE",
+                field=[*path, "code"],
             )
         if item.code in seen:
             raise UserInputError(
-                f"SKU code {item.code!r} appears twice", code="SKU_CODE_TAKEN", field=[*path, "code"]
+                f"SKU code {item.code!r} appears twice",
+                code="SKU_CODE_TAKEN",
+                field=[*path, "code"],
             )
         seen.add(item.code)
         if not 0 <= item.price_amount <= MAX_PRICE:
             raise UserInputError(
                 f"price must be between 0 and {MAX_PRICE} minor units",
-                code="INVALID_PRICE", field=[*path, "price"],
+                code="INVALID_PRICE",
+                field=[*path, "price"],
             )
         new_skus.append(
             SkuInfo(
-                id=new_id(), product_id=value.id, code=item.code,
+                id=new_id(),
+                product_id=value.id,
+                code=item.code,
                 name=_name(item.name, [*path, "name"]),
                 price=Money(item.price_amount, tenant.currency),
             )
@@ -86,11 +97,13 @@ async def create_product(
     for index, created in enumerate(new_skus):
         if created.id not in written:
             raise UserInputError(
-                f"SKU code {created.code!r} is taken", code="SKU_CODE_TAKEN",
+                f"SKU code {created.code!r} is taken",
+                code="SKU_CODE_TAKEN",
                 field=["input", "skus", str(index), "code"],
             )
     await emit(
-        session, tenant_id,
+        session,
+        tenant_id,
         ProductCreated(product_id=value.id, name=value.name, sku_ids=[s.id for s in new_skus]),
     )
     return value, new_skus

@@ -44,8 +44,13 @@ async def adjust(
     ``INVALID_DELTA``, ``INVALID_REASON``, ``STORE_NOT_FOUND``, ``SKU_NOT_FOUND``,
     ``INSUFFICIENT_STOCK``, ``IDEMPOTENCY_KEY_REUSED``."""
     return await service.adjust(
-        session, tenant_id, idempotency_key=idempotency_key, store_id=store_id, sku_id=sku_id,
-        delta=delta, reason=reason,
+        session,
+        tenant_id,
+        idempotency_key=idempotency_key,
+        store_id=store_id,
+        sku_id=sku_id,
+        delta=delta,
+        reason=reason,
     )
 
 

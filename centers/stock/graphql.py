@@ -56,8 +56,13 @@ class StockLevel:
 
     @classmethod
     def of(cls, value: LevelInfo) -> StockLevel:
-        return cls(store_id=value.store_id, sku_id=value.sku_id, on_hand=value.on_hand,
-                   reserved=value.reserved, available=value.available)
+        return cls(
+            store_id=value.store_id,
+            sku_id=value.sku_id,
+            on_hand=value.on_hand,
+            reserved=value.reserved,
+            available=value.available,
+        )
 
     @strawberry.field
     def store(self) -> Store:
@@ -94,7 +99,8 @@ class Query:
         store = try_parse_id(store_id)
         rows = (
             await repository.list_levels(context.session, context.tenant_id, store, page)
-            if store else []
+            if store
+            else []
         )
         return connection(rows, page, StockLevel.of, lambda level: [level.sku_id])
 
@@ -112,11 +118,13 @@ class Mutation:
 
         async def run() -> LevelInfo:
             return await service.adjust(
-                context.session, context.tenant_id,
+                context.session,
+                context.tenant_id,
                 idempotency_key=input.idempotency_key,
                 store_id=parse_id(input.store_id, ["input", "storeId"]),
                 sku_id=parse_id(input.sku_id, ["input", "skuId"]),
-                delta=input.delta, reason=input.reason,
+                delta=input.delta,
+                reason=input.reason,
             )
 
         level, errors = await attempt(context, run)

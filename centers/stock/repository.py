@@ -129,8 +129,11 @@ async def reserve(
     taken: Any = await session.scalar(
         _RESERVE,
         {
-            "tenant_id": tenant_id, "store_id": store_id, "order_id": order_id,
-            "source_id": str(order_id), "sku_ids": list(quantities),
+            "tenant_id": tenant_id,
+            "store_id": store_id,
+            "order_id": order_id,
+            "source_id": str(order_id),
+            "sku_ids": list(quantities),
             "quantities": list(quantities.values()),
         },
     )
@@ -150,8 +153,14 @@ async def ensure_level(
 ) -> None:
     await session.execute(
         insert(level)
-        .values(tenant_id=tenant_id, store_id=store_id, sku_id=sku_id, on_hand=0, reserved=0,
-                updated_at=sa.func.now())
+        .values(
+            tenant_id=tenant_id,
+            store_id=store_id,
+            sku_id=sku_id,
+            on_hand=0,
+            reserved=0,
+            updated_at=sa.func.now(),
+        )
         .on_conflict_do_nothing()
     )
 
@@ -172,8 +181,13 @@ async def adjust_on_hand(
         await session.execute(
             _ADJUST,
             {
-                "tenant_id": tenant_id, "store_id": store_id, "sku_id": sku_id, "delta": delta,
-                "reason": reason, "movement_id": movement_id, "source_id": source_id,
+                "tenant_id": tenant_id,
+                "store_id": store_id,
+                "sku_id": sku_id,
+                "delta": delta,
+                "reason": reason,
+                "movement_id": movement_id,
+                "source_id": source_id,
             },
         )
     ).first()

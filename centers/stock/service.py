@@ -42,7 +42,9 @@ async def reserve(
                 code="OUT_OF_STOCK",
                 field=["input", "lines", str(first_line[sku_id]), "quantity"],
             )
-    if await repository.reserve(session, tenant_id, store_id, order_id, quantities) != len(quantities):
+    if await repository.reserve(session, tenant_id, store_id, order_id, quantities) != len(
+        quantities
+    ):
         # Unreachable while the rows are locked; kept so a bug can never oversell.
         raise UserInputError("stock changed while reserving", code="OUT_OF_STOCK")
 
@@ -66,7 +68,8 @@ async def adjust(
     if delta == 0 or abs(delta) > MAX_ADJUSTMENT:
         raise UserInputError(
             f"delta must be non-zero and at most {MAX_ADJUSTMENT} units",
-            code="INVALID_DELTA", field=["input", "delta"],
+            code="INVALID_DELTA",
+            field=["input", "delta"],
         )
     reason = reason.strip()
     if not reason or len(reason) > 64:
@@ -79,25 +82,43 @@ async def adjust(
         raise UserInputError("SKU not found", code="SKU_NOT_FOUND", field=["input", "skuId"])
     movement_id = new_id()
     claim = await idempotency.claim(
-        session, tenant_id, "stock.adjust", idempotency_key,
-        {"store": store_id, "sku": sku_id, "delta": delta, "reason": reason}, movement_id,
+        session,
+        tenant_id,
+        "stock.adjust",
+        idempotency_key,
+        {"store": store_id, "sku": sku_id, "delta": delta, "reason": reason},
+        movement_id,
     )
     if claim.replayed:
         found = await repository.levels_by_keys(session, tenant_id, [(store_id, sku_id)])
         return found[0]
     await repository.ensure_level(session, tenant_id, store_id, sku_id)
     changed = await repository.adjust_on_hand(
-        session, tenant_id, store_id, sku_id,
-        delta=delta, reason=reason, movement_id=movement_id, source_id=idempotency_key,
+        session,
+        tenant_id,
+        store_id,
+        sku_id,
+        delta=delta,
+        reason=reason,
+        movement_id=movement_id,
+        source_id=idempotency_key,
     )
     if changed is None:
         raise UserInputError(
             "on-hand stock cannot fall below what is reserved",
-            code="INSUFFICIENT_STOCK", field=["input", "delta"],
+            code="INSUFFICIENT_STOCK",
+            field=["input", "delta"],
         )
     await emit(
-        session, tenant_id,
-        StockAdjusted(store_id=store_id, sku_id=sku_id, delta=delta, on_hand=changed.on_hand,
-                      reason=reason, movement_id=movement_id),
+        session,
+        tenant_id,
+        StockAdjusted(
+            store_id=store_id,
+            sku_id=sku_id,
+            delta=delta,
+            on_hand=changed.on_hand,
+            reason=reason,
+            movement_id=movement_id,
+        ),
     )
     return changed

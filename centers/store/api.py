@@ -16,8 +16,8 @@ __all__ = [
     "create_store",
     "create_tenant",
     "get_store",
-    "get_tenant",
     "get_stores",
+    "get_tenant",
     "store_by_code",
     "tenant_by_slug",
 ]
@@ -59,6 +59,8 @@ async def get_stores(
     return {s.id: s for s in await repository.stores_by_ids(session, tenant_id, ids)}
 
 
-async def get_store(session: AsyncSession, tenant_id: uuid.UUID, store_id: uuid.UUID) -> StoreInfo | None:
+async def get_store(
+    session: AsyncSession, tenant_id: uuid.UUID, store_id: uuid.UUID
+) -> StoreInfo | None:
     """One store of the tenant, or ``None`` (also for another tenant's store)."""
     return (await get_stores(session, tenant_id, [store_id])).get(store_id)

@@ -28,8 +28,12 @@ class Tenant:
 
     @classmethod
     def of(cls, value: TenantInfo) -> Tenant:
-        return cls(id=strawberry.ID(str(value.id)), slug=value.slug, name=value.name,
-                   currency=value.currency)
+        return cls(
+            id=strawberry.ID(str(value.id)),
+            slug=value.slug,
+            name=value.name,
+            currency=value.currency,
+        )
 
     @classmethod
     async def resolve_reference(cls, info: Ctx, id: strawberry.ID) -> Tenant | None:
@@ -50,8 +54,12 @@ class Store:
 
     @classmethod
     def of(cls, value: StoreInfo) -> Store:
-        return cls(id=strawberry.ID(str(value.id)), code=value.code, name=value.name,
-                   timezone=value.timezone)
+        return cls(
+            id=strawberry.ID(str(value.id)),
+            code=value.code,
+            name=value.name,
+            timezone=value.timezone,
+        )
 
     @classmethod
     async def resolve_reference(cls, info: Ctx, id: strawberry.ID) -> Store | None:
@@ -99,15 +107,21 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @mutation(policy.MANAGE_STORE, description="Open a store. Codes: INVALID_CODE, CODE_TAKEN, "
-              "INVALID_NAME, INVALID_TIMEZONE.")
+    @mutation(
+        policy.MANAGE_STORE,
+        description="Open a store. Codes: INVALID_CODE, CODE_TAKEN, "
+        "INVALID_NAME, INVALID_TIMEZONE.",
+    )
     async def create_store(self, info: Ctx, input: CreateStoreInput) -> CreateStorePayload:
         context = info.context
         created, errors = await attempt(
             context,
             lambda: service.create_store(
-                context.session, context.tenant_id,
-                code=input.code, name=input.name, timezone=input.timezone,
+                context.session,
+                context.tenant_id,
+                code=input.code,
+                name=input.name,
+                timezone=input.timezone,
             ),
         )
         return CreateStorePayload(store=Store.of(created) if created else None, user_errors=errors)

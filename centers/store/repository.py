@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.store.dto import StoreInfo, TenantInfo
@@ -23,7 +24,7 @@ _store_columns = (store.c.id, store.c.tenant_id, store.c.code, store.c.name, sto
 async def insert_tenant(session: AsyncSession, value: TenantInfo, created_at: datetime) -> bool:
     """Insert unless the slug is taken; returns whether a row was written."""
     written = await session.scalar(
-        sa.dialects.postgresql.insert(tenant)
+        insert(tenant)
         .values(
             tenant_id=value.id,
             slug=value.slug,
@@ -62,7 +63,7 @@ async def tenant_by_id(session: AsyncSession, tenant_id: uuid.UUID) -> TenantInf
 
 async def insert_store(session: AsyncSession, value: StoreInfo, created_at: datetime) -> bool:
     written = await session.scalar(
-        sa.dialects.postgresql.insert(store)
+        insert(store)
         .values(
             tenant_id=value.tenant_id,
             id=value.id,

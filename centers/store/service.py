@@ -33,7 +33,9 @@ async def create_tenant(
 ) -> TenantInfo:
     if not SLUG.match(slug):
         raise UserInputError(
-            "slug must be 2-63 lowercase letters, digits or '-'", code="INVALID_SLUG", field=["slug"]
+            "slug must be 2-63 lowercase letters, digits or '-'",
+            code="INVALID_SLUG",
+            field=["slug"],
         )
     try:
         Money(0, currency)
@@ -56,7 +58,9 @@ async def create_store(
 ) -> StoreInfo:
     if not STORE_CODE.match(code):
         raise UserInputError(
-            "code must be 1-64 letters, digits, '_' or '-'", code="INVALID_CODE", field=["input", "code"]
+            "code must be 1-64 letters, digits, '_' or '-'",
+            code="INVALID_CODE",
+            field=["input", "code"],
         )
     try:
         ZoneInfo(timezone)
@@ -72,6 +76,8 @@ async def create_store(
         timezone=timezone,
     )
     if not await repository.insert_store(session, value, datetime.now(UTC)):
-        raise UserInputError(f"store code {code!r} is taken", code="CODE_TAKEN", field=["input", "code"])
+        raise UserInputError(
+            f"store code {code!r} is taken", code="CODE_TAKEN", field=["input", "code"]
+        )
     await emit(session, tenant_id, StoreCreated(store_id=value.id, code=code, name=value.name))
     return value

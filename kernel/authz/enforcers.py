@@ -47,7 +47,9 @@ class TenantPolicy:
         if decision is None:
             try:
                 decision = bool(
-                    self._enforcer.enforce(subject, self._domain, permission.object, permission.action)
+                    self._enforcer.enforce(
+                        subject, self._domain, permission.object, permission.action
+                    )
                 )
             except Exception:  # fail closed on any authorization error
                 log.exception("casbin enforce failed; denying")
@@ -162,7 +164,7 @@ class PolicyStore:
             lost = asyncio.Event()
             try:
                 connection = await asyncpg.connect(dsn.render_as_string(hide_password=False))
-                connection.add_termination_listener(lambda _c: lost.set())
+                connection.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await connection.add_listener(NOTIFY_CHANNEL, self._on_notify)
                 # Changes made while we were not listening are unknown: reload all.
                 self.invalidate(None)

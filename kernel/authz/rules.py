@@ -73,9 +73,7 @@ def _check_subject(subject: str) -> None:
         raise ValueError(f"malformed subject {subject!r}")
 
 
-async def assign_role(
-    session: AsyncSession, tenant_id: uuid.UUID, subject: str, role: str
-) -> None:
+async def assign_role(session: AsyncSession, tenant_id: uuid.UUID, subject: str, role: str) -> None:
     """Give ``subject`` a role in one tenant, or a platform role (idempotent)."""
     _check_subject(subject)
     role_name = role_subject(role)

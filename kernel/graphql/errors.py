@@ -33,7 +33,9 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     original = error.original_error
     formatted: dict[str, Any] = {"message": error.message}
     if error.locations:
-        formatted["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+        formatted["locations"] = [
+            {"line": loc.line, "column": loc.column} for loc in error.locations
+        ]
     if error.path:
         formatted["path"] = list(error.path)
     if original is None:

@@ -7,7 +7,8 @@ mode alike, and refuses to build a schema with an undeclared root field.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import strawberry
 
@@ -15,12 +16,20 @@ from kernel.authz.permissions import Requirement
 
 PERMISSION_KEY = "zhongtai.permission"
 
-
-def query(permission: Requirement, **kwargs: Any) -> Any:
-    """A root query field that requires ``permission``."""
-    return strawberry.field(metadata={PERMISSION_KEY: permission}, **kwargs)
+Resolver = TypeVar("Resolver", bound=Callable[..., Any])
 
 
-def mutation(permission: Requirement, **kwargs: Any) -> Any:
-    """A root mutation field that requires ``permission``."""
-    return strawberry.mutation(metadata={PERMISSION_KEY: permission}, **kwargs)
+def query(permission: Requirement, **kwargs: Any) -> Callable[[Resolver], Resolver]:
+    """A root query field that requires ``permission`` (used as a decorator)."""
+    decorator: Callable[[Resolver], Resolver] = strawberry.field(
+        metadata={PERMISSION_KEY: permission}, **kwargs
+    )
+    return decorator
+
+
+def mutation(permission: Requirement, **kwargs: Any) -> Callable[[Resolver], Resolver]:
+    """A root mutation field that requires ``permission`` (used as a decorator)."""
+    decorator: Callable[[Resolver], Resolver] = strawberry.mutation(
+        metadata={PERMISSION_KEY: permission}, **kwargs
+    )
+    return decorator

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
     DocumentNode,
     ExecutionResult,
     GraphQLError,
@@ -69,7 +70,7 @@ class GraphQLEndpoint:
         self._db = db
         self._authenticator = authenticator
         self._policies = policies
-        self._rules = [
+        self._rules: list[type[ASTValidationRule]] = [
             *specified_rules,
             operation_limits(settings.max_query_depth, settings.max_aliases),
         ]
@@ -89,8 +90,13 @@ class GraphQLEndpoint:
         try:
             principal = await self._authenticator.authenticate(request.headers.get("authorization"))
         except UnauthenticatedError as error:
-            return self._error(401, str(error), "UNAUTHENTICATED", media_type,
-                               headers={"WWW-Authenticate": 'Bearer realm="zhongtai"'})
+            return self._error(
+                401,
+                str(error),
+                "UNAUTHENTICATED",
+                media_type,
+                headers={"WWW-Authenticate": 'Bearer realm="zhongtai"'},
+            )
 
         params = await self._params(request)
         if isinstance(params, str):
@@ -100,24 +106,31 @@ class GraphQLEndpoint:
         prepared = self._prepare(query)
         if prepared.document is None:
             status = 400 if media_type == GRAPHQL_RESPONSE else 200
-            body = {"errors": [format_error(e, request_id) for e in prepared.errors]}
-            return JSONResponse(body, status_code=status, media_type=media_type)
+            refused = {"errors": [format_error(e, request_id) for e in prepared.errors]}
+            return JSONResponse(refused, status_code=status, media_type=media_type)
         operation = get_operation_ast(prepared.document, operation_name)
         if operation is None:
             return self._error(400, "operation not found or ambiguous", "BAD_REQUEST", media_type)
         if request.method == "GET" and operation.operation != OperationType.QUERY:
-            return self._error(405, "only queries may use GET", "METHOD_NOT_ALLOWED", media_type,
-                               headers={"Allow": "POST"})
+            return self._error(
+                405,
+                "only queries may use GET",
+                "METHOD_NOT_ALLOWED",
+                media_type,
+                headers={"Allow": "POST"},
+            )
 
         policy = await self._policies.for_tenant(principal.tenant_id)
-        context = RequestContext(principal=principal, policy=policy, db=self._db, request_id=request_id)
-        result = await self._execute(prepared.document, operation, variables, operation_name, context)
-        body: dict[str, Any] = {}
-        errors = [format_error(e, request_id) for e in result.errors or []]
-        if errors:
-            body["errors"] = errors
-        if result.data is not None or not errors:
-            body["data"] = result.data
+        context = RequestContext(
+            principal=principal, policy=policy, db=self._db, request_id=request_id
+        )
+        result = await self._execute(
+            prepared.document, operation, variables, operation_name, context
+        )
+        # Execution started, so ``data`` is always present (null when the root failed).
+        body: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            body["errors"] = [format_error(e, request_id) for e in result.errors]
         return JSONResponse(body, media_type=media_type, headers={"x-request-id": request_id})
 
     async def _execute(
@@ -143,7 +156,9 @@ class GraphQLEndpoint:
                 committed = True
             return result
         except Exception as error:  # a failing commit, typically
-            return ExecutionResult(data=None, errors=[GraphQLError(str(error), original_error=error)])
+            return ExecutionResult(
+                data=None, errors=[GraphQLError(str(error), original_error=error)]
+            )
         finally:
             if not committed:
                 await context.finish(commit=False)
@@ -155,12 +170,13 @@ class GraphQLEndpoint:
             return prepared
         try:
             document = parse(query)
-        except GraphQLError as error:
-            error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
-            return _Prepared(None, [error])
+        except GraphQLError as syntax_error:
+            syntax_error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
+            return _Prepared(None, [syntax_error])
         errors = validate(self.schema, document, self._rules)
-        for error in errors:
-            error.extensions = {"code": (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")}
+        for invalid in errors:
+            code = (invalid.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
+            invalid.extensions = {"code": code}
         prepared = _Prepared(None if errors else document, errors)
         self._documents[query] = prepared
         if len(self._documents) > DOCUMENT_CACHE_SIZE:

@@ -12,7 +12,9 @@ def parse_id(value: str, field: Sequence[str]) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        raise UserInputError(f"{value!r} is not a valid id", code="INVALID_ID", field=field) from None
+        raise UserInputError(
+            f"{value!r} is not a valid id", code="INVALID_ID", field=field
+        ) from None
 
 
 def try_parse_id(value: str) -> uuid.UUID | None:

@@ -5,7 +5,6 @@ Validation runs before any resolver, so an abusive operation costs no database w
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from graphql import (
@@ -57,7 +56,7 @@ def _aliases(node: Any) -> int:
     return count
 
 
-def operation_limits(max_depth: int, max_aliases: int) -> Callable[..., ASTValidationRule]:
+def operation_limits(max_depth: int, max_aliases: int) -> type[ASTValidationRule]:
     class OperationLimits(ASTValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)

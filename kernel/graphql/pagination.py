@@ -46,7 +46,9 @@ class PageRequest:
         try:
             return uuid.UUID(str(self.after[-1]))
         except ValueError:
-            raise UserInputError("malformed cursor", code="INVALID_CURSOR", field=["after"]) from None
+            raise UserInputError(
+                "malformed cursor", code="INVALID_CURSOR", field=["after"]
+            ) from None
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -68,7 +70,9 @@ def decode_cursor(cursor: str) -> list[Any]:
 def page_request(first: int, after: str | None) -> PageRequest:
     if first < 1 or first > MAX_PAGE_SIZE:
         raise UserInputError(
-            f"first must be between 1 and {MAX_PAGE_SIZE}", code="INVALID_PAGE_SIZE", field=["first"]
+            f"first must be between 1 and {MAX_PAGE_SIZE}",
+            code="INVALID_PAGE_SIZE",
+            field=["first"],
         )
     return PageRequest(limit=first + 1, after=decode_cursor(after) if after else None)
 

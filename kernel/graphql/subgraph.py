@@ -53,7 +53,7 @@ def declared_requirement(graphql_field: GraphQLField) -> Requirement | None:
         return None
     if not isinstance(requirement, Permission) and requirement is not AUTHENTICATED:
         raise UndeclaredPermissionError(f"bad permission declaration {requirement!r}")
-    return requirement  # type: ignore[no-any-return]
+    return requirement
 
 
 def root_types(schema: GraphQLSchema) -> list[GraphQLObjectType]:
@@ -88,14 +88,14 @@ def guard_root_fields(
 Resolver = Callable[..., Any]
 
 
-def _default_resolve(root: Any, info: GraphQLResolveInfo, **_: Any) -> Any:
+def _default_resolve(root: Any, info: GraphQLResolveInfo[RequestContext], **_: Any) -> Any:
     return getattr(root, info.field_name, None)
 
 
 def _guard(resolve: Resolver | None, requirement: Requirement) -> Resolver:
     inner = resolve or _default_resolve
 
-    def guarded(root: Any, info: GraphQLResolveInfo, **kwargs: Any) -> Any:
+    def guarded(root: Any, info: GraphQLResolveInfo[RequestContext], **kwargs: Any) -> Any:
         context: RequestContext = info.context
         context.authorize(requirement)
         return inner(root, info, **kwargs)
@@ -108,10 +108,12 @@ def _guard(resolve: Resolver | None, requirement: Requirement) -> Resolver:
 def _guard_entities(resolve: Resolver | None, permissions: Mapping[str, Permission]) -> Resolver:
     inner = resolve or _default_resolve
 
-    def guarded(root: Any, info: GraphQLResolveInfo, **kwargs: Any) -> Any:
+    def guarded(root: Any, info: GraphQLResolveInfo[RequestContext], **kwargs: Any) -> Any:
         context: RequestContext = info.context
         for representation in kwargs.get("representations") or []:
-            typename = representation.get("__typename") if isinstance(representation, dict) else None
+            typename = (
+                representation.get("__typename") if isinstance(representation, dict) else None
+            )
             permission = permissions.get(typename) if isinstance(typename, str) else None
             if permission is None:
                 # Fail closed: an entity this subgraph does not declare is not reachable.

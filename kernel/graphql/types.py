@@ -11,7 +11,7 @@ from kernel.money import Money as MoneyValue
 @strawberry.federation.type(shareable=True, description="A fixable problem with the input.")
 class UserError:
     field: list[str] | None = strawberry.field(
-        description="Path to the input field at fault, e.g. [\"input\", \"lines\", \"0\"]."
+        description='Path to the input field at fault, e.g. ["input", "lines", "0"].'
     )
     message: str
     code: str = strawberry.field(description="Stable machine-readable code.")

@@ -38,14 +38,19 @@ def order_input(shop: Shop, quantities: list[int], key: str | None = None) -> di
             "idempotencyKey": key or secrets.token_hex(8),
             "storeId": str(shop.store_id),
             "lines": [
-                {"skuId": str(sku), "quantity": q} for sku, q in zip(shop.sku_ids, quantities, strict=False)
+                {"skuId": str(sku), "quantity": q}
+                for sku, q in zip(shop.sku_ids, quantities, strict=False)
             ],
         }
     }
 
 
-async def stock_of(client: httpx.AsyncClient, token: str, shop: Shop, index: int = 0) -> dict[str, int]:
-    body = await gql(client, token, STOCK, {"id": str(shop.sku_ids[index]), "store": str(shop.store_id)})
+async def stock_of(
+    client: httpx.AsyncClient, token: str, shop: Shop, index: int = 0
+) -> dict[str, int]:
+    body = await gql(
+        client, token, STOCK, {"id": str(shop.sku_ids[index]), "store": str(shop.store_id)}
+    )
     level: dict[str, int] = body["data"]["sku"]["stock"]
     return level
 
@@ -77,7 +82,9 @@ async def test_place_order_writes_an_outbox_event(
     async with db.unit_of_work() as session:
         topics = (
             await session.execute(
-                sa.text("SELECT topic, payload FROM kernel.outbox_event WHERE tenant_id = :t AND aggregate_id = :a"),
+                sa.text(
+                    "SELECT topic, payload FROM kernel.outbox_event WHERE tenant_id = :t AND aggregate_id = :a"
+                ),
                 {"t": tenant.id, "a": order_id},
             )
         ).all()
@@ -85,12 +92,16 @@ async def test_place_order_writes_an_outbox_event(
     assert topics[0].payload["total_amount"] == 1200
 
 
-async def test_cancel_releases_reserved_stock(client: httpx.AsyncClient, tenant: TenantFixture) -> None:
+async def test_cancel_releases_reserved_stock(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
     shop = await open_shop(tenant)
     token = await tenant.token("cashier")
     placed = await gql(client, token, PLACE, order_input(shop, [5]))
     order_id = placed["data"]["placeOrder"]["order"]["id"]
-    cancelled = await gql(client, token, CANCEL, {"input": {"orderId": order_id, "reason": "changed mind"}})
+    cancelled = await gql(
+        client, token, CANCEL, {"input": {"orderId": order_id, "reason": "changed mind"}}
+    )
     assert cancelled["data"]["cancelOrder"]["order"]["status"] == "CANCELLED"
     assert await stock_of(client, token, shop) == {"onHand": 100, "reserved": 0, "available": 100}
     again = await gql(client, token, CANCEL, {"input": {"orderId": order_id}})
@@ -108,11 +119,21 @@ async def test_bad_input_gets_user_errors_and_writes_nothing(
         "OUT_OF_STOCK": order_input(shop, [1, 1, 4]),
         "INVALID_QUANTITY": order_input(shop, [0]),
         "NO_LINES": order_input(shop, []),
-        "SKU_NOT_FOUND": {"input": {**order_input(shop, [1])["input"],
-                                    "lines": [{"skuId": unknown, "quantity": 1}]}},
-        "INVALID_ID": {"input": {**order_input(shop, [1])["input"],
-                                 "lines": [{"skuId": "not-an-id", "quantity": 1}]}},
-        "STORE_NOT_FOUND": {"input": {**order_input(shop, [1])["input"], "storeId": str(foreign.store_id)}},
+        "SKU_NOT_FOUND": {
+            "input": {
+                **order_input(shop, [1])["input"],
+                "lines": [{"skuId": unknown, "quantity": 1}],
+            }
+        },
+        "INVALID_ID": {
+            "input": {
+                **order_input(shop, [1])["input"],
+                "lines": [{"skuId": "not-an-id", "quantity": 1}],
+            }
+        },
+        "STORE_NOT_FOUND": {
+            "input": {**order_input(shop, [1])["input"], "storeId": str(foreign.store_id)}
+        },
     }
     cross_tenant_sku = order_input(shop, [1])
     cross_tenant_sku["input"]["lines"] = [{"skuId": str(foreign.sku_ids[0]), "quantity": 1}]
@@ -124,22 +145,32 @@ async def test_bad_input_gets_user_errors_and_writes_nothing(
     assert await stock_of(client, token, shop, 2) == {"onHand": 3, "reserved": 0, "available": 3}
     async with db.unit_of_work() as session:
         orders = await session.scalar(
-            sa.text('SELECT count(*) FROM "order".trade_order WHERE tenant_id = :t'), {"t": tenant.id}
+            sa.text('SELECT count(*) FROM "order".trade_order WHERE tenant_id = :t'),
+            {"t": tenant.id},
         )
         events = await session.scalar(
-            sa.text("SELECT count(*) FROM kernel.outbox_event WHERE tenant_id = :t AND topic LIKE 'order.%'"),
+            sa.text(
+                "SELECT count(*) FROM kernel.outbox_event WHERE tenant_id = :t AND topic LIKE 'order.%'"
+            ),
             {"t": tenant.id},
         )
     assert (orders, events) == (0, 0)
 
 
-async def test_concurrent_orders_never_oversell(client: httpx.AsyncClient, tenant: TenantFixture) -> None:
+async def test_concurrent_orders_never_oversell(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
     shop = await open_shop(tenant, prices=(990,), stock=50)
     token = await tenant.token("customer")
-    results = await asyncio.gather(*(gql(client, token, PLACE, order_input(shop, [1])) for _ in range(200)))
+    results = await asyncio.gather(
+        *(gql(client, token, PLACE, order_input(shop, [1])) for _ in range(200))
+    )
     placed = [r for r in results if r["data"]["placeOrder"]["order"]]
-    refused = [r["data"]["placeOrder"]["userErrors"][0]["code"] for r in results
-               if not r["data"]["placeOrder"]["order"]]
+    refused = [
+        r["data"]["placeOrder"]["userErrors"][0]["code"]
+        for r in results
+        if not r["data"]["placeOrder"]["order"]
+    ]
     assert len(placed) == 50
     assert refused == ["OUT_OF_STOCK"] * 150
     assert len({r["data"]["placeOrder"]["order"]["number"] for r in placed}) == 50
@@ -160,7 +191,8 @@ async def test_concurrent_replays_of_one_key_place_one_order(
     assert await stock_of(client, token, shop) == {"onHand": 100, "reserved": 2, "available": 98}
     async with db.unit_of_work() as session:
         count = await session.scalar(
-            sa.text('SELECT count(*) FROM "order".trade_order WHERE tenant_id = :t'), {"t": tenant.id}
+            sa.text('SELECT count(*) FROM "order".trade_order WHERE tenant_id = :t'),
+            {"t": tenant.id},
         )
     assert count == 1
 
@@ -175,7 +207,9 @@ async def test_reusing_a_key_for_another_cart_is_refused(
     assert other["data"]["placeOrder"]["userErrors"][0]["code"] == "IDEMPOTENCY_KEY_REUSED"
 
 
-async def test_customer_sees_only_own_orders(client: httpx.AsyncClient, tenant: TenantFixture) -> None:
+async def test_customer_sees_only_own_orders(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
     shop = await open_shop(tenant)
     alice = await tenant.token("customer", sub="alice")
     bob = await tenant.token("customer", sub="bob")
@@ -185,10 +219,16 @@ async def test_customer_sees_only_own_orders(client: httpx.AsyncClient, tenant: 
 
     listed = await gql(client, alice, "{ orders(first: 10) { edges { node { id } } } }")
     assert [e["node"]["id"] for e in listed["data"]["orders"]["edges"]] == [order["id"]]
-    seen_by_bob = await gql(client, bob, "query($id: ID!) { order(id: $id) { id } }", {"id": order["id"]})
+    seen_by_bob = await gql(
+        client, bob, "query($id: ID!) { order(id: $id) { id } }", {"id": order["id"]}
+    )
     assert seen_by_bob["data"]["order"] is None
-    by_number = await gql(client, bob, "query($n: String!) { orderByNumber(number: $n) { id } }",
-                          {"n": order["number"]})
+    by_number = await gql(
+        client,
+        bob,
+        "query($n: String!) { orderByNumber(number: $n) { id } }",
+        {"n": order["number"]},
+    )
     assert by_number["data"]["orderByNumber"] is None
     cancel = await gql(client, bob, CANCEL, {"input": {"orderId": order["id"]}})
     assert cancel["data"]["cancelOrder"]["userErrors"][0]["code"] == "ORDER_NOT_FOUND"

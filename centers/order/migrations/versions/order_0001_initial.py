@@ -37,7 +37,9 @@ def upgrade() -> None:
     op.create_index(
         "trade_order_buyer", "trade_order", ["tenant_id", "buyer_subject", "id"], schema="order"
     )
-    op.create_index("trade_order_store", "trade_order", ["tenant_id", "store_id", "id"], schema="order")
+    op.create_index(
+        "trade_order_store", "trade_order", ["tenant_id", "store_id", "id"], schema="order"
+    )
     op.create_table(
         "order_line",
         sa.Column("tenant_id", sa.Uuid, nullable=False),

@@ -55,7 +55,10 @@ def upgrade() -> None:
         schema="stock",
     )
     op.create_index(
-        "movement_level", "movement", ["tenant_id", "store_id", "sku_id", "created_at"], schema="stock"
+        "movement_level",
+        "movement",
+        ["tenant_id", "store_id", "sku_id", "created_at"],
+        schema="stock",
     )
 
 

@@ -1,0 +1,69 @@
+# zhongtai — the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SDL    := schema/sdl
+
+.PHONY: install run test lint format typecheck contracts sdl compose-check bench lock ci clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "zhongtai needs Python 3.11+ (set PYTHON=python3.11)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Start the server on the embedded PostgreSQL with demo data (prints a dev token).
+run: install
+	$(BIN)/zhongtai migrate
+	$(BIN)/zhongtai seed-demo
+	$(BIN)/zhongtai serve
+
+## The whole suite against the embedded PostgreSQL (or TEST_DATABASE_URL).
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: install
+	$(BIN)/mypy
+
+contracts: install
+	$(BIN)/lint-imports
+
+## Regenerate the committed SDL (subgraphs and the single-process schema).
+sdl: install
+	$(BIN)/zhongtai sdl --out $(SDL)
+
+## Compose the nine subgraphs with @apollo/composition; the API schema must equal
+## schema.graphql, and the committed SDL must be current.
+compose-check: install
+	@out=$$(mktemp -d) && $(BIN)/zhongtai sdl --out $$out >/dev/null && \
+	  diff -ru $(SDL) $$out --exclude=supergraph.graphql || \
+	  { echo "schema/sdl is stale: run 'make sdl' and commit it"; exit 1; }
+	npm ci --prefix tools/composition --silent --no-audit --no-fund
+	node tools/composition/compose.mjs $(SDL)
+
+## Benchmark placeOrder over HTTP against a raw-SQL baseline in the same run.
+bench: install
+	$(BIN)/python bench/place_order.py
+
+## Re-resolve requirements.lock from pyproject.toml (needs network).
+lock:
+	$(BIN)/python -m pip install -q uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --universal --generate-hashes -q -o requirements.lock
+
+ci:
+	bash .ci/run
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache tools/composition/node_modules

@@ -1,0 +1,106 @@
+"""A tenant's token reaches nothing of another tenant, on /graphql or a subgraph."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.builders import open_shop
+from tests.centers.order.test_place_order import CANCEL, PLACE, order_input
+from tests.conftest import TenantFixture, gql
+
+
+async def test_tenant_b_cannot_read_or_change_tenant_a(
+    client: httpx.AsyncClient, tenant: TenantFixture, other_tenant: TenantFixture
+) -> None:
+    shop = await open_shop(tenant)
+    a_admin = await tenant.token("tenant_admin")
+    placed = await gql(client, a_admin, PLACE, order_input(shop, [1]))
+    order = placed["data"]["placeOrder"]["order"]
+    b_admin = await other_tenant.token("tenant_admin")
+
+    reads = {
+        "order": ("query($id: ID!) { order(id: $id) { id } }", {"id": order["id"]}),
+        "orderByNumber": (
+            "query($n: String!) { orderByNumber(number: $n) { id } }",
+            {"n": order["number"]},
+        ),
+        "store": ("query($id: ID!) { store(id: $id) { id } }", {"id": str(shop.store_id)}),
+        "sku": ("query($id: ID!) { sku(id: $id) { id } }", {"id": str(shop.sku_ids[0])}),
+    }
+    for field, (query, variables) in reads.items():
+        body = await gql(client, b_admin, query, variables)
+        assert body["data"][field] is None, field
+    for listing in ("orders", "stores", "products"):
+        body = await gql(client, b_admin, f"{{ {listing}(first: 50) {{ edges {{ cursor }} }} }}")
+        assert body["data"][listing]["edges"] == [], listing
+
+    cancel = await gql(client, b_admin, CANCEL, {"input": {"orderId": order["id"]}})
+    assert cancel["data"]["cancelOrder"]["userErrors"][0]["code"] == "ORDER_NOT_FOUND"
+    steal = await gql(client, b_admin, PLACE, order_input(shop, [1]))
+    assert steal["data"]["placeOrder"]["userErrors"][0]["code"] == "STORE_NOT_FOUND"
+    adjust = await gql(
+        client,
+        b_admin,
+        "mutation($i: AdjustStockInput!) { adjustStock(input: $i) { userErrors { code } } }",
+        {
+            "i": {
+                "idempotencyKey": "x",
+                "storeId": str(shop.store_id),
+                "skuId": str(shop.sku_ids[0]),
+                "delta": -100,
+                "reason": "theft",
+            }
+        },
+    )
+    assert adjust["data"]["adjustStock"]["userErrors"][0]["code"] == "STORE_NOT_FOUND"
+    still = await gql(
+        client, a_admin, "query($id: ID!) { order(id: $id) { status } }", {"id": order["id"]}
+    )
+    assert still["data"]["order"]["status"] == "PLACED"
+
+
+async def test_entities_on_subgraphs_never_return_another_tenants_rows(
+    client: httpx.AsyncClient, tenant: TenantFixture, other_tenant: TenantFixture
+) -> None:
+    shop = await open_shop(tenant)
+    a_admin = await tenant.token("tenant_admin")
+    placed = await gql(client, a_admin, PLACE, order_input(shop, [1]))
+    order_id = placed["data"]["placeOrder"]["order"]["id"]
+    b_admin = await other_tenant.token("tenant_admin")
+    probes = [
+        ("order", "Order", order_id, "... on Order { id number }"),
+        ("store", "Store", str(shop.store_id), "... on Store { id name }"),
+        ("store", "Tenant", str(tenant.id), "... on Tenant { id slug }"),
+        ("product", "Sku", str(shop.sku_ids[0]), "... on Sku { id name }"),
+    ]
+    for center, typename, entity_id, selection in probes:
+        query = "query($r: [_Any!]!) { _entities(representations: $r) { " + selection + " } }"
+        representations = [{"__typename": typename, "id": entity_id}]
+        mine = await gql(
+            client, a_admin, query, {"r": representations}, path=f"/subgraphs/{center}/graphql"
+        )
+        assert mine["data"]["_entities"][0]["id"] == entity_id, typename
+        theirs = await gql(
+            client, b_admin, query, {"r": representations}, path=f"/subgraphs/{center}/graphql"
+        )
+        assert theirs["data"]["_entities"] == [None], typename
+
+
+async def test_entities_need_the_reference_permission(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    nobody = await tenant.token(None)
+    body = await gql(
+        client,
+        nobody,
+        'query { _entities(representations: [{__typename: "Store", id: "x"}]) { __typename } }',
+        path="/subgraphs/store/graphql",
+    )
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    undeclared = await gql(
+        client,
+        await tenant.token("tenant_admin"),
+        'query { _entities(representations: [{__typename: "Order", id: "x"}]) { __typename } }',
+        path="/subgraphs/store/graphql",
+    )
+    assert undeclared["errors"][0]["extensions"]["code"] == "FORBIDDEN"

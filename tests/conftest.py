@@ -62,7 +62,9 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(environment="test", database_url=database_url, db_pool_size=30, db_max_overflow=30)
+    return Settings(
+        environment="test", database_url=database_url, db_pool_size=30, db_max_overflow=30
+    )
 
 
 @pytest.fixture(scope="session")
@@ -137,7 +139,9 @@ async def gql(
 ) -> dict[str, Any]:
     """POST an operation; returns the JSON body (asserting a JSON response)."""
     headers = {"authorization": f"Bearer {token}"} if token else {}
-    response = await client.post(path, json={"query": query, "variables": variables}, headers=headers)
+    response = await client.post(
+        path, json={"query": query, "variables": variables}, headers=headers
+    )
     body: dict[str, Any] = response.json()
     body["_status"] = response.status_code
     return body

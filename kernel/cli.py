@@ -85,7 +85,11 @@ def _serve(settings: Settings, composition: Composition, host: str, port: int) -
 
     app = create_app(composition.served_api(), settings)
     if settings.is_development:
-        print(f"GraphiQL:  http://{host}:{port}/graphql  (paste a token from `zhongtai token`)")
+        print(
+            f"GraphiQL:  http://{host}:{port}/graphql  — send the header "
+            '{"Authorization": "Bearer <token>"} with the dev token printed by '
+            "`zhongtai seed-demo`, or mint one: zhongtai token --tenant demo --role tenant_admin"
+        )
     uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=20)
 
 

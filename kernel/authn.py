@@ -31,6 +31,13 @@ class Principal:
 
 class Authenticator:
     def __init__(self, settings: Settings) -> None:
+        algorithms = set(settings.jwt_algorithms)
+        if not algorithms or "none" in {a.lower() for a in algorithms}:
+            raise RuntimeError("ZHONGTAI_JWT_ALGORITHMS must name real signing algorithms")
+        if settings.jwks_url and any(a.startswith("HS") for a in algorithms):
+            raise RuntimeError("with a JWKS URL, use asymmetric algorithms (RS256, ES256)")
+        if not settings.jwks_url:
+            settings.jwt_key()  # fails at startup, not at the first request, in production
         self._settings = settings
         self._jwks = (
             jwt.PyJWKClient(settings.jwks_url, cache_keys=True) if settings.jwks_url else None

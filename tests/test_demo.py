@@ -31,12 +31,23 @@ async def test_seed_demo_is_idempotent_and_ready_to_sell(
 
     demo = TenantFixture(id=tenant.id, slug=DEMO_SLUG, runtime=runtime, settings=runtime.settings)
     token = await demo.token("customer")
-    menu = await gql(client, token, "{ stores(first: 5) { edges { node { id code } } } products(first: 50) { edges { node { skus { id price { amount } } } } } }")
+    menu = await gql(
+        client,
+        token,
+        "{ stores(first: 5) { edges { node { id code } } } products(first: 50) { edges { node { skus { id price { amount } } } } } }",
+    )
     store_id = menu["data"]["stores"]["edges"][0]["node"]["id"]
     sku = menu["data"]["products"]["edges"][0]["node"]["skus"][0]
     placed = await gql(
-        client, token,
+        client,
+        token,
         "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { order { total { amount } } userErrors { code } } }",
-        {"i": {"idempotencyKey": "demo-1", "storeId": store_id, "lines": [{"skuId": sku["id"], "quantity": 2}]}},
+        {
+            "i": {
+                "idempotencyKey": "demo-1",
+                "storeId": store_id,
+                "lines": [{"skuId": sku["id"], "quantity": 2}],
+            }
+        },
     )
     assert placed["data"]["placeOrder"]["order"]["total"]["amount"] == 2 * sku["price"]["amount"]

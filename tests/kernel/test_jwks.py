@@ -47,8 +47,12 @@ def jwks_url() -> Iterator[str]:
 def _token(key: rsa.RSAPrivateKey, tenant_id: uuid.UUID, **overrides: object) -> str:
     now = datetime.now(UTC)
     claims = {
-        "sub": "u1", "tid": str(tenant_id), "aud": "zhongtai", "iss": "https://idp.example",
-        "iat": int(now.timestamp()), "exp": int((now + timedelta(minutes=5)).timestamp()),
+        "sub": "u1",
+        "tid": str(tenant_id),
+        "aud": "zhongtai",
+        "iss": "https://idp.example",
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=5)).timestamp()),
         **overrides,
     }
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
@@ -56,7 +60,9 @@ def _token(key: rsa.RSAPrivateKey, tenant_id: uuid.UUID, **overrides: object) ->
 
 def _settings(jwks_url: str) -> Settings:
     return Settings(
-        environment="production", jwks_url=jwks_url, jwt_algorithms=["RS256"],
+        environment="production",
+        jwks_url=jwks_url,
+        jwt_algorithms=["RS256"],
         jwt_issuer="https://idp.example",
     )
 

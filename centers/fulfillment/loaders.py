@@ -1,0 +1,33 @@
+"""DataLoaders of the fulfillment center, one per request (see ``RequestContext.loader``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from strawberry.dataloader import DataLoader
+
+from centers.fulfillment import repository
+from centers.fulfillment.dto import ShipmentInfo
+from kernel.context import RequestContext
+
+
+def shipments(context: RequestContext) -> DataLoader[uuid.UUID, ShipmentInfo | None]:
+    async def load(ids: Sequence[uuid.UUID]) -> list[ShipmentInfo | None]:
+        found = {
+            s.id: s
+            for s in await repository.shipments_by_ids(context.session, context.tenant_id, ids)
+        }
+        return [found.get(i) for i in ids]
+
+    return context.loader("fulfillment.shipments", lambda: DataLoader(load_fn=load))
+
+
+def shipments_by_order(context: RequestContext) -> DataLoader[uuid.UUID, list[ShipmentInfo]]:
+    async def load(order_ids: Sequence[uuid.UUID]) -> list[list[ShipmentInfo]]:
+        found = await repository.shipments_by_order_ids(
+            context.session, context.tenant_id, order_ids
+        )
+        return [found[i] for i in order_ids]
+
+    return context.loader("fulfillment.shipments_by_order", lambda: DataLoader(load_fn=load))

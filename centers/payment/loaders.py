@@ -1,0 +1,33 @@
+"""DataLoaders of the payment center, one per request (see ``RequestContext.loader``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from strawberry.dataloader import DataLoader
+
+from centers.payment import repository
+from centers.payment.dto import PaymentInfo
+from kernel.context import RequestContext
+
+
+def payments(context: RequestContext) -> DataLoader[uuid.UUID, PaymentInfo | None]:
+    async def load(ids: Sequence[uuid.UUID]) -> list[PaymentInfo | None]:
+        found = {
+            p.id: p
+            for p in await repository.payments_by_ids(context.session, context.tenant_id, ids)
+        }
+        return [found.get(i) for i in ids]
+
+    return context.loader("payment.payments", lambda: DataLoader(load_fn=load))
+
+
+def payments_by_order(context: RequestContext) -> DataLoader[uuid.UUID, list[PaymentInfo]]:
+    async def load(order_ids: Sequence[uuid.UUID]) -> list[list[PaymentInfo]]:
+        found = await repository.payments_by_order_ids(
+            context.session, context.tenant_id, order_ids
+        )
+        return [found[i] for i in order_ids]
+
+    return context.loader("payment.payments_by_order", lambda: DataLoader(load_fn=load))

@@ -1,0 +1,1 @@
+"""Promotion center (促销中心): promotion activities on goods."""

@@ -1,0 +1,23 @@
+"""DataLoaders of the promotion center, one per request (see ``RequestContext.loader``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from strawberry.dataloader import DataLoader
+
+from centers.promotion import repository
+from centers.promotion.dto import PromotionActivityInfo
+from kernel.context import RequestContext
+
+
+def activities(context: RequestContext) -> DataLoader[uuid.UUID, PromotionActivityInfo | None]:
+    async def load(ids: Sequence[uuid.UUID]) -> list[PromotionActivityInfo | None]:
+        found = {
+            a.id: a
+            for a in await repository.activities_by_ids(context.session, context.tenant_id, ids)
+        }
+        return [found.get(i) for i in ids]
+
+    return context.loader("promotion.activities", lambda: DataLoader(load_fn=load))

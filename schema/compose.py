@@ -74,7 +74,9 @@ class _EntityOwner:
         )
         return loader.load(str(parent.id))
 
-    async def _load(self, ids: Sequence[str], info: GraphQLResolveInfo[RequestContext]) -> list[Any]:
+    async def _load(
+        self, ids: Sequence[str], info: GraphQLResolveInfo[RequestContext]
+    ) -> list[Any]:
         resolve_reference = getattr(self.cls, "resolve_reference", None)
         if resolve_reference is None:
             return [self.cls(id=i) for i in ids]  # a stub: the key is all it holds
@@ -92,7 +94,9 @@ class _EntityOwner:
 
 
 def _entity_field_resolver(resolve: Callable[..., Any], owner: _EntityOwner) -> Callable[..., Any]:
-    async def via_reference(parent: Any, info: GraphQLResolveInfo[RequestContext], kwargs: dict[str, Any]) -> Any:
+    async def via_reference(
+        parent: Any, info: GraphQLResolveInfo[RequestContext], kwargs: dict[str, Any]
+    ) -> Any:
         entity = await owner.convert(parent, info)
         if entity is None:
             return None
@@ -182,8 +186,13 @@ class _Merger:
                 description=description,
                 resolve_type=first.resolve_type,
             )
-        if isinstance(first, GraphQLEnumType | GraphQLScalarType):
-            return first  # identical in every subgraph that uses it
+        if isinstance(first, GraphQLEnumType):
+            for subgraph, other in definitions[1:]:
+                if list(cast(GraphQLEnumType, other).values) != list(first.values):
+                    raise TypeError(f"enum {name} differs in subgraph {subgraph.name}")
+            return first
+        if isinstance(first, GraphQLScalarType):
+            return first  # strawberry's scalars are the same everywhere they are used
         raise TypeError(f"cannot merge {name}: {type(first).__name__}")
 
     def _object_fields(self, name: str) -> dict[str, GraphQLField]:

@@ -9,6 +9,9 @@ READ_STORE = Permission("store.store", "read")
 MANAGE_STORE = Permission("store.store", "manage")
 
 GRANTS: RoleGrants = {
+    # Platform roles apply in every tenant, so they get only what every tenant may
+    # show its operator; tenant data needs a tenant role.
+    "platform_admin": [READ_TENANT],
     "tenant_admin": [READ_TENANT, READ_STORE, MANAGE_STORE],
     "store_manager": [READ_TENANT, READ_STORE],
     "cashier": [READ_TENANT, READ_STORE],

@@ -74,9 +74,11 @@ async def test_policy_change_reaches_the_server_through_notify(
     assert body["data"]["tenant"]["id"] == str(tenant.id)
 
 
-async def test_platform_admin_gets_no_tenant_data(
+async def test_platform_admin_reads_the_tenant_but_no_tenant_data(
     client: httpx.AsyncClient, tenant: TenantFixture
 ) -> None:
     token = await tenant.token("platform_admin")
+    body = await gql(client, token, "{ tenant { slug } }")
+    assert body["data"]["tenant"]["slug"] == tenant.slug
     body = await gql(client, token, "{ orders(first: 1) { edges { cursor } } }")
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"

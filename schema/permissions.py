@@ -1,0 +1,47 @@
+"""The permission matrix of the built-in roles, as documented in docs/authorization.md."""
+
+from __future__ import annotations
+
+from kernel.authz.permissions import BUILTIN_ROLES, merge_grants
+from kernel.graphql.subgraph import declared_requirement, root_types
+from schema.subgraphs import SUBGRAPHS
+
+
+def grants_table() -> str:
+    """A markdown table: one row per permission, one column per built-in role."""
+    grants = merge_grants([s.grants for s in SUBGRAPHS])
+    permissions = sorted(
+        {p for granted in grants.values() for p in granted} | set(_declared()),
+        key=str,
+    )
+    header = "| permission | " + " | ".join(BUILTIN_ROLES) + " |"
+    rule = "|---|" + "---|" * len(BUILTIN_ROLES)
+    rows = [
+        f"| `{p}` | "
+        + " | ".join("✓" if p in grants.get(role, []) else "" for role in BUILTIN_ROLES)
+        + " |"
+        for p in permissions
+    ]
+    return "\n".join([header, rule, *rows])
+
+
+def root_fields_table() -> str:
+    """A markdown table: every root field and the permission it requires."""
+    rows = []
+    for subgraph in SUBGRAPHS:
+        for root in root_types(subgraph.graphql_schema):
+            for name, field in sorted(root.fields.items()):
+                requirement = declared_requirement(field)
+                if requirement is not None:
+                    rows.append(f"| {subgraph.name} | `{root.name}.{name}` | `{requirement}` |")
+    return "\n".join(["| center | field | requires |", "|---|---|---|", *rows])
+
+
+def _declared() -> list[object]:
+    return [
+        requirement
+        for subgraph in SUBGRAPHS
+        for root in root_types(subgraph.graphql_schema)
+        for field in root.fields.values()
+        if (requirement := declared_requirement(field)) is not None
+    ]

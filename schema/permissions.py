@@ -45,3 +45,9 @@ def _declared() -> list[object]:
         for field in root.fields.values()
         if (requirement := declared_requirement(field)) is not None
     ]
+
+
+if __name__ == "__main__":
+    print(grants_table())
+    print()
+    print(root_fields_table())

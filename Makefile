@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SDL    := schema/sdl
 
-.PHONY: install run test lint format typecheck contracts sdl compose-check bench lock ci clean
+.PHONY: install run test lint format typecheck contracts sdl docs compose-check bench lock ci clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "zhongtai needs Python 3.11+ (set PYTHON=python3.11)")'
@@ -52,6 +52,10 @@ compose-check: install
 	  { echo "schema/sdl is stale: run 'make sdl' and commit it"; exit 1; }
 	npm ci --prefix tools/composition --silent --no-audit --no-fund
 	node tools/composition/compose.mjs $(SDL)
+
+## Regenerate the generated parts of the docs (permission tables).
+docs: install
+	$(BIN)/python -m schema.permissions
 
 ## Benchmark placeOrder over HTTP against a raw-SQL baseline in the same run.
 bench: install

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kernel.authz.permissions import BUILTIN_ROLES, merge_grants
 from kernel.graphql.subgraph import declared_requirement, root_types
 from schema.subgraphs import SUBGRAPHS
@@ -47,7 +49,16 @@ def _declared() -> list[object]:
     ]
 
 
+def rewrite(doc: Path) -> None:
+    """Replace the generated tables between their markers in ``doc``."""
+    text = doc.read_text()
+    for marker, table in (("grants", grants_table()), ("root-fields", root_fields_table())):
+        start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+        before, _, rest = text.partition(start)
+        _, _, after = rest.partition(end)
+        text = f"{before}{start}\n{table}\n{end}{after}"
+    doc.write_text(text)
+
+
 if __name__ == "__main__":
-    print(grants_table())
-    print()
-    print(root_fields_table())
+    rewrite(Path(__file__).resolve().parents[1] / "docs" / "authorization.md")

@@ -11,8 +11,8 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "authorization.md"
 
 
 def test_authorization_doc_lists_every_grant() -> None:
-    assert grants_table() in DOC.read_text(), "run: python -m schema.permissions"
+    assert grants_table() in DOC.read_text(), "run: make docs"
 
 
 def test_authorization_doc_lists_every_root_field() -> None:
-    assert root_fields_table() in DOC.read_text(), "run: python -m schema.permissions"
+    assert root_fields_table() in DOC.read_text(), "run: make docs"

@@ -10,15 +10,13 @@ from strawberry.dataloader import DataLoader
 from centers.fulfillment import repository
 from centers.fulfillment.dto import ShipmentInfo
 from kernel.context import RequestContext
+from kernel.graphql.batching import one_per_key
 
 
 def shipments(context: RequestContext) -> DataLoader[uuid.UUID, ShipmentInfo | None]:
     async def load(ids: Sequence[uuid.UUID]) -> list[ShipmentInfo | None]:
-        found = {
-            s.id: s
-            for s in await repository.shipments_by_ids(context.session, context.tenant_id, ids)
-        }
-        return [found.get(i) for i in ids]
+        rows = await repository.shipments_by_ids(context.session, context.tenant_id, ids)
+        return one_per_key(ids, rows, lambda row: row.id)
 
     return context.loader("fulfillment.shipments", lambda: DataLoader(load_fn=load))
 

@@ -10,15 +10,13 @@ from strawberry.dataloader import DataLoader
 from centers.payment import repository
 from centers.payment.dto import PaymentInfo
 from kernel.context import RequestContext
+from kernel.graphql.batching import one_per_key
 
 
 def payments(context: RequestContext) -> DataLoader[uuid.UUID, PaymentInfo | None]:
     async def load(ids: Sequence[uuid.UUID]) -> list[PaymentInfo | None]:
-        found = {
-            p.id: p
-            for p in await repository.payments_by_ids(context.session, context.tenant_id, ids)
-        }
-        return [found.get(i) for i in ids]
+        rows = await repository.payments_by_ids(context.session, context.tenant_id, ids)
+        return one_per_key(ids, rows, lambda row: row.id)
 
     return context.loader("payment.payments", lambda: DataLoader(load_fn=load))
 

@@ -10,14 +10,12 @@ from strawberry.dataloader import DataLoader
 from centers.promotion import repository
 from centers.promotion.dto import PromotionActivityInfo
 from kernel.context import RequestContext
+from kernel.graphql.batching import one_per_key
 
 
 def activities(context: RequestContext) -> DataLoader[uuid.UUID, PromotionActivityInfo | None]:
     async def load(ids: Sequence[uuid.UUID]) -> list[PromotionActivityInfo | None]:
-        found = {
-            a.id: a
-            for a in await repository.activities_by_ids(context.session, context.tenant_id, ids)
-        }
-        return [found.get(i) for i in ids]
+        rows = await repository.activities_by_ids(context.session, context.tenant_id, ids)
+        return one_per_key(ids, rows, lambda row: row.id)
 
     return context.loader("promotion.activities", lambda: DataLoader(load_fn=load))

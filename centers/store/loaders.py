@@ -10,13 +10,12 @@ from strawberry.dataloader import DataLoader
 from centers.store import repository
 from centers.store.dto import StoreInfo
 from kernel.context import RequestContext
+from kernel.graphql.batching import one_per_key
 
 
 def stores(context: RequestContext) -> DataLoader[uuid.UUID, StoreInfo | None]:
     async def load(ids: Sequence[uuid.UUID]) -> list[StoreInfo | None]:
-        found = {
-            s.id: s for s in await repository.stores_by_ids(context.session, context.tenant_id, ids)
-        }
-        return [found.get(i) for i in ids]
+        rows = await repository.stores_by_ids(context.session, context.tenant_id, ids)
+        return one_per_key(ids, rows, lambda row: row.id)
 
     return context.loader("store.stores", lambda: DataLoader(load_fn=load))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -16,6 +14,7 @@ from centers.fulfillment import service
 from centers.store import api as store_api
 from kernel.db import Database
 from tests.conftest import TenantFixture, gql
+from tests.sql_statements import selects_from
 
 CREATE = """
 mutation($input: CreateShipmentInput!) {
@@ -79,23 +78,6 @@ async def shipment_count(db: Database, tenant: TenantFixture) -> int:
             {"t": tenant.id},
         )
     return int(count)
-
-
-@contextmanager
-def shipment_selects(db: Database) -> Iterator[list[str]]:
-    """The SELECTs on fulfillment.shipment sent to PostgreSQL while the block runs."""
-    seen: list[str] = []
-
-    def record_statement(*args: Any) -> None:
-        statement: str = args[2]
-        if statement.lstrip().upper().startswith("SELECT") and "fulfillment.shipment" in statement:
-            seen.append(statement)
-
-    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", record_statement)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine.sync_engine, "before_cursor_execute", record_statement)
 
 
 async def test_manager_creates_a_courier_shipment(
@@ -229,7 +211,7 @@ async def test_shipments_of_many_orders_load_in_one_query(
         await create(client, token, shipment_input(store_id, order_id, carrier="SF"))
     await create(client, token, shipment_input(store_id, order_ids[0], carrier="JD"))
     representations = [{"__typename": "Order", "id": str(i)} for i in order_ids]
-    with shipment_selects(db) as selects:
+    with selects_from(db, "fulfillment.shipment") as selects:
         body = await entities(client, token, representations)
     assert [len(o["shipments"]) for o in body["data"]["_entities"]] == [2, 1, 1, 1]
     assert len(selects) == 1

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -14,6 +12,7 @@ import sqlalchemy as sa
 
 from kernel.db import Database
 from tests.conftest import TenantFixture, gql
+from tests.sql_statements import selects_from
 
 RECORD = """
 mutation($input: RecordCashPaymentInput!) {
@@ -68,23 +67,6 @@ async def payment_count(db: Database, tenant: TenantFixture) -> int:
             {"t": tenant.id},
         )
     return int(count)
-
-
-@contextmanager
-def payment_selects(db: Database) -> Iterator[list[str]]:
-    """The SELECTs on payment.payment sent to PostgreSQL while the block runs."""
-    seen: list[str] = []
-
-    def record_statement(*args: Any) -> None:
-        statement: str = args[2]
-        if statement.lstrip().upper().startswith("SELECT") and "payment.payment" in statement:
-            seen.append(statement)
-
-    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", record_statement)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine.sync_engine, "before_cursor_execute", record_statement)
 
 
 async def test_cashier_records_a_succeeded_cash_payment(
@@ -160,7 +142,7 @@ async def test_payments_of_many_orders_load_in_one_query(
     for order_id in order_ids:
         await record(client, token, cash_input(order_id))
     representations = [{"__typename": "Order", "id": str(i)} for i in order_ids]
-    with payment_selects(db) as selects:
+    with selects_from(db, "payment.payment") as selects:
         body = await entities(client, token, representations)
     assert [len(o["payments"]) for o in body["data"]["_entities"]] == [1] * 5
     assert len(selects) == 1

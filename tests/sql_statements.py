@@ -1,0 +1,28 @@
+"""Watching the SQL a block of code sends, to prove batching (no N+1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from kernel.db import Database
+
+
+@contextmanager
+def selects_from(db: Database, table: str) -> Iterator[list[str]]:
+    """The SELECTs that mention ``table`` (e.g. ``payment.payment``) sent while the block runs."""
+    seen: list[str] = []
+
+    def record_statement(*args: Any) -> None:
+        statement: str = args[2]
+        if statement.lstrip().upper().startswith("SELECT") and table in statement:
+            seen.append(statement)
+
+    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", record_statement)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(db.engine.sync_engine, "before_cursor_execute", record_statement)

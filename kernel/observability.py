@@ -10,16 +10,16 @@ from datetime import UTC, datetime
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("request_id", "tenant_id"):
+        for key in ("request_id", "tenant_id", "subject", "duration_ms", "error_codes"):
             value = getattr(record, key, None)
             if value is not None:
-                entry[key] = str(value)
+                entry[key] = value if isinstance(value, int | float | list) else str(value)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -124,6 +125,7 @@ class GraphQLEndpoint:
         context = RequestContext(
             principal=principal, policy=policy, db=self._db, request_id=request_id
         )
+        started = time.perf_counter()
         result = await self._execute(
             prepared.document, operation, variables, operation_name, context
         )
@@ -131,6 +133,18 @@ class GraphQLEndpoint:
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [format_error(e, request_id) for e in result.errors]
+        log.info(
+            "%s %s",
+            operation.operation.value,
+            operation.name.value if operation.name else "anonymous",
+            extra={
+                "request_id": request_id,
+                "tenant_id": principal.tenant_id,
+                "subject": principal.subject,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "error_codes": [e["extensions"]["code"] for e in body.get("errors", [])],
+            },
+        )
         return JSONResponse(body, media_type=media_type, headers={"x-request-id": request_id})
 
     async def _execute(

@@ -7,8 +7,10 @@ from functools import lru_cache
 from graphql import GraphQLSchema, lexicographic_sort_schema, print_schema
 
 from centers.fulfillment.graphql import subgraph as fulfillment
+from centers.member.graphql import subgraph as member
 from centers.order.graphql import subgraph as order
 from centers.payment.graphql import subgraph as payment
+from centers.points.graphql import subgraph as points
 from centers.product.graphql import subgraph as product
 from centers.promotion.graphql import subgraph as promotion
 from centers.stock.graphql import subgraph as stock
@@ -24,6 +26,8 @@ SUBGRAPHS: tuple[Subgraph, ...] = (
     stock,
     order,
     promotion,
+    member,
+    points,
     payment,
     fulfillment,
 )

@@ -1,0 +1,1 @@
+"""Member center (会员中心): one member identity per phone across channels."""

@@ -1,0 +1,42 @@
+"""The member center's public contract: the only module other centers may import."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from centers.member import repository, service
+from centers.member.dto import MemberInfo
+
+__all__ = ["MemberInfo", "get_member", "get_members", "member_by_phone", "register_member"]
+
+
+async def register_member(
+    session: AsyncSession, tenant_id: uuid.UUID, *, phone: str, display_name: str
+) -> MemberInfo:
+    """Register a member; raises ``UserInputError`` (``INVALID_PHONE``, ``PHONE_TAKEN``,
+    ``INVALID_NAME``)."""
+    return await service.register_member(session, tenant_id, phone=phone, display_name=display_name)
+
+
+async def get_members(
+    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, MemberInfo]:
+    """The tenant's members among ``ids``; others are absent."""
+    return {m.id: m for m in await repository.members_by_ids(session, tenant_id, ids)}
+
+
+async def get_member(
+    session: AsyncSession, tenant_id: uuid.UUID, member_id: uuid.UUID
+) -> MemberInfo | None:
+    """One member of the tenant, or ``None`` (also for another tenant's member)."""
+    return (await get_members(session, tenant_id, [member_id])).get(member_id)
+
+
+async def member_by_phone(
+    session: AsyncSession, tenant_id: uuid.UUID, phone: str
+) -> MemberInfo | None:
+    """The tenant's member with this phone (E.164, spaces and dashes ignored), if any."""
+    return await repository.member_by_phone(session, tenant_id, service.normalize_phone(phone))

@@ -1,0 +1,70 @@
+"""Every query of the member center; tenant scoping lives here and only here."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from centers.member.dto import MemberInfo
+from centers.member.models import Member
+from kernel.db import table_of
+from kernel.graphql.pagination import PageRequest
+
+member = table_of(Member)
+_columns = (member.c.id, member.c.phone, member.c.display_name, member.c.level, member.c.created_at)
+
+
+async def insert_member(session: AsyncSession, tenant_id: uuid.UUID, value: MemberInfo) -> bool:
+    """Insert unless the phone is taken; returns whether a row was written."""
+    written = await session.scalar(
+        insert(member)
+        .values(
+            tenant_id=tenant_id,
+            id=value.id,
+            phone=value.phone,
+            display_name=value.display_name,
+            level=value.level,
+            created_at=value.created_at,
+        )
+        .on_conflict_do_nothing()
+        .returning(member.c.id)
+    )
+    return written is not None
+
+
+async def members_by_ids(
+    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> list[MemberInfo]:
+    if not ids:
+        return []
+    rows = await session.execute(
+        sa.select(*_columns).where(member.c.tenant_id == tenant_id, member.c.id.in_(ids))
+    )
+    return [MemberInfo(*row) for row in rows.all()]
+
+
+async def member_by_phone(
+    session: AsyncSession, tenant_id: uuid.UUID, phone: str
+) -> MemberInfo | None:
+    row = (
+        await session.execute(
+            sa.select(*_columns).where(member.c.tenant_id == tenant_id, member.c.phone == phone)
+        )
+    ).first()
+    return MemberInfo(*row) if row else None
+
+
+async def list_members(
+    session: AsyncSession, tenant_id: uuid.UUID, page: PageRequest
+) -> list[MemberInfo]:
+    """Newest first (ids are time-ordered)."""
+    query = sa.select(*_columns).where(member.c.tenant_id == tenant_id)
+    after = page.after_id()
+    if after is not None:
+        query = query.where(member.c.id < after)
+    rows = await session.execute(query.order_by(member.c.id.desc()).limit(page.limit))
+    return [MemberInfo(*row) for row in rows.all()]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from centers.member import api as member_api
 from centers.product import api as product_api
 from centers.stock import api as stock_api
 from centers.store import api as store_api
@@ -15,6 +16,7 @@ from kernel.cli import DemoSummary
 DEMO_SLUG = "demo"
 STORES = (("SH-001", "外滩店 The Bund"), ("SH-002", "静安店 Jing'an"))
 OPENING_STOCK = 100
+MEMBERS = (("+8613800138000", "李雷 Li Lei"), ("+8613900139000", "韩梅梅 Han Meimei"))
 
 # product name -> [(sku code, sku name, price in 分)]
 MENU: dict[str, list[tuple[str, str, int]]] = {
@@ -75,6 +77,13 @@ async def seed_demo(session: AsyncSession) -> DemoSummary:
                 reason="opening stock",
             )
     lines.append(f"{len(skus)} SKUs, {OPENING_STOCK} in stock at each store")
+    for phone, name in MEMBERS:
+        member = await member_api.member_by_phone(session, tenant.id, phone)
+        if member is None:
+            member = await member_api.register_member(
+                session, tenant.id, phone=phone, display_name=name
+            )
+        lines.append(f"member {member.display_name} {member.phone} ({member.id})")
     for sku in skus[:3]:
         lines.append(f"  sku {sku.code} {sku.name} ¥{sku.price.amount / 100:.2f} ({sku.id})")
     return DemoSummary(tenant_slug=tenant.slug, tenant_id=tenant.id, lines=lines)

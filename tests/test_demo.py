@@ -28,6 +28,11 @@ async def test_seed_demo_is_idempotent_and_ready_to_sell(
         )
     assert skus == sum(len(v) for v in MENU.values()) >= 10
     assert {row.on_hand for row in levels} == {100}
+    async with runtime.db.unit_of_work() as session:
+        members = await session.scalar(
+            sa.text("SELECT count(*) FROM member.member WHERE tenant_id = :t"), {"t": tenant.id}
+        )
+    assert members == 2
 
     demo = TenantFixture(id=tenant.id, slug=DEMO_SLUG, runtime=runtime, settings=runtime.settings)
     token = await demo.token("customer")

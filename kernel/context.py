@@ -24,6 +24,10 @@ class RequestContext:
     policy: TenantPolicy
     db: Database
     request_id: str
+    # The operation is exactly one mutation field: its userErrors may simply roll the
+    # request back instead of paying for a savepoint.
+    sole_mutation: bool = False
+    rollback_only: bool = False
     _session: AsyncSession | None = None
     _loaders: dict[Hashable, Any] = field(default_factory=dict)
 

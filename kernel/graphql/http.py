@@ -21,6 +21,7 @@ from graphql import (
     ASTValidationRule,
     DocumentNode,
     ExecutionResult,
+    FieldNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -54,6 +55,15 @@ DOCUMENT_CACHE_SIZE = 512
 class _Prepared:
     document: DocumentNode | None
     errors: Sequence[GraphQLError]
+
+
+def _is_sole_mutation(operation: OperationDefinitionNode) -> bool:
+    selections = operation.selection_set.selections
+    return (
+        operation.operation == OperationType.MUTATION
+        and len(selections) == 1
+        and isinstance(selections[0], FieldNode)
+    )
 
 
 class GraphQLEndpoint:
@@ -123,7 +133,11 @@ class GraphQLEndpoint:
 
         policy = await self._policies.for_tenant(principal.tenant_id)
         context = RequestContext(
-            principal=principal, policy=policy, db=self._db, request_id=request_id
+            principal=principal,
+            policy=policy,
+            db=self._db,
+            request_id=request_id,
+            sole_mutation=_is_sole_mutation(operation),
         )
         started = time.perf_counter()
         result = await self._execute(
@@ -165,7 +179,7 @@ class GraphQLEndpoint:
                 operation_name=operation_name,
             )
             result = await outcome if inspect.isawaitable(outcome) else outcome
-            if not result.errors:
+            if not result.errors and not context.rollback_only:
                 await context.finish(commit=True)
                 committed = True
             return result

@@ -15,11 +15,19 @@ T = TypeVar("T")
 async def attempt(
     context: RequestContext, operation: Callable[[], Awaitable[T]]
 ) -> tuple[T | None, list[UserError]]:
-    """Run ``operation`` in a savepoint; on a ``UserInputError`` undo it and report it.
+    """Run ``operation``; on a ``UserInputError`` undo what it wrote and report it.
 
-    The savepoint keeps earlier mutations of the same operation intact while this one
-    leaves no trace (no reservation, no row, no event).
+    When the operation holds this one mutation, undoing it is rolling the request's
+    transaction back, which costs nothing now. Otherwise a savepoint keeps the earlier
+    mutations of the operation intact while this one leaves no trace (no reservation,
+    no row, no event).
     """
+    if context.sole_mutation:
+        try:
+            return await operation(), []
+        except UserInputError as error:
+            context.rollback_only = True
+            return None, [UserError.from_error(error)]
     savepoint = await context.session.begin_nested()
     try:
         result = await operation()

@@ -235,3 +235,28 @@ async def test_customer_sees_only_own_orders(
     staff = await tenant.token("store_manager")
     all_orders = await gql(client, staff, "{ orders(first: 10) { edges { node { id } } } }")
     assert len(all_orders["data"]["orders"]["edges"]) == 2
+
+
+async def test_a_failing_mutation_keeps_the_earlier_one_of_the_same_operation(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    shop = await open_shop(tenant, stock=1)
+    token = await tenant.token("cashier")
+    both = """
+    mutation($first: PlaceOrderInput!, $second: PlaceOrderInput!) {
+      first: placeOrder(input: $first) { order { id } userErrors { code } }
+      second: placeOrder(input: $second) { order { id } userErrors { code } }
+    }
+    """
+    body = await gql(
+        client,
+        token,
+        both,
+        {
+            "first": order_input(shop, [1])["input"],
+            "second": order_input(shop, [1])["input"],
+        },
+    )
+    assert body["data"]["first"]["order"] is not None
+    assert body["data"]["second"]["userErrors"][0]["code"] == "OUT_OF_STOCK"
+    assert await stock_of(client, token, shop) == {"onHand": 1, "reserved": 1, "available": 0}

@@ -37,6 +37,26 @@ idempotency_key = sa.Table(
 
 MAX_KEY_LENGTH = 128
 
+# Built once: a statement built per call costs more CPU than its round trip.
+_CLAIM = (
+    insert(idempotency_key)
+    .values(
+        tenant_id=sa.bindparam("tenant_id"),
+        scope=sa.bindparam("scope"),
+        key=sa.bindparam("key"),
+        request_hash=sa.bindparam("request_hash"),
+        result_id=sa.bindparam("result_id"),
+        created_at=sa.bindparam("created_at"),
+    )
+    .on_conflict_do_nothing()
+    .returning(idempotency_key.c.result_id)
+)
+_FIRST = sa.select(idempotency_key.c.request_hash, idempotency_key.c.result_id).where(
+    idempotency_key.c.tenant_id == sa.bindparam("tenant_id"),
+    idempotency_key.c.scope == sa.bindparam("scope"),
+    idempotency_key.c.key == sa.bindparam("key"),
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Claim:
@@ -65,30 +85,19 @@ async def claim(
             field=["input", "idempotencyKey"],
         )
     digest = request_hash(request)
+    identity = {"tenant_id": tenant_id, "scope": scope, "key": key}
     inserted = await session.scalar(
-        insert(idempotency_key)
-        .values(
-            tenant_id=tenant_id,
-            scope=scope,
-            key=key,
-            request_hash=digest,
-            result_id=result_id,
-            created_at=datetime.now(UTC),
-        )
-        .on_conflict_do_nothing()
-        .returning(idempotency_key.c.result_id)
+        _CLAIM,
+        {
+            **identity,
+            "request_hash": digest,
+            "result_id": result_id,
+            "created_at": datetime.now(UTC),
+        },
     )
     if inserted is not None:
         return Claim(result_id=inserted, replayed=False)
-    first = (
-        await session.execute(
-            sa.select(idempotency_key.c.request_hash, idempotency_key.c.result_id).where(
-                idempotency_key.c.tenant_id == tenant_id,
-                idempotency_key.c.scope == scope,
-                idempotency_key.c.key == key,
-            )
-        )
-    ).one()
+    first = (await session.execute(_FIRST, identity)).one()
     if first.request_hash != digest:
         raise UserInputError(
             "this idempotencyKey was already used for a different request",

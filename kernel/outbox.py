@@ -31,6 +31,9 @@ outbox_event = sa.Table(
 )
 
 
+_INSERT = outbox_event.insert()
+
+
 class Event(Protocol):
     """A center's event: a frozen dataclass with a ``topic`` and an aggregate id."""
 
@@ -41,8 +44,12 @@ class Event(Protocol):
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, uuid.UUID | datetime):
-        return str(value) if isinstance(value, uuid.UUID) else value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -53,7 +60,7 @@ def _jsonable(value: Any) -> Any:
 def event_payload(event: Event) -> dict[str, Any]:
     if not dataclasses.is_dataclass(event) or isinstance(event, type):
         raise TypeError("events are dataclass instances")
-    payload: dict[str, Any] = _jsonable(dataclasses.asdict(event))
+    payload: dict[str, Any] = _jsonable(event)
     return payload
 
 
@@ -61,14 +68,15 @@ async def emit(session: AsyncSession, tenant_id: uuid.UUID, event: Event) -> uui
     """Write ``event`` to the outbox inside the caller's transaction; returns its id."""
     event_id = new_id()
     await session.execute(
-        outbox_event.insert().values(
-            tenant_id=tenant_id,
-            id=event_id,
-            topic=event.topic,
-            aggregate_id=event.aggregate_id,
-            payload=event_payload(event),
-            occurred_at=datetime.now(UTC),
-        )
+        _INSERT,
+        {
+            "tenant_id": tenant_id,
+            "id": event_id,
+            "topic": event.topic,
+            "aggregate_id": event.aggregate_id,
+            "payload": event_payload(event),
+            "occurred_at": datetime.now(UTC),
+        },
     )
     return event_id
 

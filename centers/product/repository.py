@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.product.dto import ProductInfo, SkuInfo
@@ -28,6 +28,12 @@ _sku_columns = (
     sku.c.name,
     sku.c.price_amount,
     sku.c.currency,
+)
+
+# Priced on every order: built once, one prepared statement whatever the number of ids.
+_SKUS_BY_IDS = sa.select(*_sku_columns).where(
+    sku.c.tenant_id == sa.bindparam("tenant_id"),
+    sku.c.id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.Uuid))),
 )
 
 
@@ -109,9 +115,7 @@ async def skus_by_ids(
 ) -> list[SkuInfo]:
     if not ids:
         return []
-    rows = await session.execute(
-        sa.select(*_sku_columns).where(sku.c.tenant_id == tenant_id, sku.c.id.in_(ids))
-    )
+    rows = await session.execute(_SKUS_BY_IDS, {"tenant_id": tenant_id, "ids": list(ids)})
     return [_sku(row) for row in rows.all()]
 
 

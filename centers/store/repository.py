@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.store.dto import StoreInfo, TenantInfo
@@ -19,6 +19,12 @@ tenant = table_of(Tenant)
 store = table_of(Store)
 
 _store_columns = (store.c.id, store.c.tenant_id, store.c.code, store.c.name, store.c.timezone)
+# Hot lookups are built once (a statement built per call costs more CPU than its round
+# trip); ``= ANY(array)`` keeps one prepared statement whatever the number of ids.
+_STORES_BY_IDS = sa.select(*_store_columns).where(
+    store.c.tenant_id == sa.bindparam("tenant_id"),
+    store.c.id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.Uuid))),
+)
 
 
 async def insert_tenant(session: AsyncSession, value: TenantInfo, created_at: datetime) -> bool:
@@ -92,9 +98,7 @@ async def stores_by_ids(
 ) -> list[StoreInfo]:
     if not ids:
         return []
-    rows = await session.execute(
-        sa.select(*_store_columns).where(store.c.tenant_id == tenant_id, store.c.id.in_(ids))
-    )
+    rows = await session.execute(_STORES_BY_IDS, {"tenant_id": tenant_id, "ids": list(ids)})
     return [StoreInfo(*row) for row in rows.all()]
 
 

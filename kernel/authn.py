@@ -7,6 +7,7 @@ production. Algorithms, audience, issuer and expiry are pinned and required.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from kernel.errors import UnauthenticatedError
 from kernel.settings import Settings
 
 SUBJECT_KINDS = ("user", "sa")
+VERIFIED_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class Authenticator:
         if not settings.jwks_url:
             settings.jwt_key()  # fails at startup, not at the first request, in production
         self._settings = settings
+        self._verified: dict[str, tuple[Principal, float]] = {}
         self._jwks = (
             jwt.PyJWKClient(settings.jwks_url, cache_keys=True) if settings.jwks_url else None
         )
@@ -47,10 +50,20 @@ class Authenticator:
         if not authorization:
             raise UnauthenticatedError("missing Authorization header")
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise UnauthenticatedError("Authorization must be 'Bearer <token>'")
-        claims = await self._decode(token.strip())
-        return principal_from_claims(claims)
+        # A client sends the same token for many requests: verify its signature once
+        # and trust the result until the token expires.
+        cached = self._verified.get(token)
+        if cached is not None and cached[1] > time.time():
+            return cached[0]
+        claims = await self._decode(token)
+        principal = principal_from_claims(claims)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (principal, float(claims["exp"]))
+        return principal
 
     async def _decode(self, token: str) -> dict[str, Any]:
         settings = self._settings

@@ -90,7 +90,16 @@ def _serve(settings: Settings, composition: Composition, host: str, port: int) -
             '{"Authorization": "Bearer <token>"} with the dev token printed by '
             "`zhongtai seed-demo`, or mint one: zhongtai token --tenant demo --role tenant_admin"
         )
-    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=20)
+    # Each request is logged once, structured, by the GraphQL endpoint; uvicorn's
+    # access log would be a second, unstructured line per request.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        timeout_graceful_shutdown=20,
+    )
 
 
 def _write_sdl(composition: Composition, out: Path) -> None:

@@ -10,21 +10,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from centers.member import repository, service
 from centers.member.dto import MemberInfo
 
-__all__ = ["MemberInfo", "get_member", "get_members", "member_by_phone", "register_member"]
+__all__ = [
+    "MemberInfo",
+    "get_member",
+    "get_members",
+    "member_by_phone",
+    "register_member",
+]
 
 
 async def register_member(
     session: AsyncSession, tenant_id: uuid.UUID, *, phone: str, display_name: str
 ) -> MemberInfo:
-    """Register a member; raises ``UserInputError`` (``INVALID_PHONE``, ``PHONE_TAKEN``,
-    ``INVALID_NAME``)."""
+    """Register a member by phone; raises ``UserInputError`` (``INVALID_PHONE``,
+    ``PHONE_TAKEN``, ``INVALID_NAME``). A replayed registration is ``PHONE_TAKEN``."""
     return await service.register_member(session, tenant_id, phone=phone, display_name=display_name)
+
+
+async def member_by_phone(
+    session: AsyncSession, tenant_id: uuid.UUID, phone: str
+) -> MemberInfo | None:
+    """The tenant's member with this phone, if any (spaces and dashes are ignored)."""
+    return await repository.member_by_phone(session, tenant_id, service.normalize_phone(phone))
 
 
 async def get_members(
     session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, MemberInfo]:
-    """The tenant's members among ``ids``; others are absent."""
+    """The tenant's members among ``ids``; ids of other tenants are simply absent."""
     return {m.id: m for m in await repository.members_by_ids(session, tenant_id, ids)}
 
 
@@ -33,10 +46,3 @@ async def get_member(
 ) -> MemberInfo | None:
     """One member of the tenant, or ``None`` (also for another tenant's member)."""
     return (await get_members(session, tenant_id, [member_id])).get(member_id)
-
-
-async def member_by_phone(
-    session: AsyncSession, tenant_id: uuid.UUID, phone: str
-) -> MemberInfo | None:
-    """The tenant's member with this phone (E.164, spaces and dashes ignored), if any."""
-    return await repository.member_by_phone(session, tenant_id, service.normalize_phone(phone))

@@ -10,6 +10,7 @@ from datetime import datetime
 @dataclass(frozen=True, slots=True)
 class MemberInfo:
     id: uuid.UUID
+    tenant_id: uuid.UUID
     phone: str
     display_name: str
     level: int

@@ -1,4 +1,4 @@
-"""The member subgraph: members."""
+"""The member subgraph: members (会员)."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ Ctx = Info[RequestContext, None]
 class Member:
     id: strawberry.ID
     phone: str = strawberry.field(description="E.164 phone number, the member's identity.")
-    display_name: str
+    display_name: str = strawberry.field(description="How staff and receipts address the member.")
     level: int = strawberry.field(description="Membership level, 1 and up.")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When the member registered (UTC).")
 
     @classmethod
     def of(cls, value: MemberInfo) -> Member:
@@ -47,7 +47,7 @@ class Member:
 
 @strawberry.input
 class RegisterMemberInput:
-    phone: str
+    phone: str = strawberry.field(description="E.164, e.g. +8613800138000; spaces and dashes ok.")
     display_name: str
 
 
@@ -59,7 +59,7 @@ class RegisterMemberPayload:
 
 @strawberry.type
 class Query:
-    @query(policy.READ_MEMBER)
+    @query(policy.READ_MEMBER, description="A member; null for unknown or other brands' ids.")
     async def member(self, info: Ctx, id: strawberry.ID) -> Member | None:
         return await Member.resolve_reference(info, id)
 
@@ -77,8 +77,9 @@ class Query:
 class Mutation:
     @mutation(
         policy.MANAGE_MEMBER,
-        description="Register a member by phone. Codes: INVALID_PHONE, PHONE_TAKEN "
-        "(also on a replay: the phone is the idempotency key), INVALID_NAME.",
+        description="Register a member by phone. Codes: INVALID_PHONE, PHONE_TAKEN, "
+        "INVALID_NAME. Replaying a registration answers PHONE_TAKEN: the phone, unique "
+        "per brand, is what makes it idempotent.",
     )
     async def register_member(self, info: Ctx, input: RegisterMemberInput) -> RegisterMemberPayload:
         context = info.context

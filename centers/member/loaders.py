@@ -1,4 +1,4 @@
-"""DataLoaders of the member center, one per request."""
+"""DataLoaders of the member center, one per request (see ``RequestContext.loader``)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ SCHEMA = "member"
 
 
 class Member(SQLModel, table=True):
-    """A member (会员): one identity per phone number within a brand."""
+    """A member (会员): one identity per phone number within a brand, across channels."""
 
     __tablename__ = "member"
     __table_args__ = (
@@ -23,7 +23,8 @@ class Member(SQLModel, table=True):
 
     tenant_id: uuid.UUID = Field(primary_key=True)
     id: uuid.UUID = Field(primary_key=True)
+    # E.164: "+" and at most 15 digits.
     phone: str = Field(max_length=16)
     display_name: str = Field(max_length=100)
-    level: int = 1
+    level: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))

@@ -8,8 +8,9 @@ from centers.member.dto import MemberInfo
 
 
 class CrmSync(Protocol):
-    """The tenant's CRM, kept in step with members both ways."""
+    """Keeps the tenant's CRM in step with its members (会员同步)."""
 
     async def member_changed(self, member: MemberInfo) -> None:
-        """Push a created or updated member; must be idempotent by ``member.id``."""
+        """Called after a member is registered or changed; must be idempotent by
+        ``member.id`` (delivery is at least once)."""
         ...

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.member.dto import MemberInfo
@@ -15,15 +15,29 @@ from kernel.db import table_of
 from kernel.graphql.pagination import PageRequest
 
 member = table_of(Member)
-_columns = (member.c.id, member.c.phone, member.c.display_name, member.c.level, member.c.created_at)
+
+_member_columns = (
+    member.c.id,
+    member.c.tenant_id,
+    member.c.phone,
+    member.c.display_name,
+    member.c.level,
+    member.c.created_at,
+)
+# Built once (see the store center); ``= ANY(array)`` keeps one prepared statement
+# whatever the number of ids.
+_MEMBERS_BY_IDS = sa.select(*_member_columns).where(
+    member.c.tenant_id == sa.bindparam("tenant_id"),
+    member.c.id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.Uuid))),
+)
 
 
-async def insert_member(session: AsyncSession, tenant_id: uuid.UUID, value: MemberInfo) -> bool:
-    """Insert unless the phone is taken; returns whether a row was written."""
+async def insert_member(session: AsyncSession, value: MemberInfo) -> bool:
+    """Insert unless the phone is taken in the tenant; returns whether a row was written."""
     written = await session.scalar(
         insert(member)
         .values(
-            tenant_id=tenant_id,
+            tenant_id=value.tenant_id,
             id=value.id,
             phone=value.phone,
             display_name=value.display_name,
@@ -36,33 +50,33 @@ async def insert_member(session: AsyncSession, tenant_id: uuid.UUID, value: Memb
     return written is not None
 
 
-async def members_by_ids(
-    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
-) -> list[MemberInfo]:
-    if not ids:
-        return []
-    rows = await session.execute(
-        sa.select(*_columns).where(member.c.tenant_id == tenant_id, member.c.id.in_(ids))
-    )
-    return [MemberInfo(*row) for row in rows.all()]
-
-
 async def member_by_phone(
     session: AsyncSession, tenant_id: uuid.UUID, phone: str
 ) -> MemberInfo | None:
     row = (
         await session.execute(
-            sa.select(*_columns).where(member.c.tenant_id == tenant_id, member.c.phone == phone)
+            sa.select(*_member_columns).where(
+                member.c.tenant_id == tenant_id, member.c.phone == phone
+            )
         )
     ).first()
     return MemberInfo(*row) if row else None
 
 
+async def members_by_ids(
+    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> list[MemberInfo]:
+    if not ids:
+        return []
+    rows = await session.execute(_MEMBERS_BY_IDS, {"tenant_id": tenant_id, "ids": list(ids)})
+    return [MemberInfo(*row) for row in rows.all()]
+
+
 async def list_members(
     session: AsyncSession, tenant_id: uuid.UUID, page: PageRequest
 ) -> list[MemberInfo]:
-    """Newest first (ids are time-ordered)."""
-    query = sa.select(*_columns).where(member.c.tenant_id == tenant_id)
+    """Newest first: ids are time-ordered, so a front desk sees today's sign-ups on top."""
+    query = sa.select(*_member_columns).where(member.c.tenant_id == tenant_id)
     after = page.after_id()
     if after is not None:
         query = query.where(member.c.id < after)

@@ -1,4 +1,4 @@
-"""Domain logic of the member center. Never commits."""
+"""Domain logic of the member center. Never commits; raises ``UserInputError`` on bad input."""
 
 from __future__ import annotations
 
@@ -15,13 +15,24 @@ from kernel.errors import UserInputError
 from kernel.ids import new_id
 from kernel.outbox import emit
 
-# E.164: a plus, a country code and at most 15 digits in all (e.g. +8613800138000).
+# E.164: "+", a country code that does not start with 0, at most 15 digits in all.
 PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+# What people type between digits at a POS or in a form ("+86 138-0013-8000").
+_PHONE_PUNCTUATION = re.compile(r"[\s().-]")
 
 
 def normalize_phone(raw: str) -> str:
-    """Strip spaces and dashes people type; the stored form is E.164."""
-    return re.sub(r"[\s-]", "", raw)
+    """The stored form of a phone number: E.164 without spaces or punctuation."""
+    return _PHONE_PUNCTUATION.sub("", raw)
+
+
+def _clean_name(name: str, field: list[str]) -> str:
+    cleaned = name.strip()
+    if not cleaned or len(cleaned) > 100:
+        raise UserInputError(
+            "displayName must be 1 to 100 characters", code="INVALID_NAME", field=field
+        )
+    return cleaned
 
 
 async def register_member(
@@ -34,23 +45,26 @@ async def register_member(
             code="INVALID_PHONE",
             field=["input", "phone"],
         )
-    name = display_name.strip()
-    if not name or len(name) > 100:
-        raise UserInputError(
-            "displayName must be 1 to 100 characters",
-            code="INVALID_NAME",
-            field=["input", "displayName"],
-        )
     value = MemberInfo(
-        id=new_id(), phone=phone, display_name=name, level=1, created_at=datetime.now(UTC)
+        id=new_id(),
+        tenant_id=tenant_id,
+        phone=phone,
+        display_name=_clean_name(display_name, ["input", "displayName"]),
+        level=1,
+        created_at=datetime.now(UTC),
     )
-    if not await repository.insert_member(session, tenant_id, value):
+    # The phone is the member's identity: registering it again (a replay included) is
+    # refused rather than answered with the existing member, so a second registration
+    # under another name never looks as if its name had been saved.
+    if not await repository.insert_member(session, value):
         raise UserInputError(
-            "a member with this phone exists", code="PHONE_TAKEN", field=["input", "phone"]
+            "a member with this phone is already registered",
+            code="PHONE_TAKEN",
+            field=["input", "phone"],
         )
     await emit(
         session,
         tenant_id,
-        MemberRegistered(member_id=value.id, phone=phone, display_name=name),
+        MemberRegistered(member_id=value.id, phone=phone, display_name=value.display_name),
     )
     return value

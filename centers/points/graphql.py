@@ -1,4 +1,4 @@
-"""The points subgraph: balances on the member center's ``Member``, and the ledger."""
+"""The points subgraph: the ledger, and ``points`` on the member center's ``Member``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from datetime import datetime
 import strawberry
 from strawberry import Info
 
-from centers.points import loaders, policy, repository, service
+from centers.member import api as member_api
+from centers.points import loaders, policy, service
 from centers.points.dto import PointsEntryInfo
 from kernel.context import RequestContext
 from kernel.graphql.fields import mutation, query
@@ -21,34 +22,22 @@ from kernel.graphql.types import UserError
 Ctx = Info[RequestContext, None]
 
 
-@strawberry.type(description="A member's points (积分).")
-class PointsAccount:
-    member_id: strawberry.Private[uuid.UUID]
-    balance: int
-
-    @strawberry.field
-    def member(self) -> Member:
-        return Member(id=strawberry.ID(str(self.member_id)))
-
-
 @strawberry.federation.type(keys=["id"])
 class Member:
     id: strawberry.ID
 
-    @strawberry.field
-    async def points(self, info: Ctx) -> PointsAccount | None:
+    @strawberry.field(description="The member's points (积分); zero for a member without any.")
+    async def points(self, info: Ctx) -> PointsAccount:
         member_id = try_parse_id(self.id)
-        if member_id is None:
-            return None
-        balance = await loaders.balances(info.context).load(member_id)
+        balance = await loaders.balances(info.context).load(member_id) if member_id else 0
         return PointsAccount(member_id=member_id, balance=balance)
 
 
-@strawberry.type(description="One change to a member's points (积分流水).")
+@strawberry.federation.type(keys=["id"], description="One change to a member's points (积分流水).")
 class PointsEntry:
     id: strawberry.ID
-    delta: int
-    balance_after: int
+    delta: int = strawberry.field(description="Points earned (+) or spent (−).")
+    balance_after: int = strawberry.field(description="The balance this change left.")
     reason: str
     created_at: datetime
 
@@ -62,13 +51,36 @@ class PointsEntry:
             created_at=value.created_at,
         )
 
+    @classmethod
+    async def resolve_reference(cls, info: Ctx, id: strawberry.ID) -> PointsEntry | None:
+        entry_id = try_parse_id(id)
+        found = await loaders.entries(info.context).load(entry_id) if entry_id else None
+        return cls.of(found) if found else None
+
+
+@strawberry.type(description="A member's points (积分): the balance and the ledger behind it.")
+class PointsAccount:
+    member_id: strawberry.Private[uuid.UUID | None]
+    balance: int = strawberry.field(description="Points available now; never negative.")
+
+    @strawberry.field(description="The ledger, newest first; its deltas sum to the balance.")
+    async def entries(
+        self, info: Ctx, first: int = 20, after: str | None = None
+    ) -> Connection[PointsEntry]:
+        page = page_request(first, after)
+        loader = loaders.entries_of_members(info.context, page.limit, page.after_id())
+        rows = await loader.load(self.member_id) if self.member_id else []
+        return connection(rows, page, PointsEntry.of, lambda e: [e.id])
+
 
 @strawberry.input
 class AdjustPointsInput:
-    idempotency_key: str
+    idempotency_key: str = strawberry.field(
+        description="Unique per adjustment, e.g. a receipt number; a replay returns the first."
+    )
     member_id: strawberry.ID
     delta: int = strawberry.field(description="Points earned (+) or spent (−).")
-    reason: str
+    reason: str = strawberry.field(description="Why, shown in the ledger (1-200 characters).")
 
 
 @strawberry.type
@@ -79,19 +91,19 @@ class AdjustPointsPayload:
 
 @strawberry.type
 class Query:
-    @query(policy.READ_POINTS, description="A member's points ledger, newest first.")
-    async def points_entries(
-        self, info: Ctx, member_id: strawberry.ID, first: int = 20, after: str | None = None
-    ) -> Connection[PointsEntry]:
+    @query(
+        policy.READ_POINTS,
+        description="A member's points; null for unknown or other brands' member ids.",
+    )
+    async def points_account(self, info: Ctx, member_id: strawberry.ID) -> PointsAccount | None:
         context = info.context
-        page = page_request(first, after)
         member = try_parse_id(member_id)
-        rows = (
-            await repository.list_entries(context.session, context.tenant_id, member, page)
-            if member
-            else []
-        )
-        return connection(rows, page, PointsEntry.of, lambda e: [e.id])
+        if member is None or not await member_api.get_member(
+            context.session, context.tenant_id, member
+        ):
+            return None
+        balance = await loaders.balances(context).load(member)
+        return PointsAccount(member_id=member, balance=balance)
 
 
 @strawberry.type
@@ -100,7 +112,7 @@ class Mutation:
         policy.ADJUST_POINTS,
         description="Earn or spend points; the balance never goes below zero. Codes: "
         "INVALID_ID, INVALID_DELTA, INVALID_REASON, MEMBER_NOT_FOUND, INSUFFICIENT_POINTS, "
-        "INVALID_IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_REUSED.",
+        "BALANCE_LIMIT, INVALID_IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_REUSED.",
     )
     async def adjust_points(self, info: Ctx, input: AdjustPointsInput) -> AdjustPointsPayload:
         context = info.context
@@ -123,7 +135,7 @@ class Mutation:
 
 subgraph = Subgraph(
     name="points",
-    schema=strawberry.federation.Schema(query=Query, mutation=Mutation, types=[PointsAccount]),
-    entity_permissions={"Member": policy.READ_POINTS},
+    schema=strawberry.federation.Schema(query=Query, mutation=Mutation, types=[Member]),
+    entity_permissions={"Member": policy.READ_POINTS, "PointsEntry": policy.READ_POINTS},
     grants=policy.GRANTS,
 )

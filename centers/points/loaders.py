@@ -1,4 +1,4 @@
-"""DataLoaders of the points center, one per request."""
+"""DataLoaders of the points center, one per request (see ``RequestContext.loader``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from strawberry.dataloader import DataLoader
 
 from centers.points import repository
+from centers.points.dto import PointsEntryInfo
 from kernel.context import RequestContext
+from kernel.graphql.batching import many_per_key, one_per_key
 
 
 def balances(context: RequestContext) -> DataLoader[uuid.UUID, int]:
@@ -19,3 +21,28 @@ def balances(context: RequestContext) -> DataLoader[uuid.UUID, int]:
         return [found.get(i, 0) for i in member_ids]
 
     return context.loader("points.balances", lambda: DataLoader(load_fn=load))
+
+
+def entries(context: RequestContext) -> DataLoader[uuid.UUID, PointsEntryInfo | None]:
+    async def load(ids: Sequence[uuid.UUID]) -> list[PointsEntryInfo | None]:
+        rows = await repository.entries_by_ids(context.session, context.tenant_id, ids)
+        return one_per_key(ids, rows, lambda row: row.id)
+
+    return context.loader("points.entries", lambda: DataLoader(load_fn=load))
+
+
+def entries_of_members(
+    context: RequestContext, limit: int, after: uuid.UUID | None
+) -> DataLoader[uuid.UUID, list[PointsEntryInfo]]:
+    """A page of each member's ledger; one loader per page shape, so a list of members
+    asking for the same page is one query."""
+
+    async def load(member_ids: Sequence[uuid.UUID]) -> list[list[PointsEntryInfo]]:
+        rows = await repository.entries_of_members(
+            context.session, context.tenant_id, member_ids, limit=limit, after=after
+        )
+        return many_per_key(member_ids, rows, lambda row: row.member_id)
+
+    return context.loader(
+        ("points.entries_of_members", limit, after), lambda: DataLoader(load_fn=load)
+    )

@@ -12,7 +12,8 @@ SCHEMA = "points"
 
 
 class PointsAccount(SQLModel, table=True):
-    """A member's points balance; never negative (a CHECK and a conditional update)."""
+    """A member's points balance (积分账户). Never negative: the CHECK backs up the
+    conditional update every change goes through."""
 
     __tablename__ = "account"
     __table_args__ = (
@@ -21,16 +22,21 @@ class PointsAccount(SQLModel, table=True):
     )
 
     tenant_id: uuid.UUID = Field(primary_key=True)
+    # The member center's member id (no foreign key across centers).
     member_id: uuid.UUID = Field(primary_key=True)
     balance: int
     updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
 
 
 class PointsEntry(SQLModel, table=True):
-    """Append-only ledger (积分流水): each change with the balance it left."""
+    """The append-only ledger (积分流水): every change with the balance it left, so the
+    entries of a member always sum to the account's balance."""
 
     __tablename__ = "entry"
     __table_args__ = (
+        # One entry per source (an idempotency key, later an order): a second wall
+        # behind the idempotency claim against counting one event twice.
+        sa.UniqueConstraint("tenant_id", "source_key", name="entry_source_key"),
         sa.Index("entry_member", "tenant_id", "member_id", "id"),
         {"schema": SCHEMA},
     )
@@ -40,5 +46,6 @@ class PointsEntry(SQLModel, table=True):
     member_id: uuid.UUID
     delta: int
     balance_after: int
-    reason: str = Field(max_length=200)
+    reason: str = Field(sa_type=sa.Text)
+    source_key: str = Field(sa_type=sa.Text)
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))

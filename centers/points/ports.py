@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Protocol
+
+from centers.points.dto import PointsEntryInfo
 
 
 class PointsSync(Protocol):
-    """The tenant's CRM, which shows members their points balance."""
+    """Keeps the points balance the tenant's CRM shows its members current."""
 
-    async def balance_changed(
-        self, member_id: uuid.UUID, balance: int, entry_id: uuid.UUID
-    ) -> None:
-        """Push a new balance; must be idempotent by ``entry_id`` and ignore stale entries."""
+    async def balance_changed(self, entry: PointsEntryInfo) -> None:
+        """Called after each ledger entry with the balance it left (``entry.balance_after``);
+        must be idempotent by ``entry.id`` and ignore an entry older than the last one
+        applied for the member (delivery is at least once, not in order)."""
         ...

@@ -1,4 +1,10 @@
-"""Every query of the points center; tenant scoping lives here and only here."""
+"""Every query of the points center; tenant scoping lives here and only here.
+
+A balance changes only through one conditional update that also appends the ledger
+entry, so concurrent changes to one account queue on its row and each sees the balance
+the previous one left: the balance can never be overdrawn, and the ledger always sums
+to it.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +13,16 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.points.dto import PointsEntryInfo
 from centers.points.models import PointsAccount, PointsEntry
 from kernel.db import table_of
-from kernel.graphql.pagination import PageRequest
 
 account = table_of(PointsAccount)
 entry = table_of(PointsEntry)
+
 _entry_columns = (
     entry.c.id,
     entry.c.member_id,
@@ -24,6 +30,59 @@ _entry_columns = (
     entry.c.balance_after,
     entry.c.reason,
     entry.c.created_at,
+)
+# Hot statements are built once (see the store center); ``= ANY(array)`` keeps one
+# prepared statement whatever the number of ids.
+_ENTRIES_BY_IDS = sa.select(*_entry_columns).where(
+    entry.c.tenant_id == sa.bindparam("tenant_id"),
+    entry.c.id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.Uuid))),
+)
+_BALANCES = sa.select(account.c.member_id, account.c.balance).where(
+    account.c.tenant_id == sa.bindparam("tenant_id"),
+    account.c.member_id == sa.any_(sa.bindparam("member_ids", type_=ARRAY(sa.Uuid))),
+)
+
+# The sum is taken in bigint so that a change past the int range is refused by the
+# WHERE clause instead of failing the statement.
+_ADJUST = sa.text(
+    """
+    WITH changed AS (
+      UPDATE points.account SET balance = balance + CAST(:delta AS integer), updated_at = :at
+      WHERE tenant_id = :tenant_id AND member_id = :member_id
+        AND CAST(balance AS bigint) + CAST(:delta AS integer) BETWEEN 0 AND :max_balance
+      RETURNING balance
+    ), logged AS (
+      INSERT INTO points.entry
+        (tenant_id, id, member_id, delta, balance_after, reason, source_key, created_at)
+      SELECT CAST(:tenant_id AS uuid), CAST(:entry_id AS uuid), CAST(:member_id AS uuid),
+             CAST(:delta AS integer), balance, CAST(:reason AS text), CAST(:source_key AS text),
+             CAST(:at AS timestamptz)
+      FROM changed
+    )
+    SELECT balance FROM changed
+    """
+).bindparams(
+    sa.bindparam("at", type_=sa.DateTime(timezone=True)),
+    sa.bindparam("max_balance", type_=sa.BigInteger),
+)
+
+# The newest entries of several members in one round trip: one index range scan
+# (tenant_id, member_id, id) per member, however long each ledger is.
+_ENTRIES_OF_MEMBERS = """
+    SELECT e.id, e.member_id, e.delta, e.balance_after, e.reason, e.created_at
+    FROM unnest(CAST(:member_ids AS uuid[])) AS m(member_id)
+    CROSS JOIN LATERAL (
+      SELECT * FROM points.entry
+      WHERE tenant_id = :tenant_id AND member_id = m.member_id {after}
+      ORDER BY id DESC LIMIT :limit
+    ) e
+    ORDER BY e.member_id, e.id DESC
+"""
+_FIRST_ENTRIES = sa.text(_ENTRIES_OF_MEMBERS.format(after="")).bindparams(
+    sa.bindparam("member_ids", type_=ARRAY(sa.Uuid))
+)
+_ENTRIES_AFTER = sa.text(_ENTRIES_OF_MEMBERS.format(after="AND id < :after")).bindparams(
+    sa.bindparam("member_ids", type_=ARRAY(sa.Uuid))
 )
 
 
@@ -38,38 +97,33 @@ async def ensure_account(
 
 
 async def change_balance(
-    session: AsyncSession, tenant_id: uuid.UUID, member_id: uuid.UUID, delta: int, at: datetime
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    member_id: uuid.UUID,
+    delta: int,
+    max_balance: int,
+    entry_id: uuid.UUID,
+    reason: str,
+    source_key: str,
+    at: datetime,
 ) -> int | None:
-    """Add ``delta`` unless the balance would go negative; the new balance, or ``None``.
-
-    One conditional update: concurrent redemptions queue on the row and each sees the
-    balance the previous one left, so the balance can never be overdrawn.
-    """
+    """Add ``delta`` and append the entry, unless the balance would leave
+    ``0..max_balance``; returns the new balance, or ``None`` when refused."""
     balance: int | None = await session.scalar(
-        account.update()
-        .where(
-            account.c.tenant_id == tenant_id,
-            account.c.member_id == member_id,
-            account.c.balance + delta >= 0,
-        )
-        .values(balance=account.c.balance + delta, updated_at=at)
-        .returning(account.c.balance)
+        _ADJUST,
+        {
+            "tenant_id": tenant_id,
+            "member_id": member_id,
+            "delta": delta,
+            "max_balance": max_balance,
+            "entry_id": entry_id,
+            "reason": reason,
+            "source_key": source_key,
+            "at": at,
+        },
     )
     return balance
-
-
-async def insert_entry(session: AsyncSession, tenant_id: uuid.UUID, value: PointsEntryInfo) -> None:
-    await session.execute(
-        entry.insert().values(
-            tenant_id=tenant_id,
-            id=value.id,
-            member_id=value.member_id,
-            delta=value.delta,
-            balance_after=value.balance_after,
-            reason=value.reason,
-            created_at=value.created_at,
-        )
-    )
 
 
 async def entries_by_ids(
@@ -77,34 +131,37 @@ async def entries_by_ids(
 ) -> list[PointsEntryInfo]:
     if not ids:
         return []
-    rows = await session.execute(
-        sa.select(*_entry_columns).where(entry.c.tenant_id == tenant_id, entry.c.id.in_(ids))
-    )
+    rows = await session.execute(_ENTRIES_BY_IDS, {"tenant_id": tenant_id, "ids": list(ids)})
     return [PointsEntryInfo(*row) for row in rows.all()]
 
 
 async def balances(
     session: AsyncSession, tenant_id: uuid.UUID, member_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
+    """Balances of the members that have an account; the others are absent."""
     if not member_ids:
         return {}
     rows = await session.execute(
-        sa.select(account.c.member_id, account.c.balance).where(
-            account.c.tenant_id == tenant_id, account.c.member_id.in_(member_ids)
-        )
+        _BALANCES, {"tenant_id": tenant_id, "member_ids": list(member_ids)}
     )
     return {row.member_id: row.balance for row in rows}
 
 
-async def list_entries(
-    session: AsyncSession, tenant_id: uuid.UUID, member_id: uuid.UUID, page: PageRequest
+async def entries_of_members(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    member_ids: Sequence[uuid.UUID],
+    *,
+    limit: int,
+    after: uuid.UUID | None,
 ) -> list[PointsEntryInfo]:
-    """Newest first (ids are time-ordered)."""
-    query = sa.select(*_entry_columns).where(
-        entry.c.tenant_id == tenant_id, entry.c.member_id == member_id
-    )
-    after = page.after_id()
-    if after is not None:
-        query = query.where(entry.c.id < after)
-    rows = await session.execute(query.order_by(entry.c.id.desc()).limit(page.limit))
+    """Up to ``limit`` entries of each member, newest first (ids are time-ordered),
+    older than the entry ``after`` when given."""
+    if not member_ids:
+        return []
+    params = {"tenant_id": tenant_id, "member_ids": list(member_ids), "limit": limit}
+    if after is None:
+        rows = await session.execute(_FIRST_ENTRIES, params)
+    else:
+        rows = await session.execute(_ENTRIES_AFTER, {**params, "after": after})
     return [PointsEntryInfo(*row) for row in rows.all()]

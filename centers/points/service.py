@@ -1,4 +1,4 @@
-"""Domain logic of the points center. Never commits."""
+"""Domain logic of the points center. Never commits; raises ``UserInputError`` on bad input."""
 
 from __future__ import annotations
 
@@ -16,8 +16,11 @@ from kernel.errors import UserInputError
 from kernel.ids import new_id
 from kernel.outbox import emit
 
-# A typo guard for one manual adjustment, not a business rule.
+# One adjustment moves at most this many points: a typo guard, not a business rule.
 MAX_ADJUSTMENT = 10_000_000
+# GraphQL's Int is 32-bit: a larger balance could not be shown to anyone.
+MAX_BALANCE = 2**31 - 1
+MAX_REASON_LENGTH = 200
 
 
 async def adjust_points(
@@ -29,17 +32,22 @@ async def adjust_points(
     delta: int,
     reason: str,
 ) -> PointsEntryInfo:
-    """Earn (+) or spend (−) points; the balance never goes below zero."""
+    """Earn (+) or spend (−) points; the balance never goes below zero.
+
+    A replay of ``idempotency_key`` returns the first entry, with the balance it left.
+    """
     if delta == 0 or abs(delta) > MAX_ADJUSTMENT:
         raise UserInputError(
-            f"delta must be non-zero and at most {MAX_ADJUSTMENT}",
+            f"delta must be non-zero and at most {MAX_ADJUSTMENT} points either way",
             code="INVALID_DELTA",
             field=["input", "delta"],
         )
     reason = reason.strip()
-    if not reason or len(reason) > 200:
+    if not reason or len(reason) > MAX_REASON_LENGTH:
         raise UserInputError(
-            "reason must be 1 to 200 characters", code="INVALID_REASON", field=["input", "reason"]
+            f"reason must be 1 to {MAX_REASON_LENGTH} characters",
+            code="INVALID_REASON",
+            field=["input", "reason"],
         )
     if await member_api.get_member(session, tenant_id, member_id) is None:
         raise UserInputError(
@@ -58,10 +66,28 @@ async def adjust_points(
         return (await repository.entries_by_ids(session, tenant_id, [claim.result_id]))[0]
     now = datetime.now(UTC)
     await repository.ensure_account(session, tenant_id, member_id, now)
-    balance = await repository.change_balance(session, tenant_id, member_id, delta, now)
+    balance = await repository.change_balance(
+        session,
+        tenant_id,
+        member_id=member_id,
+        delta=delta,
+        max_balance=MAX_BALANCE,
+        entry_id=entry_id,
+        reason=reason,
+        # Namespaced by origin, so later sources (an order's earn or redeem) can never
+        # collide with a manual adjustment's key.
+        source_key=f"adjust:{idempotency_key}",
+        at=now,
+    )
     if balance is None:
+        if delta < 0:
+            raise UserInputError(
+                "not enough points", code="INSUFFICIENT_POINTS", field=["input", "delta"]
+            )
         raise UserInputError(
-            "not enough points", code="INSUFFICIENT_POINTS", field=["input", "delta"]
+            f"the balance cannot exceed {MAX_BALANCE} points",
+            code="BALANCE_LIMIT",
+            field=["input", "delta"],
         )
     value = PointsEntryInfo(
         id=entry_id,
@@ -71,7 +97,6 @@ async def adjust_points(
         reason=reason,
         created_at=now,
     )
-    await repository.insert_entry(session, tenant_id, value)
     await emit(
         session,
         tenant_id,

@@ -46,8 +46,20 @@ class Sku:
         return [StockLevel.of(level) for level in found]
 
 
-@strawberry.type(description="Stock of one SKU at one store (库存).")
+def level_id(store_id: uuid.UUID, sku_id: uuid.UUID) -> str:
+    """A level is identified by its store and SKU; the id carries both."""
+    return f"{store_id}.{sku_id}"
+
+
+def parse_level_id(value: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+    store, _, sku = value.partition(".")
+    store_id, sku_id = try_parse_id(store), try_parse_id(sku)
+    return (store_id, sku_id) if store_id and sku_id else None
+
+
+@strawberry.federation.type(keys=["id"], description="Stock of one SKU at one store (库存).")
 class StockLevel:
+    id: strawberry.ID
     store_id: strawberry.Private[uuid.UUID]
     sku_id: strawberry.Private[uuid.UUID]
     on_hand: int = strawberry.field(description="Units physically present.")
@@ -57,6 +69,7 @@ class StockLevel:
     @classmethod
     def of(cls, value: LevelInfo) -> StockLevel:
         return cls(
+            id=strawberry.ID(level_id(value.store_id, value.sku_id)),
             store_id=value.store_id,
             sku_id=value.sku_id,
             on_hand=value.on_hand,
@@ -71,6 +84,11 @@ class StockLevel:
     @strawberry.field
     def sku(self) -> Sku:
         return Sku(id=strawberry.ID(str(self.sku_id)))
+
+    @classmethod
+    async def resolve_reference(cls, info: Ctx, id: strawberry.ID) -> StockLevel | None:
+        key = parse_level_id(id)
+        return cls.of(await loaders.levels(info.context).load(key)) if key else None
 
 
 @strawberry.input
@@ -136,6 +154,10 @@ class Mutation:
 subgraph = Subgraph(
     name="stock",
     schema=strawberry.federation.Schema(query=Query, mutation=Mutation, types=[StockLevel]),
-    entity_permissions={"Sku": policy.READ_STOCK, "Store": policy.READ_STOCK},
+    entity_permissions={
+        "StockLevel": policy.READ_STOCK,
+        "Sku": policy.READ_STOCK,
+        "Store": policy.READ_STOCK,
+    },
     grants=policy.GRANTS,
 )

@@ -156,3 +156,34 @@ async def test_ledger_reconciles_with_levels_after_orders(
         ).all()
     assert rows and all(r.on_hand == r.on_hand_sum and r.reserved == r.reserved_sum for r in rows)
     assert all(r.reserved <= r.on_hand for r in rows)
+
+
+async def test_stock_level_is_an_entity_the_gateway_can_fetch(
+    client: httpx.AsyncClient, tenant: TenantFixture, other_tenant: TenantFixture
+) -> None:
+    shop = await open_shop(tenant, stock=7)
+    token = await tenant.token("cashier")
+    read = await gql(
+        client,
+        token,
+        "query($id: ID!, $s: ID!) { sku(id: $id) { stock(storeId: $s) { id } } }",
+        {"id": str(shop.sku_ids[0]), "s": str(shop.store_id)},
+    )
+    level_id = read["data"]["sku"]["stock"]["id"]
+    query = (
+        "query($r: [_Any!]!) { _entities(representations: $r) { ... on StockLevel { id onHand } } }"
+    )
+    reps = [
+        {"__typename": "StockLevel", "id": level_id},
+        {"__typename": "StockLevel", "id": "garbage"},
+    ]
+    mine = await gql(client, token, query, {"r": reps}, path="/subgraphs/stock/graphql")
+    assert mine["data"]["_entities"] == [{"id": level_id, "onHand": 7}, None]
+    theirs = await gql(
+        client,
+        await other_tenant.token("cashier"),
+        query,
+        {"r": reps[:1]},
+        path="/subgraphs/stock/graphql",
+    )
+    assert theirs["data"]["_entities"] == [{"id": level_id, "onHand": 0}]

@@ -1,4 +1,4 @@
-"""points: accounts and ledger entries
+"""points: accounts and the ledger
 
 Revision ID: points_0001
 """
@@ -20,7 +20,7 @@ def upgrade() -> None:
         "account",
         sa.Column("tenant_id", sa.Uuid, nullable=False),
         sa.Column("member_id", sa.Uuid, nullable=False),
-        sa.Column("balance", sa.BigInteger, nullable=False),
+        sa.Column("balance", sa.Integer, nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "member_id"),
         sa.CheckConstraint("balance >= 0", name="account_balance_not_negative"),
@@ -31,11 +31,13 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.Uuid, nullable=False),
         sa.Column("id", sa.Uuid, nullable=False),
         sa.Column("member_id", sa.Uuid, nullable=False),
-        sa.Column("delta", sa.BigInteger, nullable=False),
-        sa.Column("balance_after", sa.BigInteger, nullable=False),
-        sa.Column("reason", sa.String(200), nullable=False),
+        sa.Column("delta", sa.Integer, nullable=False),
+        sa.Column("balance_after", sa.Integer, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("source_key", sa.Text, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "id"),
+        sa.UniqueConstraint("tenant_id", "source_key", name="entry_source_key"),
         schema="points",
     )
     op.create_index("entry_member", "entry", ["tenant_id", "member_id", "id"], schema="points")

@@ -21,10 +21,10 @@ SLUG = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 STORE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
-def _clean_name(name: str, field: str) -> str:
+def _clean_name(name: str, field: list[str]) -> str:
     cleaned = name.strip()
     if not cleaned or len(cleaned) > 200:
-        raise UserInputError("name must be 1 to 200 characters", code="INVALID_NAME", field=[field])
+        raise UserInputError("name must be 1 to 200 characters", code="INVALID_NAME", field=field)
     return cleaned
 
 
@@ -41,7 +41,7 @@ async def create_tenant(
         Money(0, currency)
     except ValueError as error:
         raise UserInputError(str(error), code="INVALID_CURRENCY", field=["currency"]) from None
-    value = TenantInfo(id=new_id(), slug=slug, name=_clean_name(name, "name"), currency=currency)
+    value = TenantInfo(id=new_id(), slug=slug, name=_clean_name(name, ["name"]), currency=currency)
     if not await repository.insert_tenant(session, value, datetime.now(UTC)):
         raise UserInputError(f"slug {slug!r} is taken", code="SLUG_TAKEN", field=["slug"])
     await emit(session, value.id, TenantCreated(tenant_id=value.id, slug=slug))
@@ -72,7 +72,7 @@ async def create_store(
         id=new_id(),
         tenant_id=tenant_id,
         code=code,
-        name=_clean_name(name, "input.name"),
+        name=_clean_name(name, ["input", "name"]),
         timezone=timezone,
     )
     if not await repository.insert_store(session, value, datetime.now(UTC)):

@@ -26,3 +26,13 @@ def selects_from(db: Database, table: str) -> Iterator[list[str]]:
         yield seen
     finally:
         sa.event.remove(db.engine.sync_engine, "before_cursor_execute", record_statement)
+
+
+async def count_rows(db: Database, table: str, tenant_id: object) -> int:
+    """Rows of one tenant in ``table`` (a trusted, schema-qualified name from the test)."""
+    async with db.unit_of_work() as session:
+        count = await session.scalar(
+            sa.text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"),  # noqa: S608
+            {"t": tenant_id},
+        )
+    return int(count)

@@ -14,7 +14,7 @@ from centers.fulfillment import service
 from centers.store import api as store_api
 from kernel.db import Database
 from tests.conftest import TenantFixture, gql
-from tests.sql_statements import selects_from
+from tests.sql_statements import count_rows, selects_from
 
 CREATE = """
 mutation($input: CreateShipmentInput!) {
@@ -72,12 +72,7 @@ async def entities(
 
 
 async def shipment_count(db: Database, tenant: TenantFixture) -> int:
-    async with db.unit_of_work() as session:
-        count = await session.scalar(
-            sa.text("SELECT count(*) FROM fulfillment.shipment WHERE tenant_id = :t"),
-            {"t": tenant.id},
-        )
-    return int(count)
+    return await count_rows(db, "fulfillment.shipment", tenant.id)
 
 
 async def test_manager_creates_a_courier_shipment(

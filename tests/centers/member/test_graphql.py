@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from centers.member import api as member_api
 from kernel.db import Database
 from tests.conftest import TenantFixture, gql
+from tests.sql_statements import count_rows
 
 REGISTER = """
 mutation($input: RegisterMemberInput!) {
@@ -44,11 +45,7 @@ async def register(
 
 
 async def member_count(db: Database, tenant: TenantFixture) -> int:
-    async with db.unit_of_work() as session:
-        count: int = await session.scalar(
-            sa.text("SELECT count(*) FROM member.member WHERE tenant_id = :t"), {"t": tenant.id}
-        )
-    return count
+    return await count_rows(db, "member.member", tenant.id)
 
 
 async def test_cashier_registers_a_member_with_a_normalized_phone(

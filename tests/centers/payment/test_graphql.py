@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from kernel.db import Database
 from tests.conftest import TenantFixture, gql
-from tests.sql_statements import selects_from
+from tests.sql_statements import count_rows, selects_from
 
 RECORD = """
 mutation($input: RecordCashPaymentInput!) {
@@ -61,12 +61,7 @@ async def entities(
 
 
 async def payment_count(db: Database, tenant: TenantFixture) -> int:
-    async with db.unit_of_work() as session:
-        count = await session.scalar(
-            sa.text("SELECT count(*) FROM payment.payment WHERE tenant_id = :t"),
-            {"t": tenant.id},
-        )
-    return int(count)
+    return await count_rows(db, "payment.payment", tenant.id)
 
 
 async def test_cashier_records_a_succeeded_cash_payment(

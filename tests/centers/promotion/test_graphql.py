@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from kernel.db import Database
 from tests.conftest import TenantFixture, gql
+from tests.sql_statements import count_rows
 
 CREATE = """
 mutation($input: CreatePromotionActivityInput!) {
@@ -52,12 +53,7 @@ async def create(client: httpx.AsyncClient, token: str, **overrides: Any) -> dic
 
 
 async def activity_count(db: Database, tenant: TenantFixture) -> int:
-    async with db.unit_of_work() as session:
-        count = await session.scalar(
-            sa.text("SELECT count(*) FROM promotion.activity WHERE tenant_id = :t"),
-            {"t": tenant.id},
-        )
-    return int(count)
+    return await count_rows(db, "promotion.activity", tenant.id)
 
 
 async def test_admin_creates_a_draft_activity_in_utc(

@@ -14,6 +14,7 @@ from centers.member.events import MemberRegistered
 from kernel.errors import UserInputError
 from kernel.ids import new_id
 from kernel.outbox import emit
+from kernel.text import required_text
 
 # E.164: "+", a country code that does not start with 0, at most 15 digits in all.
 PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -27,12 +28,9 @@ def normalize_phone(raw: str) -> str:
 
 
 def _clean_name(name: str, field: list[str]) -> str:
-    cleaned = name.strip()
-    if not cleaned or len(cleaned) > 100:
-        raise UserInputError(
-            "displayName must be 1 to 100 characters", code="INVALID_NAME", field=field
-        )
-    return cleaned
+    return required_text(
+        name, label="displayName", max_length=100, code="INVALID_NAME", field=field
+    )
 
 
 async def register_member(

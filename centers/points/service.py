@@ -15,6 +15,7 @@ from kernel import idempotency
 from kernel.errors import UserInputError
 from kernel.ids import new_id
 from kernel.outbox import emit
+from kernel.text import required_text
 
 # One adjustment moves at most this many points: a typo guard, not a business rule.
 MAX_ADJUSTMENT = 10_000_000
@@ -42,13 +43,13 @@ async def adjust_points(
             code="INVALID_DELTA",
             field=["input", "delta"],
         )
-    reason = reason.strip()
-    if not reason or len(reason) > MAX_REASON_LENGTH:
-        raise UserInputError(
-            f"reason must be 1 to {MAX_REASON_LENGTH} characters",
-            code="INVALID_REASON",
-            field=["input", "reason"],
-        )
+    reason = required_text(
+        reason,
+        label="reason",
+        max_length=MAX_REASON_LENGTH,
+        code="INVALID_REASON",
+        field=["input", "reason"],
+    )
     if await member_api.get_member(session, tenant_id, member_id) is None:
         raise UserInputError(
             "member not found", code="MEMBER_NOT_FOUND", field=["input", "memberId"]

@@ -17,6 +17,7 @@ from kernel.errors import UserInputError
 from kernel.ids import new_id
 from kernel.money import Money
 from kernel.outbox import emit
+from kernel.text import required_text
 
 SKU_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_SKUS_PER_PRODUCT = 200
@@ -25,10 +26,7 @@ MAX_PRICE = 1_000_000_000
 
 
 def _name(value: str, field: list[str]) -> str:
-    cleaned = value.strip()
-    if not cleaned or len(cleaned) > 200:
-        raise UserInputError("name must be 1 to 200 characters", code="INVALID_NAME", field=field)
-    return cleaned
+    return required_text(value, label="name", max_length=200, code="INVALID_NAME", field=field)
 
 
 async def create_product(

@@ -13,15 +13,13 @@ from centers.promotion.events import PromotionActivityCreated
 from kernel.errors import UserInputError
 from kernel.ids import new_id
 from kernel.outbox import emit
+from kernel.text import required_text
 
 
 def _clean_name(name: str) -> str:
-    cleaned = name.strip()
-    if not cleaned or len(cleaned) > 200:
-        raise UserInputError(
-            "name must be 1 to 200 characters", code="INVALID_NAME", field=["input", "name"]
-        )
-    return cleaned
+    return required_text(
+        name, label="name", max_length=200, code="INVALID_NAME", field=["input", "name"]
+    )
 
 
 def _check_window(starts_at: datetime, ends_at: datetime) -> None:

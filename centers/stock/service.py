@@ -16,6 +16,7 @@ from kernel import idempotency
 from kernel.errors import UserInputError
 from kernel.ids import new_id
 from kernel.outbox import emit
+from kernel.text import required_text
 
 # One adjustment moves at most this many units: a typo guard, not a business rule.
 MAX_ADJUSTMENT = 1_000_000
@@ -71,11 +72,9 @@ async def adjust(
             code="INVALID_DELTA",
             field=["input", "delta"],
         )
-    reason = reason.strip()
-    if not reason or len(reason) > 64:
-        raise UserInputError(
-            "reason must be 1 to 64 characters", code="INVALID_REASON", field=["input", "reason"]
-        )
+    reason = required_text(
+        reason, label="reason", max_length=64, code="INVALID_REASON", field=["input", "reason"]
+    )
     if await store_api.get_store(session, tenant_id, store_id) is None:
         raise UserInputError("store not found", code="STORE_NOT_FOUND", field=["input", "storeId"])
     if sku_id not in await product_api.get_skus(session, tenant_id, [sku_id]):

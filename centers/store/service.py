@@ -16,16 +16,14 @@ from kernel.errors import UserInputError
 from kernel.ids import new_id
 from kernel.money import Money
 from kernel.outbox import emit
+from kernel.text import required_text
 
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 STORE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
 def _clean_name(name: str, field: list[str]) -> str:
-    cleaned = name.strip()
-    if not cleaned or len(cleaned) > 200:
-        raise UserInputError("name must be 1 to 200 characters", code="INVALID_NAME", field=field)
-    return cleaned
+    return required_text(name, label="name", max_length=200, code="INVALID_NAME", field=field)
 
 
 async def create_tenant(

@@ -55,3 +55,72 @@ class ExternalPromotionPage:
     activities: tuple[ExternalPromotionActivity, ...]
     # Opaque to us; handed back on the next pull. ``None``: nothing further for now.
     next_cursor: str | None
+
+
+# --- The pricing contract (order center ⇄ promotion engine) -------------------------
+
+
+class AllocationSource(StrEnum):
+    """Where a discount on a line came from; the four are kept apart on the order."""
+
+    PROMOTION = "PROMOTION"  # an activity of this center (满减, 折扣, 一口价…)
+    COUPON = "COUPON"  # 优惠券
+    MEMBER = "MEMBER"  # the member level's benefit (member price, member discount)
+    POINTS = "POINTS"  # points redeemed as a discount (积分抵现)
+
+
+@dataclass(frozen=True, slots=True)
+class PricingLine:
+    """One cart line as the order center priced it from the product center."""
+
+    sku_id: uuid.UUID
+    product_id: uuid.UUID
+    category_id: uuid.UUID | None
+    quantity: int  # > 0
+    unit_price: int  # list price per unit, minor units (分), >= 0
+
+
+@dataclass(frozen=True, slots=True)
+class PricingRequest:
+    """A cart to price. ``at`` decides which activities and coupons are in their window."""
+
+    store_id: uuid.UUID
+    channel: str  # e.g. "MINI_PROGRAM", "APP", "POS"; matched against activity scopes
+    member_id: uuid.UUID | None  # None: a guest (no member benefit, coupon or points)
+    coupon_codes: tuple[str, ...]
+    points_to_redeem: int  # 0: none; else a multiple of the tenant's redemption unit
+    currency: str
+    at: datetime
+    lines: tuple[PricingLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LineAllocation:
+    """One discount given to one line by one source (金额分摊)."""
+
+    line_index: int  # index into ``PricingRequest.lines``
+    source: AllocationSource
+    source_id: uuid.UUID | None  # activity, coupon (template) or member level id; None for points
+    label: str  # human-readable, e.g. "满100减20"
+    amount: int  # minor units, > 0
+
+
+@dataclass(frozen=True, slots=True)
+class PricedLine:
+    line_index: int
+    list_amount: int  # unit_price * quantity
+    discount_amount: int  # sum of this line's allocations
+    payable_amount: int  # list_amount - discount_amount, never negative
+
+
+@dataclass(frozen=True, slots=True)
+class PriceQuote:
+    """The priced cart. ``payable_total == sum(line.payable_amount)`` always."""
+
+    lines: tuple[PricedLine, ...]
+    allocations: tuple[LineAllocation, ...]
+    subtotal: int  # sum of list amounts
+    discount_total: int  # sum of allocations
+    payable_total: int  # subtotal - discount_total
+    points_redeemed: int  # points spent as a discount (source POINTS allocations)
+    explanation: tuple[str, ...]  # one sentence per rule applied or skipped, in order

@@ -12,14 +12,22 @@ SCHEMA = "order"
 
 
 class TradeOrder(SQLModel, table=True):
-    """A trade order (交易单): what a buyer placed at one store, with its amounts."""
+    """A trade order (交易单/主订单): what a buyer placed, with its amounts and state."""
 
     __tablename__ = "trade_order"
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "number", name="trade_order_number_key"),
         sa.Index("trade_order_buyer", "tenant_id", "buyer_subject", "id"),
         sa.Index("trade_order_store", "tenant_id", "store_id", "id"),
-        sa.CheckConstraint("status IN ('PLACED', 'CANCELLED')", name="trade_order_status"),
+        sa.Index("trade_order_status", "tenant_id", "status", "id"),
+        sa.Index(
+            "trade_order_channel_external",
+            "tenant_id",
+            "channel",
+            "external_id",
+            unique=True,
+            postgresql_where=sa.text("external_id IS NOT NULL"),
+        ),
         {"schema": SCHEMA},
     )
 
@@ -28,16 +36,45 @@ class TradeOrder(SQLModel, table=True):
     number: str = Field(max_length=32)
     store_id: uuid.UUID
     buyer_subject: str = Field(max_length=200)
-    status: str = Field(max_length=16)
+    order_type: str = Field(max_length=16, default="STANDARD")
+    channel: str = Field(max_length=32, default="POS")
+    status: str = Field(max_length=24)
     currency: str = Field(max_length=3)
-    total_amount: int
+    list_amount: int = 0
+    discount_amount: int = 0
+    delivery_fee: int = 0
+    total_amount: int  # payable: list - discounts + delivery fee
+    deposit_amount: int = 0  # presale (预售) deposit, part of the payable
+    paid_amount: int = 0
+    refunded_amount: int = 0
+    pickup_code: str | None = Field(default=None, max_length=12)
+    external_id: str | None = Field(default=None, max_length=64)
     placed_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    status_changed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     cancelled_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     cancel_reason: str | None = Field(default=None, max_length=200)
 
 
+class SubOrder(SQLModel, table=True):
+    """A sub-order (子订单): the lines one store/warehouse/merchant fulfils."""
+
+    __tablename__ = "sub_order"
+    __table_args__ = {"schema": SCHEMA}
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    order_id: uuid.UUID = Field(primary_key=True)
+    sub_no: int = Field(primary_key=True)
+    split_key: str = Field(max_length=80)
+    store_id: uuid.UUID
+    list_amount: int
+    discount_amount: int
+    delivery_fee: int
+    payable_amount: int
+    refunded_amount: int = 0
+
+
 class OrderLine(SQLModel, table=True):
-    """A line (订单详情) with a snapshot of the SKU as sold."""
+    """A line (订单详情) with a snapshot of the SKU as sold and its allocated amounts."""
 
     __tablename__ = "order_line"
     __table_args__ = {"schema": SCHEMA}
@@ -45,9 +82,71 @@ class OrderLine(SQLModel, table=True):
     tenant_id: uuid.UUID = Field(primary_key=True)
     order_id: uuid.UUID = Field(primary_key=True)
     line_no: int = Field(primary_key=True)
+    sub_no: int = 1
     sku_id: uuid.UUID
     sku_code: str = Field(max_length=64)
     sku_name: str = Field(max_length=200)
     unit_price_amount: int
     quantity: int
-    line_amount: int
+    line_amount: int  # list amount: unit price × quantity
+    discount_amount: int = 0
+    payable_amount: int = 0
+    refunded_amount: int = 0
+
+
+class OrderLineDiscount(SQLModel, table=True):
+    """One discount allocated to one line (金额分摊), by source."""
+
+    __tablename__ = "order_line_discount"
+    __table_args__ = {"schema": SCHEMA}
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    order_id: uuid.UUID = Field(primary_key=True)
+    line_no: int = Field(primary_key=True)
+    seq: int = Field(primary_key=True)
+    source: str = Field(max_length=16)  # PROMOTION, COUPON, MEMBER, POINTS
+    source_id: uuid.UUID | None = None
+    label: str = Field(max_length=200)
+    amount: int
+
+
+class OrderHistory(SQLModel, table=True):
+    """Every transition of an order: time, actor, event, from, to, reason."""
+
+    __tablename__ = "order_history"
+    __table_args__ = (
+        sa.Index(
+            "order_history_key",
+            "tenant_id",
+            "order_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=sa.text("idempotency_key IS NOT NULL"),
+        ),
+        {"schema": SCHEMA},
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    order_id: uuid.UUID = Field(primary_key=True)
+    seq: int = Field(primary_key=True)
+    at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    actor: str = Field(max_length=200)
+    event: str = Field(max_length=32)
+    from_status: str | None = Field(default=None, max_length=24)
+    to_status: str = Field(max_length=24)
+    reason: str = Field(default="", max_length=200)
+    idempotency_key: str | None = Field(default=None, max_length=128)
+
+
+class OrderSetting(SQLModel, table=True):
+    """The tenant's order rules; a tenant without a row gets the defaults."""
+
+    __tablename__ = "order_setting"
+    __table_args__ = {"schema": SCHEMA}
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    payment_timeout_seconds: int = 900  # unpaid orders are cancelled after 15 min
+    after_sale_days: int = 7  # 7-day no-reason return after receipt
+    delivery_fee: int = 0  # per shipped sub-order
+    free_delivery_from: int | None = None  # sub-order payable from which delivery is free
+    presale_deposit_percent: int = 20

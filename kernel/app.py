@@ -5,6 +5,9 @@ The composition root (``schema/``) hands over the schemas; the kernel serves the
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,13 +17,14 @@ from graphql import GraphQLSchema
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from kernel.authn import Authenticator
 from kernel.authz.enforcers import PolicyStore
 from kernel.authz.permissions import Permission
 from kernel.db import Database, create_engine, resolve_database_url
 from kernel.graphql.http import GraphQLEndpoint
+from kernel.jobs import JobHandler, JobRunner
 from kernel.settings import Settings
 
 
@@ -31,6 +35,8 @@ class ServedApi:
     composed: GraphQLSchema
     subgraphs: Mapping[str, GraphQLSchema]
     grants: Mapping[str, Sequence[Permission]]
+    job_handlers: Mapping[str, JobHandler] = dataclasses.field(default_factory=dict)
+    routes: Sequence[BaseRoute] = ()
 
 
 @dataclass
@@ -42,6 +48,7 @@ class Runtime:
     policies: PolicyStore
     composed: GraphQLEndpoint
     subgraphs: dict[str, GraphQLEndpoint]
+    jobs: JobRunner
 
 
 def create_app(api: ServedApi, settings: Settings) -> Starlette:
@@ -57,16 +64,27 @@ def create_app(api: ServedApi, settings: Settings) -> Starlette:
                 schema, settings=settings, db=db, authenticator=authenticator, policies=policies
             )
 
+        jobs = JobRunner(db, api.job_handlers)
         app.state.runtime = Runtime(
             settings=settings,
             db=db,
             policies=policies,
             composed=endpoint(api.composed),
             subgraphs={name: endpoint(schema) for name, schema in api.subgraphs.items()},
+            jobs=jobs,
+        )
+        background = (
+            asyncio.create_task(jobs.run_forever(settings.jobs_poll_seconds))
+            if settings.jobs_enabled
+            else None
         )
         try:
             yield
         finally:
+            if background is not None:
+                background.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await background
             await policies.stop_listening()
             await db.dispose()
 
@@ -102,6 +120,7 @@ def create_app(api: ServedApi, settings: Settings) -> Starlette:
             Route("/ready", ready, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/subgraphs/{center}/graphql", subgraph, methods=["GET", "POST"]),
+            *api.routes,
         ],
         lifespan=lifespan,
     )

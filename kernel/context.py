@@ -39,7 +39,7 @@ class RequestContext:
     def session(self) -> AsyncSession:
         """The request's unit of work; its transaction commits when the request ends."""
         if self._session is None:
-            self._session = self.db.sessions()
+            self._session = self.db.session_for(self.principal.tenant_id)
         return self._session
 
     def allows(self, requirement: Requirement) -> bool:

@@ -6,20 +6,29 @@ Services never commit: the unit of work commits at the request or job boundary.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session, SessionTransaction
 
 from kernel.embedded_postgres import start_embedded_postgres
 from kernel.settings import Settings
+
+# The tenant a transaction works for, read by Row-Level Security policies.
+TENANT_SETTING = "zhongtai.tenant_id"
+_TENANT_KEY = "zhongtai_tenant_id"
+_SET_TENANT = sa.text("SELECT set_config('zhongtai.tenant_id', :tenant, true)")
 
 
 def resolve_database_url(settings: Settings) -> str:
@@ -79,10 +88,15 @@ class Database:
             engine, class_=RequestSession, expire_on_commit=False, autoflush=False
         )
 
+    def session_for(self, tenant_id: uuid.UUID | None) -> AsyncSession:
+        """A new session whose transactions are bound to ``tenant_id`` (see bind_tenant)."""
+        info = {} if tenant_id is None else {_TENANT_KEY: tenant_id}
+        return self.sessions(info=info)
+
     @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+    async def unit_of_work(self, tenant_id: uuid.UUID | None = None) -> AsyncIterator[AsyncSession]:
         """A session whose transaction commits on success and rolls back on error."""
-        async with self.sessions() as session:
+        async with self.session_for(tenant_id) as session:
             try:
                 yield session
             except BaseException:
@@ -93,6 +107,31 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def bind_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """Make every transaction of ``session`` run for ``tenant_id``.
+
+    The setting is transaction-local (``SET LOCAL`` semantics), so it is applied again
+    at the start of each transaction the session begins, and at once if one is open.
+    """
+    session.info[_TENANT_KEY] = tenant_id
+    if session.in_transaction():
+        await session.execute(_SET_TENANT, {"tenant": str(tenant_id)})
+
+
+def bound_tenant(session: AsyncSession) -> uuid.UUID | None:
+    tenant: uuid.UUID | None = session.info.get(_TENANT_KEY)
+    return tenant
+
+
+@event.listens_for(Session, "after_begin")
+def _apply_bound_tenant(
+    session: Session, _transaction: SessionTransaction, connection: Connection
+) -> None:
+    tenant = session.info.get(_TENANT_KEY)
+    if tenant is not None:
+        connection.execute(_SET_TENANT, {"tenant": str(tenant)})
 
 
 def table_of(model: type[Any]) -> sa.Table:

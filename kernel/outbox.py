@@ -1,6 +1,11 @@
 """The transactional outbox: events are rows written in the same transaction as the
 change they describe, so a committed change never loses its event and a rolled-back
 one never publishes. Delivery to subscribers is the dispatcher's job.
+
+In-transaction handlers are the other kind of subscriber: a center registers them (through
+its ``Subgraph``) for a topic, and ``emit`` awaits them in the emitting transaction, so
+one center reacts to another's change atomically without importing it (payment captures
+→ the order becomes paid, in the same commit). A handler that raises aborts the emitter.
 """
 
 from __future__ import annotations
@@ -8,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
 
@@ -64,9 +70,26 @@ def event_payload(event: Event) -> dict[str, Any]:
     return payload
 
 
+EventHandler = Callable[[AsyncSession, uuid.UUID, Mapping[str, Any]], Awaitable[None]]
+
+_handlers: dict[str, tuple[EventHandler, ...]] = {}
+
+
+def install_event_handlers(registrations: Sequence[Mapping[str, EventHandler]]) -> None:
+    """Replace the process's in-transaction handlers (the composition root calls this)."""
+    merged: dict[str, tuple[EventHandler, ...]] = {}
+    for registration in registrations:
+        for topic, handler in registration.items():
+            merged[topic] = (*merged.get(topic, ()), handler)
+    _handlers.clear()
+    _handlers.update(merged)
+
+
 async def emit(session: AsyncSession, tenant_id: uuid.UUID, event: Event) -> uuid.UUID:
-    """Write ``event`` to the outbox inside the caller's transaction; returns its id."""
+    """Write ``event`` to the outbox inside the caller's transaction and run the
+    in-transaction handlers of its topic; returns the event id."""
     event_id = new_id()
+    payload = event_payload(event)
     await session.execute(
         _INSERT,
         {
@@ -74,10 +97,12 @@ async def emit(session: AsyncSession, tenant_id: uuid.UUID, event: Event) -> uui
             "id": event_id,
             "topic": event.topic,
             "aggregate_id": event.aggregate_id,
-            "payload": event_payload(event),
+            "payload": payload,
             "occurred_at": datetime.now(UTC),
         },
     )
+    for handler in _handlers.get(event.topic, ()):
+        await handler(session, tenant_id, payload)
     return event_id
 
 

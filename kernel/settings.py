@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_aliases: int = 30
 
+    # Durable jobs (payment timeouts, reservation expiry) run in every server process.
+    jobs_enabled: bool = True
+    jobs_poll_seconds: float = 1.0
+
     @property
     def is_development(self) -> bool:
         return self.environment == "development"

@@ -18,6 +18,8 @@ from centers.store.graphql import subgraph as store
 from kernel.app import ServedApi
 from kernel.authz.permissions import merge_grants
 from kernel.graphql.subgraph import Subgraph
+from kernel.jobs import JobHandler
+from kernel.outbox import install_event_handlers
 from schema.compose import compose, subgraph_schemas
 
 SUBGRAPHS: tuple[Subgraph, ...] = (
@@ -32,6 +34,8 @@ SUBGRAPHS: tuple[Subgraph, ...] = (
     fulfillment,
 )
 
+install_event_handlers([s.event_handlers for s in SUBGRAPHS])
+
 
 @lru_cache(maxsize=1)
 def composed_schema() -> GraphQLSchema:
@@ -43,7 +47,19 @@ def served_api() -> ServedApi:
         composed=composed_schema(),
         subgraphs=subgraph_schemas(SUBGRAPHS),
         grants=merge_grants([s.grants for s in SUBGRAPHS]),
+        job_handlers=_job_handlers(),
+        routes=tuple(route for s in SUBGRAPHS for route in s.http_routes),
     )
+
+
+def _job_handlers() -> dict[str, JobHandler]:
+    handlers: dict[str, JobHandler] = {}
+    for subgraph in SUBGRAPHS:
+        for kind, handler in subgraph.job_handlers.items():
+            if kind in handlers:
+                raise RuntimeError(f"job kind {kind!r} is handled twice")
+            handlers[kind] = handler
+    return handlers
 
 
 def subgraph_sdls() -> dict[str, str]:

@@ -63,7 +63,12 @@ def database_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     return Settings(
-        environment="test", database_url=database_url, db_pool_size=30, db_max_overflow=30
+        environment="test",
+        database_url=database_url,
+        db_pool_size=30,
+        db_max_overflow=30,
+        # Tests run due jobs explicitly (runtime.jobs.run_due) at the time they choose.
+        jobs_enabled=False,
     )
 
 

@@ -6,18 +6,21 @@ served on its own (as a gateway calls it) or merged into the single-process sche
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import strawberry
 from graphql import GraphQLField, GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema
+from starlette.routing import BaseRoute
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 from kernel.authz.permissions import AUTHENTICATED, Permission, Requirement, RoleGrants
 from kernel.context import RequestContext
 from kernel.errors import ForbiddenError
 from kernel.graphql.fields import PERMISSION_KEY
+from kernel.jobs import JobHandler
+from kernel.outbox import EventHandler
 
 FEDERATION_ROOT_FIELDS = ("_entities", "_service")
 
@@ -32,6 +35,12 @@ class Subgraph:
     # (``_entities`` here, or an in-process entity fetch in composed mode).
     entity_permissions: Mapping[str, Permission]
     grants: RoleGrants = field(default_factory=dict)
+    # Durable job kinds this center runs (kernel.jobs), e.g. "order.payment_timeout".
+    job_handlers: Mapping[str, JobHandler] = field(default_factory=dict)
+    # Other centers' event topics this center reacts to inside the emitting transaction.
+    event_handlers: Mapping[str, EventHandler] = field(default_factory=dict)
+    # HTTP endpoints outside GraphQL (provider callbacks); each authenticates its caller.
+    http_routes: Sequence[BaseRoute] = ()
 
     @property
     def graphql_schema(self) -> GraphQLSchema:

@@ -23,12 +23,22 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session, SessionTransaction
 
 from kernel.embedded_postgres import start_embedded_postgres
+from kernel.rls import APP_ROLE, PLATFORM_ROLE
 from kernel.settings import Settings
 
 # The tenant a transaction works for, read by Row-Level Security policies.
 TENANT_SETTING = "zhongtai.tenant_id"
 _TENANT_KEY = "zhongtai_tenant_id"
-_SET_TENANT = sa.text("SELECT set_config('zhongtai.tenant_id', :tenant, true)")
+_PLATFORM_KEY = "zhongtai_platform_scope"
+# One round trip: the role RLS applies to, and the tenant its policies compare with.
+_SET_TENANT = sa.text(
+    f"SELECT set_config('role', '{APP_ROLE}', true), "
+    "set_config('zhongtai.tenant_id', :tenant, true)"
+)
+_SET_PLATFORM = sa.text(
+    f"SELECT set_config('role', '{PLATFORM_ROLE}', true), "
+    "set_config('zhongtai.tenant_id', '', true)"
+)
 
 
 def resolve_database_url(settings: Settings) -> str:
@@ -110,14 +120,31 @@ class Database:
 
 
 async def bind_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
-    """Make every transaction of ``session`` run for ``tenant_id``.
+    """Make every transaction of ``session`` run for ``tenant_id``, behind RLS.
 
-    The setting is transaction-local (``SET LOCAL`` semantics), so it is applied again
-    at the start of each transaction the session begins, and at once if one is open.
+    Each transaction switches to the role ``zhongtai_app`` (no superuser, no owner,
+    no BYPASSRLS) and sets ``zhongtai.tenant_id``, both transaction-local (``SET LOCAL``
+    semantics), so they are applied again at the start of each transaction the session
+    begins, and at once if one is open. Row-Level Security then shows only the tenant's
+    rows, whatever the query says.
     """
     session.info[_TENANT_KEY] = tenant_id
+    session.info.pop(_PLATFORM_KEY, None)
     if session.in_transaction():
         await session.execute(_SET_TENANT, {"tenant": str(tenant_id)})
+
+
+async def bind_platform(session: AsyncSession) -> None:
+    """Run ``session`` in the platform scope: the role ``zhongtai_platform``.
+
+    That role reads and writes the tenant directory (``store.tenant``) and the
+    platform's own policy rows, and holds no privilege on any business table. Only
+    platform operations authorized by a platform permission use it.
+    """
+    session.info.pop(_TENANT_KEY, None)
+    session.info[_PLATFORM_KEY] = True
+    if session.in_transaction():
+        await session.execute(_SET_PLATFORM)
 
 
 def bound_tenant(session: AsyncSession) -> uuid.UUID | None:
@@ -132,6 +159,8 @@ def _apply_bound_tenant(
     tenant = session.info.get(_TENANT_KEY)
     if tenant is not None:
         connection.execute(_SET_TENANT, {"tenant": str(tenant)})
+    elif session.info.get(_PLATFORM_KEY):
+        connection.execute(_SET_PLATFORM)
 
 
 def table_of(model: type[Any]) -> sa.Table:

@@ -125,7 +125,8 @@ class PolicyStore:
     async def _build(self, tenant_id: uuid.UUID) -> TenantPolicy:
         while True:
             generation = self._generation(tenant_id)
-            async with self._db.sessions() as session:
+            # Read behind the tenant wall, like any request of this tenant.
+            async with self._db.session_for(tenant_id) as session:
                 rows = await load_rows(session, tenant_id)
             enforcer = build_enforcer(tenant_id, self._grants, rows)
             if generation != self._generation(tenant_id):

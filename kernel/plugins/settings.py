@@ -37,6 +37,14 @@ class PluginSettings(BaseSettings):
     dispatch_lease_seconds: float = 60.0
     breaker_failure_threshold: int = 5
     breaker_cooldown_seconds: float = 30.0
+    # Webhook URLs on loopback/private addresses: allowed outside production unless set.
+    webhook_allow_private_urls: bool | None = None
+
+    @property
+    def allow_private_webhooks(self) -> bool:
+        if self.webhook_allow_private_urls is not None:
+            return self.webhook_allow_private_urls
+        return self.environment != "production"
 
     def secret_keys(self) -> list[bytes]:
         if self.plugin_secret_keys is not None:

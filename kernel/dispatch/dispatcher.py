@@ -1,0 +1,376 @@
+"""The dispatcher loop: fan outbox events out to subscribers, then deliver what is due.
+
+Guarantees (see ``docs/plugins.md``):
+- at least once: a delivery is marked delivered only after the subscriber returned; a
+  crash mid-call leaves it pending and its lease expires, so it is tried again;
+- in order per (subscriber, aggregate): an event waits while an earlier event of the
+  same aggregate is undelivered (pending, or dead until replayed);
+- isolation: each call runs under a timeout, concurrently with the others and outside
+  any database transaction; a circuit breaker per (tenant, subscriber) stops calling a
+  failing backend; delivery is asynchronous from the outbox, so order placement never
+  waits for a plugin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import cast
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kernel.db import Database
+from kernel.dispatch import deliveries
+from kernel.dispatch.deliveries import Claimed
+from kernel.dispatch.webhooks import post_event
+from kernel.plugins import storage
+from kernel.plugins.breaker import CircuitBreakers
+from kernel.plugins.manifest import DeliveredEvent, Plugin, PluginContext, topic_matches
+from kernel.plugins.registry import PluginRegistry, default_registry
+from kernel.plugins.sealing import Sealer
+from kernel.plugins.settings import PluginSettings, get_plugin_settings
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_LENGTH = 500
+
+
+@dataclass
+class DispatchReport:
+    """What one ``run_once`` did."""
+
+    fanned_out: int = 0
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+    deferred: int = 0
+
+    def add(self, other: DispatchReport) -> None:
+        self.fanned_out += other.fanned_out
+        self.delivered += other.delivered
+        self.failed += other.failed
+        self.dead += other.dead
+        self.deferred += other.deferred
+
+    @property
+    def worked(self) -> bool:
+        return bool(self.fanned_out or self.delivered or self.failed or self.dead)
+
+
+def backoff_delay(
+    attempts: int, base: float, cap: float, rand: Callable[[], float] = random.random
+) -> float:
+    """Exponential backoff with equal jitter: half the exponential step plus a random
+    share of the other half, capped; ``attempts`` counts failures so far (>= 1)."""
+    step = min(cap, base * (1 << min(30, max(0, attempts - 1))))
+    return step / 2 + rand() * step / 2
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return f"{type(error).__name__}: {text}"[:MAX_ERROR_LENGTH]
+
+
+@dataclass
+class _Instance:
+    version: int
+    plugin: Plugin
+
+
+class Dispatcher:
+    """Delivers outbox events to enabled plugins and webhooks. One per process; several
+    processes may run side by side (claims use ``FOR UPDATE SKIP LOCKED`` and leases)."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        registry: PluginRegistry | None = None,
+        settings: PluginSettings | None = None,
+        sealer: Sealer | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.db = db
+        self.registry = registry or default_registry()
+        self.settings = settings or get_plugin_settings()
+        self.sealer = sealer or Sealer.from_settings(self.settings)
+        self._http = http
+        self._own_http = http is None
+        self._now = datetime.now(UTC)
+        self.breakers = CircuitBreakers(
+            threshold=self.settings.breaker_failure_threshold,
+            cooldown=self.settings.breaker_cooldown_seconds,
+            clock=lambda: self._now.timestamp(),
+        )
+        self._instances: dict[tuple[uuid.UUID, str], _Instance] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    # Lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run ``run_once`` in the background every ``dispatch_interval_seconds``."""
+        if self._task is None:
+            self._stopping.clear()
+            self._task = asyncio.create_task(self._loop(), name="zhongtai-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._stopping.set()
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        for instance in self._instances.values():
+            await self._close_quietly(instance.plugin)
+        self._instances.clear()
+        if self._own_http and self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                report = await self.run_once()
+            except Exception:
+                log.exception("dispatcher pass failed")
+                report = DispatchReport()
+            if not report.worked:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._stopping.wait(), timeout=self.settings.dispatch_interval_seconds
+                    )
+
+    # One pass ---------------------------------------------------------------------------
+
+    async def run_once(
+        self, now: datetime | None = None, *, max_rounds: int = 20
+    ) -> DispatchReport:
+        """Fan out new events, then deliver until nothing is due (or ``max_rounds``).
+
+        Tests pass ``now`` to reach retries scheduled in the future."""
+        async with self._lock:
+            report = DispatchReport()
+            for _ in range(max_rounds):
+                self._now = now or datetime.now(UTC)
+                round_report = DispatchReport(fanned_out=await self._fan_out())
+                round_report.add(await self._deliver_due())
+                report.add(round_report)
+                if not round_report.worked:
+                    break
+            return report
+
+    async def _fan_out(self) -> int:
+        total = 0
+        while True:
+            async with self.db.unit_of_work() as session:
+                events = await deliveries.unpublished_events(
+                    session, self.settings.dispatch_batch_size
+                )
+                if not events:
+                    return total
+                tenants = sorted({e.tenant_id for e in events})
+                subscribers: dict[uuid.UUID, list[tuple[str, Sequence[str]]]] = {}
+                for installation in await storage.enabled_installations(session, tenants):
+                    manifest = self.registry.get(installation.plugin)
+                    if manifest is not None and manifest.topics:
+                        subscribers.setdefault(installation.tenant_id, []).append(
+                            (storage.plugin_subscriber(manifest.name), manifest.topics)
+                        )
+                for webhook in await storage.enabled_webhooks(session, tenants):
+                    subscribers.setdefault(webhook.tenant_id, []).append(
+                        (storage.webhook_subscriber(webhook.id), webhook.topics)
+                    )
+                total += await deliveries.fan_out(
+                    session, events, subscribers, self._now, topic_matches
+                )
+                if len(events) < self.settings.dispatch_batch_size:
+                    return total
+
+    async def _deliver_due(self) -> DispatchReport:
+        report = DispatchReport()
+        async with self.db.unit_of_work() as session:
+            claimed = await deliveries.claim_due(
+                session,
+                self._now,
+                lease=timedelta(seconds=self.settings.dispatch_lease_seconds),
+                batch=self.settings.dispatch_batch_size,
+                per_tenant=self.settings.dispatch_tenant_batch_size,
+            )
+        if not claimed:
+            return report
+        targets = await self._targets(claimed)
+        outcomes = await asyncio.gather(*(self._attempt(item, targets) for item in claimed))
+        async with self.db.unit_of_work() as session:
+            for item, (kind, error, latency_ms) in zip(claimed, outcomes, strict=True):
+                await self._record(session, item, kind, error, latency_ms, report)
+        return report
+
+    # Targets ------------------------------------------------------------------------------
+
+    async def _targets(self, claimed: Sequence[Claimed]) -> dict[tuple[uuid.UUID, str], object]:
+        """For each (tenant, subscriber) claimed: a plugin instance, a (url, secret) pair
+        for a webhook, or the error that prevents building one."""
+        tenants = sorted({c.tenant_id for c in claimed})
+        wanted = {(c.tenant_id, c.subscriber) for c in claimed}
+        targets: dict[tuple[uuid.UUID, str], object] = {}
+        async with self.db.unit_of_work() as session:
+            installations = await storage.enabled_installations(session, tenants)
+            webhooks = await storage.enabled_webhooks(session, tenants)
+        for installation in installations:
+            key = (installation.tenant_id, storage.plugin_subscriber(installation.plugin))
+            if key in wanted:
+                targets[key] = await self._instance(installation)
+        for webhook in webhooks:
+            key = (webhook.tenant_id, storage.webhook_subscriber(webhook.id))
+            if key in wanted:
+                try:
+                    targets[key] = (webhook.url, self.sealer.open(webhook.sealed_secret))
+                except Exception as error:
+                    targets[key] = error
+        return targets
+
+    async def _instance(self, installation: storage.Installation) -> object:
+        key = (installation.tenant_id, installation.plugin)
+        cached = self._instances.get(key)
+        if cached is not None and cached.version == installation.config_version:
+            return cached.plugin
+        if cached is not None:
+            del self._instances[key]
+            await self._close_quietly(cached.plugin)
+        manifest = self.registry.get(installation.plugin)
+        if manifest is None:
+            return LookupError(f"plugin {installation.plugin!r} is not installed")
+        try:
+            settings = storage.open_settings(manifest, installation, self.sealer)
+            plugin = manifest.factory(
+                PluginContext(
+                    tenant_id=installation.tenant_id,
+                    settings=settings,
+                    call_timeout=self.settings.plugin_call_timeout_seconds,
+                )
+            )
+        except Exception as error:
+            return error
+        self._instances[key] = _Instance(installation.config_version, plugin)
+        return plugin
+
+    async def _close_quietly(self, plugin: Plugin) -> None:
+        try:
+            await asyncio.wait_for(plugin.aclose(), self.settings.plugin_call_timeout_seconds)
+        except Exception:
+            log.warning("plugin close failed", exc_info=True)
+
+    # One delivery ---------------------------------------------------------------------------
+
+    async def _attempt(
+        self, item: Claimed, targets: dict[tuple[uuid.UUID, str], object]
+    ) -> tuple[str, str | None, int]:
+        """("delivered" | "failed" | "deferred", error, latency in ms)."""
+        breaker_key = (item.tenant_id, item.subscriber)
+        target = targets.get(breaker_key)
+        if target is None:
+            return "deferred", None, 0  # disabled meanwhile: keep it pending
+        if not self.breakers.allow(breaker_key):
+            return "deferred", None, 0
+        if isinstance(target, BaseException):
+            self.breakers.record_failure(breaker_key)
+            return "failed", _describe(target), 0
+        event = DeliveredEvent(
+            id=item.event_id,
+            tenant_id=item.tenant_id,
+            topic=item.topic,
+            aggregate_id=item.aggregate_id,
+            occurred_at=item.occurred_at,
+            payload=item.payload,
+        )
+        timeout = self.settings.plugin_call_timeout_seconds
+        started = time.perf_counter()
+        try:
+            if isinstance(target, tuple):
+                url, secret = target
+                await post_event(self._client(), url, secret, event, call_timeout=timeout)
+            else:
+                assert isinstance(target, Plugin)
+                result = await asyncio.wait_for(
+                    cast(Awaitable[object], target.handle_event(event)), timeout
+                )
+                if result is not None:
+                    raise TypeError(f"handle_event returned {type(result).__name__}, not None")
+        except TimeoutError:
+            self.breakers.record_failure(breaker_key)
+            return "failed", f"timed out after {timeout:g}s", _ms(started)
+        except Exception as error:  # a plugin's failure is data, never our crash
+            self.breakers.record_failure(breaker_key)
+            return "failed", _describe(error), _ms(started)
+        self.breakers.record_success(breaker_key)
+        return "delivered", None, _ms(started)
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(follow_redirects=False)
+        return self._http
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        item: Claimed,
+        kind: str,
+        error: str | None,
+        latency_ms: int,
+        report: DispatchReport,
+    ) -> None:
+        now = self._now
+        breaker_key = (item.tenant_id, item.subscriber)
+        if kind == "delivered":
+            report.delivered += 1
+            await deliveries.mark_delivered(session, item, now)
+            await deliveries.record_health(
+                session, item.tenant_id, item.subscriber, now, ok=True, latency_ms=latency_ms
+            )
+            return
+        if kind == "deferred":
+            report.deferred += 1
+            wait = max(1.0, self.breakers.open_for(breaker_key))
+            await deliveries.release(session, item, now, now + timedelta(seconds=wait))
+            return
+        report.failed += 1
+        attempts = item.attempts + 1
+        if attempts >= self.settings.dispatch_max_attempts:
+            retry_at = None
+            report.dead += 1
+        else:
+            delay = backoff_delay(
+                attempts,
+                self.settings.dispatch_backoff_base_seconds,
+                self.settings.dispatch_backoff_max_seconds,
+            )
+            retry_at = now + timedelta(seconds=delay)
+        open_for = self.breakers.open_for(breaker_key)
+        await deliveries.mark_failed(session, item, now, error or "failed", retry_at)
+        await deliveries.record_health(
+            session,
+            item.tenant_id,
+            item.subscriber,
+            now,
+            ok=False,
+            latency_ms=latency_ms,
+            error=error,
+            circuit_open_until=now + timedelta(seconds=open_for) if open_for else None,
+        )
+
+
+def _ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)

@@ -17,7 +17,11 @@ class OrderLineInfo:
     sku_name: str
     unit_price: Money
     quantity: int
-    amount: Money
+    amount: Money  # list amount: unit price × quantity
+    sub_no: int = 1
+    discount: Money | None = None  # None only while being built; stored lines always carry it
+    payable: Money | None = None
+    refunded: Money | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +31,75 @@ class OrderInfo:
     store_id: uuid.UUID
     buyer_subject: str
     status: str
-    total: Money
+    total: Money  # payable: list − discounts + delivery fee
     placed_at: datetime
     cancelled_at: datetime | None
     cancel_reason: str | None
+    order_type: str = "STANDARD"
+    channel: str = "POS"
+    list_amount: int = 0
+    discount_amount: int = 0
+    delivery_fee: int = 0
+    deposit_amount: int = 0
+    paid_amount: int = 0
+    refunded_amount: int = 0
+    pickup_code: str | None = None
+    external_id: str | None = None
+    status_changed_at: datetime | None = None
+
+    @property
+    def currency(self) -> str:
+        return self.total.currency
+
+
+@dataclass(frozen=True, slots=True)
+class SubOrderInfo:
+    order_id: uuid.UUID
+    sub_no: int
+    split_key: str
+    store_id: uuid.UUID
+    list_amount: Money
+    discount_amount: Money
+    delivery_fee: Money
+    payable_amount: Money
+    refunded_amount: Money
+
+
+@dataclass(frozen=True, slots=True)
+class LineDiscountInfo:
+    order_id: uuid.UUID
+    line_no: int
+    source: str  # PROMOTION, COUPON, MEMBER, POINTS
+    source_id: uuid.UUID | None
+    label: str
+    amount: Money
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    order_id: uuid.UUID
+    seq: int
+    at: datetime
+    actor: str
+    event: str
+    from_status: str | None
+    to_status: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionResult:
+    order: OrderInfo
+    replayed: bool  # the idempotency key had already applied this event
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSettings:
+    payment_timeout_seconds: int = 900
+    after_sale_days: int = 7
+    delivery_fee: int = 0
+    free_delivery_from: int | None = None
+    presale_deposit_percent: int = 20
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,9 @@ class OrderPlaced:
     currency: str
     total_amount: int
     lines: list[PlacedLine]
+    order_type: str = "STANDARD"
+    channel: str = "POS"
+    status: str = "PLACED"
 
     @property
     def aggregate_id(self) -> uuid.UUID:
@@ -38,6 +41,26 @@ class OrderCancelled:
     number: str
     reason: str
     cancelled_by: str
+
+    @property
+    def aggregate_id(self) -> uuid.UUID:
+        return self.order_id
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStatusChanged:
+    """Every transition of every order type (``order.placed`` covers the first state)."""
+
+    topic: ClassVar[str] = "order.status_changed"
+    order_id: uuid.UUID
+    number: str
+    store_id: uuid.UUID
+    order_type: str
+    event: str
+    from_status: str
+    to_status: str
+    actor: str
+    reason: str
 
     @property
     def aggregate_id(self) -> uuid.UUID:

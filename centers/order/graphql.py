@@ -183,9 +183,11 @@ class Query:
             context.session,
             context.tenant_id,
             page,
-            buyer=visible_buyer(context),
-            store_id=store,
-            status=status.value if status else None,
+            repository.OrderFilter(
+                buyer=visible_buyer(context),
+                store_id=store,
+                statuses=(status.value,) if status else (),
+            ),
         )
         return connection(rows, page, Order.of, lambda o: [o.id])
 
@@ -213,10 +215,12 @@ class Mutation:
             return await service.place_order(
                 context.session,
                 context.tenant_id,
-                buyer=context.principal.subject,
-                idempotency_key=input.idempotency_key,
-                store_id=parse_id(input.store_id, ["input", "storeId"]),
-                lines=lines,
+                service.Placement(
+                    buyer=context.principal.subject,
+                    idempotency_key=input.idempotency_key,
+                    store_id=parse_id(input.store_id, ["input", "storeId"]),
+                    lines=lines,
+                ),
             )
 
         placed, errors = await attempt(context, run)

@@ -1,13 +1,15 @@
 """Every query of the order center; tenant scoping lives here and only here.
 
 ``buyer`` parameters are ownership filters: when given, only that buyer's orders
-exist for the query (a customer reads and cancels only their own orders).
+exist for the query (a customer reads and acts on only their own orders).
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,36 +17,73 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from centers.order.dto import OrderInfo, OrderLineInfo
-from centers.order.models import OrderLine, TradeOrder
+from centers.order.dto import (
+    HistoryEntry,
+    LineDiscountInfo,
+    OrderInfo,
+    OrderLineInfo,
+    OrderSettings,
+    SubOrderInfo,
+)
+from centers.order.models import (
+    OrderHistory,
+    OrderLine,
+    OrderLineDiscount,
+    OrderSetting,
+    SubOrder,
+    TradeOrder,
+)
 from kernel.db import table_of
 from kernel.graphql.pagination import PageRequest
 from kernel.money import Money
 
 trade_order = table_of(TradeOrder)
 order_line = table_of(OrderLine)
+sub_order = table_of(SubOrder)
+line_discount = table_of(OrderLineDiscount)
+order_history = table_of(OrderHistory)
+order_setting = table_of(OrderSetting)
+
+# Order changes are announced on this channel (delivered at commit, to every process
+# that LISTENs): the ``orderEvents`` subscription's source.
+NOTIFY_CHANNEL = "zhongtai_order_events"
 
 _order_columns = (
     trade_order.c.id,
     trade_order.c.number,
     trade_order.c.store_id,
     trade_order.c.buyer_subject,
+    trade_order.c.order_type,
+    trade_order.c.channel,
     trade_order.c.status,
     trade_order.c.currency,
+    trade_order.c.list_amount,
+    trade_order.c.discount_amount,
+    trade_order.c.delivery_fee,
     trade_order.c.total_amount,
+    trade_order.c.deposit_amount,
+    trade_order.c.paid_amount,
+    trade_order.c.refunded_amount,
+    trade_order.c.pickup_code,
+    trade_order.c.external_id,
     trade_order.c.placed_at,
+    trade_order.c.status_changed_at,
     trade_order.c.cancelled_at,
     trade_order.c.cancel_reason,
 )
 _line_columns = (
     order_line.c.order_id,
     order_line.c.line_no,
+    order_line.c.sub_no,
     order_line.c.sku_id,
     order_line.c.sku_code,
     order_line.c.sku_name,
     order_line.c.unit_price_amount,
     order_line.c.quantity,
     order_line.c.line_amount,
+    order_line.c.discount_amount,
+    order_line.c.payable_amount,
+    order_line.c.refunded_amount,
     trade_order.c.currency,
 )
 
@@ -61,10 +100,19 @@ _INSERT_ORDER = (
                 "number",
                 "store_id",
                 "buyer_subject",
+                "order_type",
+                "channel",
                 "status",
                 "currency",
+                "list_amount",
+                "discount_amount",
+                "delivery_fee",
                 "total_amount",
+                "deposit_amount",
+                "paid_amount",
+                "external_id",
                 "placed_at",
+                "status_changed_at",
             )
         }
     )
@@ -72,6 +120,18 @@ _INSERT_ORDER = (
     .returning(trade_order.c.id)
 )
 _INSERT_LINES = order_line.insert()
+_INSERT_SUBS = sub_order.insert()
+_INSERT_DISCOUNTS = line_discount.insert()
+_INSERT_HISTORY = order_history.insert()
+_NOTIFY = sa.text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', :payload)")
+_LOCK = (
+    sa.select(*_order_columns)
+    .where(
+        trade_order.c.tenant_id == sa.bindparam("tenant_id"),
+        trade_order.c.id == sa.bindparam("order_id"),
+    )
+    .with_for_update()
+)
 
 
 def _order(row: Any) -> OrderInfo:
@@ -85,6 +145,17 @@ def _order(row: Any) -> OrderInfo:
         placed_at=row.placed_at,
         cancelled_at=row.cancelled_at,
         cancel_reason=row.cancel_reason,
+        order_type=row.order_type,
+        channel=row.channel,
+        list_amount=row.list_amount,
+        discount_amount=row.discount_amount,
+        delivery_fee=row.delivery_fee,
+        deposit_amount=row.deposit_amount,
+        paid_amount=row.paid_amount,
+        refunded_amount=row.refunded_amount,
+        pickup_code=row.pickup_code,
+        external_id=row.external_id,
+        status_changed_at=row.status_changed_at,
     )
 
 
@@ -93,6 +164,9 @@ def _scoped(tenant_id: uuid.UUID, buyer: str | None) -> list[sa.ColumnElement[bo
     if buyer is not None:
         conditions.append(trade_order.c.buyer_subject == buyer)
     return conditions
+
+
+# --- writing ---------------------------------------------------------------------------
 
 
 async def insert_order(session: AsyncSession, tenant_id: uuid.UUID, order: OrderInfo) -> bool:
@@ -105,13 +179,28 @@ async def insert_order(session: AsyncSession, tenant_id: uuid.UUID, order: Order
             "number": order.number,
             "store_id": order.store_id,
             "buyer_subject": order.buyer_subject,
+            "order_type": order.order_type,
+            "channel": order.channel,
             "status": order.status,
             "currency": order.total.currency,
+            "list_amount": order.list_amount,
+            "discount_amount": order.discount_amount,
+            "delivery_fee": order.delivery_fee,
             "total_amount": order.total.amount,
+            "deposit_amount": order.deposit_amount,
+            "paid_amount": order.paid_amount,
+            "external_id": order.external_id,
             "placed_at": order.placed_at,
+            "status_changed_at": order.placed_at,
         },
     )
     return written is not None
+
+
+def _amount(value: Money | None) -> int:
+    if value is None:
+        raise ValueError("a stored line carries all its amounts")
+    return value.amount
 
 
 async def insert_lines(
@@ -125,16 +214,215 @@ async def insert_lines(
                 "tenant_id": tenant_id,
                 "order_id": order_id,
                 "line_no": line.line_no,
+                "sub_no": line.sub_no,
                 "sku_id": line.sku_id,
                 "sku_code": line.sku_code,
                 "sku_name": line.sku_name,
                 "unit_price_amount": line.unit_price.amount,
                 "quantity": line.quantity,
                 "line_amount": line.amount.amount,
+                "discount_amount": _amount(line.discount),
+                "payable_amount": _amount(line.payable),
+                "refunded_amount": 0,
             }
             for line in lines
         ],
     )
+
+
+async def insert_sub_orders(
+    session: AsyncSession, tenant_id: uuid.UUID, subs: Sequence[SubOrderInfo]
+) -> None:
+    await session.execute(
+        _INSERT_SUBS,
+        [
+            {
+                "tenant_id": tenant_id,
+                "order_id": s.order_id,
+                "sub_no": s.sub_no,
+                "split_key": s.split_key,
+                "store_id": s.store_id,
+                "list_amount": s.list_amount.amount,
+                "discount_amount": s.discount_amount.amount,
+                "delivery_fee": s.delivery_fee.amount,
+                "payable_amount": s.payable_amount.amount,
+                "refunded_amount": 0,
+            }
+            for s in subs
+        ],
+    )
+
+
+async def insert_discounts(
+    session: AsyncSession, tenant_id: uuid.UUID, discounts: Sequence[LineDiscountInfo]
+) -> None:
+    if not discounts:
+        return
+    seqs: dict[int, int] = {}
+    rows = []
+    for d in discounts:
+        seqs[d.line_no] = seqs.get(d.line_no, 0) + 1
+        rows.append(
+            {
+                "tenant_id": tenant_id,
+                "order_id": d.order_id,
+                "line_no": d.line_no,
+                "seq": seqs[d.line_no],
+                "source": d.source,
+                "source_id": d.source_id,
+                "label": d.label,
+                "amount": d.amount.amount,
+            }
+        )
+    await session.execute(_INSERT_DISCOUNTS, rows)
+
+
+async def lock_order(
+    session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID, buyer: str | None
+) -> OrderInfo | None:
+    """The order, row-locked until the transaction ends: transitions queue here, so of
+    two conflicting ones the second sees the first's result."""
+    query = _LOCK if buyer is None else _LOCK.where(trade_order.c.buyer_subject == buyer)
+    row = (await session.execute(query, {"tenant_id": tenant_id, "order_id": order_id})).first()
+    return _order(row) if row else None
+
+
+async def update_order(
+    session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID, values: dict[str, Any]
+) -> OrderInfo:
+    row = (
+        await session.execute(
+            trade_order.update()
+            .where(trade_order.c.tenant_id == tenant_id, trade_order.c.id == order_id)
+            .values(**values)
+            .returning(*_order_columns)
+        )
+    ).one()
+    return _order(row)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedEntry:
+    event: str
+    to_status: str
+
+
+async def history_by_key(
+    session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID, key: str
+) -> KeyedEntry | None:
+    row = (
+        await session.execute(
+            sa.select(order_history.c.event, order_history.c.to_status).where(
+                order_history.c.tenant_id == tenant_id,
+                order_history.c.order_id == order_id,
+                order_history.c.idempotency_key == key,
+            )
+        )
+    ).first()
+    return KeyedEntry(event=row.event, to_status=row.to_status) if row else None
+
+
+async def append_history(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    *,
+    at: datetime,
+    actor: str,
+    event: str,
+    from_status: str | None,
+    to_status: str,
+    reason: str,
+    idempotency_key: str | None,
+    first: bool = False,
+) -> None:
+    """Append one entry. Callers hold the order's row lock (or just created it), so the
+    next sequence number cannot race."""
+    seq = (
+        1
+        if first
+        else await session.scalar(
+            sa.select(sa.func.coalesce(sa.func.max(order_history.c.seq), 0) + 1).where(
+                order_history.c.tenant_id == tenant_id, order_history.c.order_id == order_id
+            )
+        )
+    )
+    await session.execute(
+        _INSERT_HISTORY,
+        {
+            "tenant_id": tenant_id,
+            "order_id": order_id,
+            "seq": seq,
+            "at": at,
+            "actor": actor,
+            "event": event,
+            "from_status": from_status,
+            "to_status": to_status,
+            "reason": reason,
+            "idempotency_key": idempotency_key,
+        },
+    )
+
+
+async def notify_change(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order: OrderInfo,
+    *,
+    event: str,
+    from_status: str | None,
+    at: datetime,
+) -> None:
+    """Announce the change to every listening process; PostgreSQL delivers it at commit
+    (never for a rolled-back change)."""
+    payload = {
+        "tenant": str(tenant_id),
+        "store": str(order.store_id),
+        "order": str(order.id),
+        "event": event,
+        "from": from_status,
+        "to": order.status,
+        "at": at.isoformat(),
+    }
+    await session.execute(_NOTIFY, {"payload": json.dumps(payload)})
+
+
+async def get_settings(session: AsyncSession, tenant_id: uuid.UUID) -> OrderSettings:
+    row = (
+        await session.execute(
+            sa.select(order_setting).where(order_setting.c.tenant_id == tenant_id)
+        )
+    ).first()
+    if row is None:
+        return OrderSettings()
+    return OrderSettings(
+        payment_timeout_seconds=row.payment_timeout_seconds,
+        after_sale_days=row.after_sale_days,
+        delivery_fee=row.delivery_fee,
+        free_delivery_from=row.free_delivery_from,
+        presale_deposit_percent=row.presale_deposit_percent,
+    )
+
+
+async def save_settings(
+    session: AsyncSession, tenant_id: uuid.UUID, settings: OrderSettings
+) -> OrderSettings:
+    values = {
+        "payment_timeout_seconds": settings.payment_timeout_seconds,
+        "after_sale_days": settings.after_sale_days,
+        "delivery_fee": settings.delivery_fee,
+        "free_delivery_from": settings.free_delivery_from,
+        "presale_deposit_percent": settings.presale_deposit_percent,
+    }
+    await session.execute(
+        insert(order_setting)
+        .values(tenant_id=tenant_id, **values)
+        .on_conflict_do_update(index_elements=["tenant_id"], set_=values)
+    )
+    return settings
+
+
+# --- reading ---------------------------------------------------------------------------
 
 
 async def orders_by_ids(
@@ -161,21 +449,49 @@ async def order_by_number(
     return _order(row) if row else None
 
 
+async def order_by_external_id(
+    session: AsyncSession, tenant_id: uuid.UUID, channel: str, external_id: str
+) -> OrderInfo | None:
+    row = (
+        await session.execute(
+            sa.select(*_order_columns).where(
+                trade_order.c.tenant_id == tenant_id,
+                trade_order.c.channel == channel,
+                trade_order.c.external_id == external_id,
+            )
+        )
+    ).first()
+    return _order(row) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    buyer: str | None = None  # the ownership filter (or a staff member's buyer filter)
+    store_id: uuid.UUID | None = None
+    statuses: tuple[str, ...] = ()
+    order_type: str | None = None
+    channel: str | None = None
+    placed_from: datetime | None = None
+    placed_before: datetime | None = None
+
+
 async def list_orders(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    page: PageRequest,
-    *,
-    buyer: str | None,
-    store_id: uuid.UUID | None,
-    status: str | None,
+    session: AsyncSession, tenant_id: uuid.UUID, page: PageRequest, where: OrderFilter
 ) -> list[OrderInfo]:
     """Newest first (ids are time-ordered UUIDv7)."""
-    query = sa.select(*_order_columns).where(*_scoped(tenant_id, buyer))
-    if store_id is not None:
-        query = query.where(trade_order.c.store_id == store_id)
-    if status is not None:
-        query = query.where(trade_order.c.status == status)
+    query = sa.select(*_order_columns).where(*_scoped(tenant_id, where.buyer))
+    if where.store_id is not None:
+        query = query.where(trade_order.c.store_id == where.store_id)
+    if where.statuses:
+        query = query.where(trade_order.c.status.in_(where.statuses))
+    if where.order_type is not None:
+        query = query.where(trade_order.c.order_type == where.order_type)
+    if where.channel is not None:
+        query = query.where(trade_order.c.channel == where.channel)
+    if where.placed_from is not None:
+        query = query.where(trade_order.c.placed_at >= where.placed_from)
+    if where.placed_before is not None:
+        query = query.where(trade_order.c.placed_at < where.placed_before)
     after = page.after_id()
     if after is not None:
         query = query.where(trade_order.c.id < after)
@@ -211,32 +527,99 @@ async def lines_by_orders(
                 unit_price=Money(row.unit_price_amount, row.currency),
                 quantity=row.quantity,
                 amount=Money(row.line_amount, row.currency),
+                sub_no=row.sub_no,
+                discount=Money(row.discount_amount, row.currency),
+                payable=Money(row.payable_amount, row.currency),
+                refunded=Money(row.refunded_amount, row.currency),
             ),
         )
         for row in rows.all()
     ]
 
 
-async def mark_cancelled(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    order_id: uuid.UUID,
-    *,
-    buyer: str | None,
-    reason: str,
-    at: datetime,
-) -> OrderInfo | None:
-    """PLACED -> CANCELLED as one conditional update: of two racing cancels, one wins."""
-    row = (
-        await session.execute(
-            trade_order.update()
-            .where(
-                *_scoped(tenant_id, buyer),
-                trade_order.c.id == order_id,
-                trade_order.c.status == "PLACED",
-            )
-            .values(status="CANCELLED", cancelled_at=at, cancel_reason=reason)
-            .returning(*_order_columns)
+async def sub_orders_by_orders(
+    session: AsyncSession, tenant_id: uuid.UUID, order_ids: Sequence[uuid.UUID]
+) -> list[SubOrderInfo]:
+    if not order_ids:
+        return []
+    rows = await session.execute(
+        sa.select(sub_order, trade_order.c.currency)
+        .join(
+            trade_order,
+            sa.and_(
+                trade_order.c.tenant_id == sub_order.c.tenant_id,
+                trade_order.c.id == sub_order.c.order_id,
+            ),
         )
-    ).first()
-    return _order(row) if row else None
+        .where(sub_order.c.tenant_id == tenant_id, sub_order.c.order_id.in_(order_ids))
+        .order_by(sub_order.c.order_id, sub_order.c.sub_no)
+    )
+    return [
+        SubOrderInfo(
+            order_id=row.order_id,
+            sub_no=row.sub_no,
+            split_key=row.split_key,
+            store_id=row.store_id,
+            list_amount=Money(row.list_amount, row.currency),
+            discount_amount=Money(row.discount_amount, row.currency),
+            delivery_fee=Money(row.delivery_fee, row.currency),
+            payable_amount=Money(row.payable_amount, row.currency),
+            refunded_amount=Money(row.refunded_amount, row.currency),
+        )
+        for row in rows.all()
+    ]
+
+
+async def discounts_by_orders(
+    session: AsyncSession, tenant_id: uuid.UUID, order_ids: Sequence[uuid.UUID]
+) -> list[LineDiscountInfo]:
+    if not order_ids:
+        return []
+    rows = await session.execute(
+        sa.select(line_discount, trade_order.c.currency)
+        .join(
+            trade_order,
+            sa.and_(
+                trade_order.c.tenant_id == line_discount.c.tenant_id,
+                trade_order.c.id == line_discount.c.order_id,
+            ),
+        )
+        .where(line_discount.c.tenant_id == tenant_id, line_discount.c.order_id.in_(order_ids))
+        .order_by(line_discount.c.order_id, line_discount.c.line_no, line_discount.c.seq)
+    )
+    return [
+        LineDiscountInfo(
+            order_id=row.order_id,
+            line_no=row.line_no,
+            source=row.source,
+            source_id=row.source_id,
+            label=row.label,
+            amount=Money(row.amount, row.currency),
+        )
+        for row in rows.all()
+    ]
+
+
+async def history_by_orders(
+    session: AsyncSession, tenant_id: uuid.UUID, order_ids: Sequence[uuid.UUID]
+) -> list[HistoryEntry]:
+    if not order_ids:
+        return []
+    rows = await session.execute(
+        sa.select(order_history)
+        .where(order_history.c.tenant_id == tenant_id, order_history.c.order_id.in_(order_ids))
+        .order_by(order_history.c.order_id, order_history.c.seq)
+    )
+    return [
+        HistoryEntry(
+            order_id=row.order_id,
+            seq=row.seq,
+            at=row.at,
+            actor=row.actor,
+            event=row.event,
+            from_status=row.from_status,
+            to_status=row.to_status,
+            reason=row.reason,
+        )
+        for row in rows.all()
+    ]

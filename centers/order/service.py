@@ -1,22 +1,33 @@
-"""Order placement and cancellation: the order control service (订单控制服务).
+"""Order placement: the order control service (订单控制服务).
 
 Placement runs in the caller's single transaction: claim the idempotency key, price
-the lines (product), reserve stock (stock), write the order, its lines and the
-``order.placed`` outbox event. Any ``UserInputError`` undoes all of it.
+the lines (product; discounts allocated per line by source), split them into
+sub-orders, reserve stock (stock), write the order, its sub-orders, lines, discounts,
+first history entry, the ``order.placed`` outbox event and the change notification,
+and schedule the payment timeout. Any ``UserInputError`` undoes all of it.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from centers.order import repository
-from centers.order.dto import LineRequest, OrderInfo, OrderLineInfo
-from centers.order.events import OrderCancelled, OrderPlaced, PlacedLine
+from centers.order import amounts, repository, transitions
+from centers.order.dto import (
+    LineDiscountInfo,
+    LineRequest,
+    OrderInfo,
+    OrderLineInfo,
+    SubOrderInfo,
+    TransitionResult,
+)
+from centers.order.events import OrderPlaced, PlacedLine
+from centers.order.machine import MACHINES, Actor, machine_for
 from centers.product import api as product_api
 from centers.stock import api as stock_api
 from centers.store import api as store_api
@@ -29,9 +40,38 @@ from kernel.outbox import emit
 MAX_LINES = 100
 MAX_QUANTITY = 9_999
 NUMBER_ATTEMPTS = 5
+CHANNEL_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
+# Types whose sub-orders ship, and so carry the tenant's delivery fee.
+SHIPPED_TYPES = frozenset({"STANDARD", "COD", "PRESALE"})
 
 
-def _check_lines(lines: Sequence[LineRequest]) -> None:
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """What a buyer asks for; ``external_id`` only for orders imported from a channel."""
+
+    buyer: str
+    idempotency_key: str
+    store_id: uuid.UUID
+    lines: Sequence[LineRequest]
+    order_type: str = "STANDARD"
+    channel: str = "POS"
+    external_id: str | None = None
+
+
+def _check(placement: Placement) -> None:
+    lines = placement.lines
+    if placement.order_type not in MACHINES:
+        raise UserInputError(
+            f"unknown order type {placement.order_type!r}",
+            code="UNKNOWN_ORDER_TYPE",
+            field=["input", "type"],
+        )
+    if not CHANNEL_PATTERN.match(placement.channel):
+        raise UserInputError(
+            "channel must be 1 to 32 of A-Z, 0-9 and _, starting with a letter",
+            code="INVALID_CHANNEL",
+            field=["input", "channel"],
+        )
     if not lines:
         raise UserInputError(
             "an order needs at least one line", code="NO_LINES", field=["input", "lines"]
@@ -50,68 +90,83 @@ def _check_lines(lines: Sequence[LineRequest]) -> None:
 
 
 async def place_order(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    *,
-    buyer: str,
-    idempotency_key: str,
-    store_id: uuid.UUID,
-    lines: Sequence[LineRequest],
+    session: AsyncSession, tenant_id: uuid.UUID, placement: Placement
 ) -> tuple[OrderInfo, bool]:
     """Place an order; returns it and whether this was a replay of an earlier request."""
-    _check_lines(lines)
+    _check(placement)
     order_id = new_id()
     request = {
-        "buyer": buyer,
-        "store": store_id,
-        "lines": [[line.sku_id, line.quantity] for line in lines],
+        "buyer": placement.buyer,
+        "store": placement.store_id,
+        "type": placement.order_type,
+        "channel": placement.channel,
+        "lines": [[line.sku_id, line.quantity] for line in placement.lines],
     }
+    # Plain POS orders keep the original request shape, so earlier keys still replay.
+    if placement.order_type == "STANDARD" and placement.channel == "POS":
+        del request["type"], request["channel"]
     claim = await idempotency.claim(
-        session, tenant_id, "order.place", idempotency_key, request, order_id
+        session, tenant_id, "order.place", placement.idempotency_key, request, order_id
     )
     if claim.replayed:
         found = await repository.orders_by_ids(session, tenant_id, [claim.result_id], buyer=None)
         return found[0], True
 
+    store_id = placement.store_id
     if await store_api.get_store(session, tenant_id, store_id) is None:
         raise UserInputError("store not found", code="STORE_NOT_FOUND", field=["input", "storeId"])
-    skus = await product_api.get_skus(session, tenant_id, list({line.sku_id for line in lines}))
-    priced: list[OrderLineInfo] = []
-    for index, line in enumerate(lines):
+    skus = await product_api.get_skus(
+        session, tenant_id, list({line.sku_id for line in placement.lines})
+    )
+    drafts: list[amounts.DraftLine] = []
+    for index, line in enumerate(placement.lines):
         sku = skus.get(line.sku_id)
         if sku is None:
             raise UserInputError(
                 "SKU not found", code="SKU_NOT_FOUND", field=["input", "lines", str(index), "skuId"]
             )
-        priced.append(
-            OrderLineInfo(
-                line_no=index + 1,
-                sku_id=sku.id,
-                sku_code=sku.code,
-                sku_name=sku.name,
-                unit_price=sku.price,
+        drafts.append(
+            amounts.DraftLine(
+                unit_price=sku.price.amount,
                 quantity=line.quantity,
-                amount=sku.price.times(line.quantity),
+                split_key=f"store:{store_id}",
+                store_id=store_id,
             )
         )
-    currency = priced[0].amount.currency
-    if any(line.amount.currency != currency for line in priced):
+    currency = skus[placement.lines[0].sku_id].price.currency
+    if any(skus[line.sku_id].price.currency != currency for line in placement.lines):
         raise UserInputError(
             "lines are priced in different currencies",
             code="MIXED_CURRENCIES",
             field=["input", "lines"],
         )
-    total = Money(sum(line.amount.amount for line in priced), currency)
+    settings = await repository.get_settings(session, tenant_id)
+    delivery = (
+        amounts.DeliveryRule(fee=settings.delivery_fee, free_from=settings.free_delivery_from)
+        if placement.order_type in SHIPPED_TYPES and settings.delivery_fee
+        else None
+    )
+    # List prices; the promotion engine's allocations (by line and source) plug in here.
+    allocations: list[amounts.Allocation] = []
+    computed = amounts.compute(drafts, allocations, delivery)
 
     await stock_api.reserve(
         session,
         tenant_id,
         store_id,
         order_id,
-        [stock_api.ReserveLine(sku_id=line.sku_id, quantity=line.quantity) for line in lines],
+        [
+            stock_api.ReserveLine(sku_id=line.sku_id, quantity=line.quantity)
+            for line in placement.lines
+        ],
     )
 
     now = datetime.now(UTC)
+    machine = machine_for(placement.order_type)
+
+    def money(value: int) -> Money:
+        return Money(value, currency)
+
     order = await _insert_with_fresh_number(
         session,
         tenant_id,
@@ -119,15 +174,76 @@ async def place_order(
             id=order_id,
             number=new_order_number(now),
             store_id=store_id,
-            buyer_subject=buyer,
-            status="PLACED",
-            total=total,
+            buyer_subject=placement.buyer,
+            status=machine.initial,
+            total=money(computed.payable_amount),
             placed_at=now,
             cancelled_at=None,
             cancel_reason=None,
+            order_type=placement.order_type,
+            channel=placement.channel,
+            list_amount=computed.list_amount,
+            discount_amount=computed.discount_amount,
+            delivery_fee=computed.delivery_fee,
+            deposit_amount=(
+                amounts.deposit(computed.payable_amount, settings.presale_deposit_percent)
+                if placement.order_type == "PRESALE"
+                else 0
+            ),
+            external_id=placement.external_id,
+            status_changed_at=now,
         ),
     )
-    await repository.insert_lines(session, tenant_id, order_id, priced)
+    await repository.insert_sub_orders(
+        session,
+        tenant_id,
+        [
+            SubOrderInfo(
+                order_id=order_id,
+                sub_no=s.sub_no,
+                split_key=s.split_key,
+                store_id=s.store_id,
+                list_amount=money(s.list_amount),
+                discount_amount=money(s.discount_amount),
+                delivery_fee=money(s.delivery_fee),
+                payable_amount=money(s.payable_amount),
+                refunded_amount=money(0),
+            )
+            for s in computed.sub_orders
+        ],
+    )
+    lines = [
+        OrderLineInfo(
+            line_no=index + 1,
+            sku_id=skus[line.sku_id].id,
+            sku_code=skus[line.sku_id].code,
+            sku_name=skus[line.sku_id].name,
+            unit_price=skus[line.sku_id].price,
+            quantity=line.quantity,
+            amount=money(priced.list_amount),
+            sub_no=priced.sub_no,
+            discount=money(priced.discount_amount),
+            payable=money(priced.payable_amount),
+            refunded=money(0),
+        )
+        for index, (line, priced) in enumerate(zip(placement.lines, computed.lines, strict=True))
+    ]
+    await repository.insert_lines(session, tenant_id, order_id, lines)
+    await repository.insert_discounts(
+        session,
+        tenant_id,
+        [
+            LineDiscountInfo(
+                order_id=order_id,
+                line_no=a.line_index + 1,
+                source=a.source,
+                source_id=a.source_id,
+                label=a.label,
+                amount=money(a.amount),
+            )
+            for a in allocations
+        ],
+    )
     await emit(
         session,
         tenant_id,
@@ -135,9 +251,9 @@ async def place_order(
             order_id=order_id,
             number=order.number,
             store_id=store_id,
-            buyer_subject=buyer,
+            buyer_subject=placement.buyer,
             currency=currency,
-            total_amount=total.amount,
+            total_amount=order.total.amount,
             lines=[
                 PlacedLine(
                     sku_id=line.sku_id,
@@ -145,10 +261,26 @@ async def place_order(
                     unit_price_amount=line.unit_price.amount,
                     line_amount=line.amount.amount,
                 )
-                for line in priced
+                for line in lines
             ],
+            order_type=order.order_type,
+            channel=order.channel,
+            status=order.status,
         ),
     )
+    await transitions.record(
+        session,
+        tenant_id,
+        order,
+        event="PLACE",
+        from_status=None,
+        actor=placement.buyer,
+        reason="",
+        idempotency_key=None,
+        at=now,
+    )
+    if machine.find(order.status, "TIMEOUT") is not None:
+        await transitions.schedule_payment_timeout(session, tenant_id, order_id, now)
     return order, False
 
 
@@ -163,6 +295,52 @@ async def _insert_with_fresh_number(
     raise RuntimeError("could not draw a free order number")
 
 
+async def import_channel_order(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    channel: str,
+    external_id: str,
+    store_id: uuid.UUID,
+    buyer: str,
+    order_type: str,
+    lines: Sequence[LineRequest],
+    paid: bool,
+) -> tuple[OrderInfo, bool]:
+    """Create the order a channel (takeout platform, agency) sold; idempotent by
+    ``(channel, external_id)``. ``paid``: the channel collected the payment."""
+    if not external_id or len(external_id) > 64 or not external_id.isprintable():
+        raise UserInputError(
+            "externalId must be 1 to 64 printable characters",
+            code="INVALID_EXTERNAL_ID",
+            field=["input", "externalId"],
+        )
+    placement = Placement(
+        buyer=buyer,
+        idempotency_key=f"channel:{channel}:{external_id}",
+        store_id=store_id,
+        lines=lines,
+        order_type=order_type,
+        channel=channel,
+        external_id=external_id,
+    )
+    order, replayed = await place_order(session, tenant_id, placement)
+    if replayed or not paid:
+        return order, replayed
+    result = await transitions.apply_event(
+        session,
+        tenant_id,
+        order.id,
+        "PAY",
+        actor=f"sa:channel-{channel.lower()}",
+        actor_kind=Actor.SYSTEM,
+        reason=f"paid on {channel}",
+        idempotency_key=f"channel-paid:{external_id}",
+        amount=order.total.amount - order.paid_amount,
+    )
+    return result.order, False
+
+
 async def cancel_order(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -172,33 +350,15 @@ async def cancel_order(
     own_only: bool,
     reason: str,
 ) -> OrderInfo:
-    """Cancel a placed order and release its stock. ``own_only``: the actor's orders only."""
-    reason = reason.strip() or "cancelled"
-    if len(reason) > 200:
-        raise UserInputError(
-            "reason is at most 200 characters", code="INVALID_REASON", field=["input", "reason"]
-        )
-    buyer = actor if own_only else None
-    cancelled = await repository.mark_cancelled(
-        session, tenant_id, order_id, buyer=buyer, reason=reason, at=datetime.now(UTC)
-    )
-    if cancelled is None:
-        existing = await repository.orders_by_ids(session, tenant_id, [order_id], buyer=buyer)
-        if not existing:
-            raise UserInputError(
-                "order not found", code="ORDER_NOT_FOUND", field=["input", "orderId"]
-            )
-        raise UserInputError(
-            f"an order in status {existing[0].status} cannot be cancelled",
-            code="INVALID_TRANSITION",
-            field=["input", "orderId"],
-        )
-    await stock_api.release(session, tenant_id, order_id)
-    await emit(
+    """The ``CANCEL`` event by the buyer (``own_only``) or staff."""
+    result: TransitionResult = await transitions.apply_event(
         session,
         tenant_id,
-        OrderCancelled(
-            order_id=order_id, number=cancelled.number, reason=reason, cancelled_by=actor
-        ),
+        order_id,
+        "CANCEL",
+        actor=actor,
+        actor_kind=Actor.BUYER if own_only else Actor.STAFF,
+        reason=reason,
+        buyer=actor if own_only else None,
     )
-    return cancelled
+    return result.order

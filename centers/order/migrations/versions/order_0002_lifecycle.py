@@ -13,7 +13,13 @@ down_revision = "order_0001"
 branch_labels = None
 depends_on = None
 
-_MONEY_COLUMNS = ("list_amount", "discount_amount", "delivery_fee", "paid_amount", "refunded_amount")
+_MONEY_COLUMNS = (
+    "list_amount",
+    "discount_amount",
+    "delivery_fee",
+    "paid_amount",
+    "refunded_amount",
+)
 
 
 def upgrade() -> None:

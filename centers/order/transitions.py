@@ -1,0 +1,325 @@
+"""The transition engine: applies an event to an order by its type's state machine.
+
+One engine for every order type. A transition runs in the caller's transaction:
+lock the order row (conflicting transitions queue; the second sees the first's
+result), replay if its idempotency key was already applied, find the transition,
+check who may fire it and its guards, run its effects, write the new state, the
+history entry, the outbox event and the change notification.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from centers.order import repository
+from centers.order.dto import OrderInfo, OrderSettings, TransitionResult
+from centers.order.events import OrderCancelled, OrderStatusChanged
+from centers.order.machine import Actor, Transition, machine_for
+from centers.order.machine.definitions import ALL_EVENTS
+from centers.stock import api as stock_api
+from kernel.errors import ForbiddenError, UserInputError
+from kernel.idempotency import MAX_KEY_LENGTH
+from kernel.jobs import cancel_job, schedule_job
+from kernel.outbox import emit
+
+JOB_PAYMENT_TIMEOUT = "order.payment_timeout"
+JOB_COMPLETE = "order.complete"
+MAX_REASON = 200
+
+# The reason recorded when the caller gives none.
+DEFAULT_REASONS = {
+    "CANCEL": "cancelled",
+    "TIMEOUT": "payment timeout",
+    "REJECT_REVIEW": "rejected in review",
+    "REFUSE": "refused on delivery",
+}
+
+
+@dataclass
+class Step:
+    """What guards and effects see: the locked order and the change being built."""
+
+    session: AsyncSession
+    tenant_id: uuid.UUID
+    order: OrderInfo
+    transition: Transition
+    actor: str
+    reason: str
+    amount: int | None
+    now: datetime
+    changes: dict[str, Any] = field(default_factory=dict)
+    _settings: OrderSettings | None = None
+
+    async def settings(self) -> OrderSettings:
+        if self._settings is None:
+            self._settings = await repository.get_settings(self.session, self.tenant_id)
+        return self._settings
+
+
+# --- guards: raise UserInputError when the transition may not happen -----------------
+
+
+async def _pays_deposit(step: Step) -> None:
+    if step.amount != step.order.deposit_amount:
+        raise UserInputError(
+            f"the deposit is {step.order.deposit_amount}, not {step.amount}",
+            code="AMOUNT_MISMATCH",
+            field=["input", "amount"],
+        )
+
+
+async def _pays_balance(step: Step) -> None:
+    owed = step.order.total.amount - step.order.paid_amount
+    if step.amount != owed:
+        raise UserInputError(
+            f"{owed} is owed, not {step.amount}", code="AMOUNT_MISMATCH", field=["input", "amount"]
+        )
+
+
+async def _after_sale_window_over(step: Step) -> None:
+    received = step.order.status_changed_at or step.order.placed_at
+    days = (await step.settings()).after_sale_days
+    if step.now < received + timedelta(days=days):
+        raise UserInputError(
+            f"the {days}-day after-sale window is still open",
+            code="AFTER_SALE_WINDOW_OPEN",
+            field=["input", "event"],
+        )
+
+
+GUARDS: dict[str, Callable[[Step], Awaitable[None]]] = {
+    "pays_deposit": _pays_deposit,
+    "pays_balance": _pays_balance,
+    "after_sale_window_over": _after_sale_window_over,
+}
+
+
+# --- effects -------------------------------------------------------------------------
+
+
+async def _record_payment(step: Step) -> None:
+    step.changes["paid_amount"] = step.order.paid_amount + (step.amount or 0)
+
+
+async def _release_stock(step: Step) -> None:
+    await stock_api.release(step.session, step.tenant_id, step.order.id)
+
+
+async def _stamp_cancelled(step: Step) -> None:
+    step.changes["cancelled_at"] = step.now
+    step.changes["cancel_reason"] = step.reason
+
+
+async def schedule_payment_timeout(
+    session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID, since: datetime
+) -> None:
+    """Unpaid orders are cancelled after the tenant's timeout (default 15 min)."""
+    settings = await repository.get_settings(session, tenant_id)
+    await schedule_job(
+        session,
+        tenant_id,
+        JOB_PAYMENT_TIMEOUT,
+        str(order_id),
+        since + timedelta(seconds=settings.payment_timeout_seconds),
+        {"order_id": str(order_id)},
+    )
+
+
+async def _schedule_payment_timeout(step: Step) -> None:
+    await schedule_payment_timeout(step.session, step.tenant_id, step.order.id, step.now)
+
+
+async def _cancel_payment_timeout(step: Step) -> None:
+    await cancel_job(step.session, step.tenant_id, JOB_PAYMENT_TIMEOUT, str(step.order.id))
+
+
+async def _issue_pickup_code(step: Step) -> None:
+    # 取餐码 / voucher code: short enough to read out, random so it cannot be guessed.
+    step.changes["pickup_code"] = f"{secrets.randbelow(10**6):06d}"
+
+
+async def _schedule_completion(step: Step) -> None:
+    days = (await step.settings()).after_sale_days
+    await schedule_job(
+        step.session,
+        step.tenant_id,
+        JOB_COMPLETE,
+        str(step.order.id),
+        step.now + timedelta(days=days),
+        {"order_id": str(step.order.id)},
+    )
+
+
+EFFECTS: dict[str, Callable[[Step], Awaitable[None]]] = {
+    "record_payment": _record_payment,
+    "release_stock": _release_stock,
+    "stamp_cancelled": _stamp_cancelled,
+    "schedule_payment_timeout": _schedule_payment_timeout,
+    "cancel_payment_timeout": _cancel_payment_timeout,
+    "issue_pickup_code": _issue_pickup_code,
+    "schedule_completion": _schedule_completion,
+}
+
+
+def _check_input(event: str, reason: str, idempotency_key: str | None) -> str:
+    if event not in ALL_EVENTS:
+        raise UserInputError(
+            f"unknown event {event!r}", code="UNKNOWN_EVENT", field=["input", "event"]
+        )
+    reason = reason.strip()
+    if len(reason) > MAX_REASON:
+        raise UserInputError(
+            f"reason is at most {MAX_REASON} characters",
+            code="INVALID_REASON",
+            field=["input", "reason"],
+        )
+    if idempotency_key is not None and (
+        not idempotency_key
+        or len(idempotency_key) > MAX_KEY_LENGTH
+        or not idempotency_key.isprintable()
+    ):
+        raise UserInputError(
+            f"idempotencyKey must be 1 to {MAX_KEY_LENGTH} printable characters",
+            code="INVALID_IDEMPOTENCY_KEY",
+            field=["input", "idempotencyKey"],
+        )
+    return reason or DEFAULT_REASONS.get(event, "")
+
+
+async def apply_event(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    event: str,
+    *,
+    actor: str,
+    actor_kind: Actor,
+    reason: str = "",
+    idempotency_key: str | None = None,
+    buyer: str | None = None,
+    amount: int | None = None,
+) -> TransitionResult:
+    """Apply ``event`` to the order; ``buyer``: only that buyer's order is reachable.
+
+    Raises ``UserInputError``: ``UNKNOWN_EVENT``, ``INVALID_REASON``,
+    ``INVALID_IDEMPOTENCY_KEY``, ``ORDER_NOT_FOUND``, ``INVALID_TRANSITION``,
+    ``IDEMPOTENCY_KEY_REUSED``, and the guards' codes (``AMOUNT_MISMATCH``,
+    ``AFTER_SALE_WINDOW_OPEN``); ``ForbiddenError`` when ``actor_kind`` may not fire it.
+    """
+    reason = _check_input(event, reason, idempotency_key)
+    order = await repository.lock_order(session, tenant_id, order_id, buyer)
+    if order is None:
+        raise UserInputError("order not found", code="ORDER_NOT_FOUND", field=["input", "orderId"])
+    if idempotency_key is not None:
+        earlier = await repository.history_by_key(session, tenant_id, order_id, idempotency_key)
+        if earlier is not None:
+            if earlier.event != event:
+                raise UserInputError(
+                    "this idempotencyKey was already used for another event",
+                    code="IDEMPOTENCY_KEY_REUSED",
+                    field=["input", "idempotencyKey"],
+                )
+            return TransitionResult(order=order, replayed=True)
+    transition = machine_for(order.order_type).find(order.status, event)
+    if transition is None:
+        raise UserInputError(
+            f"{event} is not possible for a {order.order_type} order in status {order.status}",
+            code="INVALID_TRANSITION",
+            field=["input", "event"],
+        )
+    if actor_kind not in transition.by:
+        raise ForbiddenError(f"{event} is not for {actor_kind.value.lower()} callers")
+    step = Step(
+        session=session,
+        tenant_id=tenant_id,
+        order=order,
+        transition=transition,
+        actor=actor,
+        reason=reason,
+        amount=amount,
+        now=datetime.now(UTC),
+    )
+    for guard in transition.guards:
+        await GUARDS[guard](step)
+    for effect in transition.effects:
+        await EFFECTS[effect](step)
+    changed = await repository.update_order(
+        session,
+        tenant_id,
+        order_id,
+        {**step.changes, "status": transition.target, "status_changed_at": step.now},
+    )
+    await record(
+        session,
+        tenant_id,
+        changed,
+        event=event,
+        from_status=order.status,
+        actor=actor,
+        reason=reason,
+        idempotency_key=idempotency_key,
+        at=step.now,
+    )
+    return TransitionResult(order=changed, replayed=False)
+
+
+async def record(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order: OrderInfo,
+    *,
+    event: str,
+    from_status: str | None,
+    actor: str,
+    reason: str,
+    idempotency_key: str | None,
+    at: datetime,
+) -> None:
+    """History entry, outbox event(s) and change notification of one transition."""
+    await repository.append_history(
+        session,
+        tenant_id,
+        order.id,
+        at=at,
+        actor=actor,
+        event=event,
+        from_status=from_status,
+        to_status=order.status,
+        reason=reason,
+        idempotency_key=idempotency_key,
+        first=from_status is None,
+    )
+    if from_status is not None:
+        await emit(
+            session,
+            tenant_id,
+            OrderStatusChanged(
+                order_id=order.id,
+                number=order.number,
+                store_id=order.store_id,
+                order_type=order.order_type,
+                event=event,
+                from_status=from_status,
+                to_status=order.status,
+                actor=actor,
+                reason=reason,
+            ),
+        )
+        if order.status == "CANCELLED":
+            await emit(
+                session,
+                tenant_id,
+                OrderCancelled(
+                    order_id=order.id, number=order.number, reason=reason, cancelled_by=actor
+                ),
+            )
+    await repository.notify_change(
+        session, tenant_id, order, event=event, from_status=from_status, at=at
+    )

@@ -8,13 +8,15 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.member import repository, service
-from centers.member.dto import MemberInfo
+from centers.member.dto import MemberInfo, MemberPricingProfile
 
 __all__ = [
     "MemberInfo",
+    "MemberPricingProfile",
     "get_member",
     "get_members",
     "member_by_phone",
+    "pricing_profile",
     "register_member",
 ]
 
@@ -46,3 +48,14 @@ async def get_member(
 ) -> MemberInfo | None:
     """One member of the tenant, or ``None`` (also for another tenant's member)."""
     return (await get_members(session, tenant_id, [member_id])).get(member_id)
+
+
+async def pricing_profile(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    member_id: uuid.UUID,
+    sku_ids: Sequence[uuid.UUID],
+) -> MemberPricingProfile | None:
+    """The member's level and its benefits (member discount, member prices of
+    ``sku_ids``) for pricing; ``None`` for an unknown member or another tenant's."""
+    return await repository.pricing_profile(session, tenant_id, member_id, sku_ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,3 +16,22 @@ class MemberInfo:
     display_name: str
     level: int
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPricingProfile:
+    """What pricing needs to know about a member: the level and its benefits.
+
+    ``level_id`` is None while the brand defines no level the member reached; then
+    there is no benefit. ``combine`` declares how the benefit meets promotions:
+    ``STACK`` or ``UNDISCOUNTED_ONLY`` (only on lines no promotion discounted).
+    """
+
+    member_id: uuid.UUID
+    level: int
+    level_id: uuid.UUID | None
+    level_name: str
+    discount_bp: int  # basis points off (200 = 9.8折)
+    member_prices: Mapping[uuid.UUID, int]  # sku id -> member price per unit, asked skus only
+    combine: str
+    blacklisted: bool

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.points.dto import PointsEntryInfo
-from centers.points.models import PointsAccount, PointsEntry
+from centers.points.models import PointsAccount, PointsEntry, PointsLot, PointsLotDraw, PointsRule
 from kernel.db import table_of
 
 account = table_of(PointsAccount)
@@ -165,3 +165,203 @@ async def entries_of_members(
     else:
         rows = await session.execute(_ENTRIES_AFTER, {**params, "after": after})
     return [PointsEntryInfo(*row) for row in rows.all()]
+
+
+# --- Rules, lots and sources -----------------------------------------------------------
+
+rule = table_of(PointsRule)
+lot = table_of(PointsLot)
+lot_draw = table_of(PointsLotDraw)
+
+
+async def rule_of(session: AsyncSession, tenant_id: uuid.UUID) -> sa.RowMapping | None:
+    return (
+        (await session.execute(sa.select(*rule.c).where(rule.c.tenant_id == tenant_id)))
+        .mappings()
+        .first()
+    )
+
+
+async def save_rule(session: AsyncSession, values: dict[str, object]) -> None:
+    statement = insert(rule).values(**values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["tenant_id"],
+            set_={k: statement.excluded[k] for k in values if k != "tenant_id"},
+        )
+    )
+
+
+async def entry_by_source(
+    session: AsyncSession, tenant_id: uuid.UUID, source_key: str
+) -> PointsEntryInfo | None:
+    row = (
+        await session.execute(
+            sa.select(*_entry_columns).where(
+                entry.c.tenant_id == tenant_id, entry.c.source_key == source_key
+            )
+        )
+    ).first()
+    return PointsEntryInfo(*row) if row else None
+
+
+async def add_lot(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    entry_id: uuid.UUID,
+    member_id: uuid.UUID,
+    points: int,
+    expires_at: datetime | None,
+) -> None:
+    await session.execute(
+        lot.insert().values(
+            tenant_id=tenant_id,
+            entry_id=entry_id,
+            member_id=member_id,
+            remaining=points,
+            expires_at=expires_at,
+        )
+    )
+
+
+async def draw_lots(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    member_id: uuid.UUID,
+    entry_id: uuid.UUID,
+    points: int,
+) -> None:
+    """Take ``points`` from the member's lots, the one expiring first first, and record
+    the draws. Called right after the balance update, whose row lock serializes every
+    change to this member's points, so the lots read here are not moving."""
+    rows = await session.execute(
+        sa.select(lot.c.entry_id, lot.c.remaining)
+        .where(lot.c.tenant_id == tenant_id, lot.c.member_id == member_id, lot.c.remaining > 0)
+        .order_by(lot.c.expires_at.asc().nulls_last(), lot.c.entry_id)
+    )
+    left = points
+    for lot_entry_id, remaining in rows.all():
+        if left <= 0:
+            break
+        take = min(left, remaining)
+        left -= take
+        await session.execute(
+            lot.update()
+            .where(lot.c.tenant_id == tenant_id, lot.c.entry_id == lot_entry_id)
+            .values(remaining=lot.c.remaining - take)
+        )
+        await session.execute(
+            lot_draw.insert().values(
+                tenant_id=tenant_id, entry_id=entry_id, lot_entry_id=lot_entry_id, points=take
+            )
+        )
+    if left > 0:  # the balance allowed it, so the lots must: they sum to the balance
+        raise RuntimeError("points lots do not cover the balance")
+
+
+async def refill_lots(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    spending_entry_id: uuid.UUID,
+    points: int | None,
+) -> int:
+    """Give back to the lots what the spending entry drew and has not been given back
+    yet: all of it, or at most ``points`` (latest-expiring lots first, the kinder order
+    for the member). Returns the points given back."""
+    draws = (
+        await session.execute(
+            sa.select(lot_draw.c.lot_entry_id, lot_draw.c.points)
+            .join(
+                lot,
+                sa.and_(
+                    lot.c.tenant_id == lot_draw.c.tenant_id,
+                    lot.c.entry_id == lot_draw.c.lot_entry_id,
+                ),
+            )
+            .where(
+                lot_draw.c.tenant_id == tenant_id,
+                lot_draw.c.entry_id == spending_entry_id,
+                lot_draw.c.points > 0,
+            )
+            .order_by(lot.c.expires_at.desc().nulls_first(), lot_draw.c.lot_entry_id)
+        )
+    ).all()
+    left = sum(p for _, p in draws) if points is None else points
+    back = 0
+    for lot_entry_id, drawn in draws:
+        take = min(drawn, left - back)
+        if take <= 0:
+            break
+        back += take
+        await session.execute(
+            lot.update()
+            .where(lot.c.tenant_id == tenant_id, lot.c.entry_id == lot_entry_id)
+            .values(remaining=lot.c.remaining + take)
+        )
+        await session.execute(
+            lot_draw.update()
+            .where(
+                lot_draw.c.tenant_id == tenant_id,
+                lot_draw.c.entry_id == spending_entry_id,
+                lot_draw.c.lot_entry_id == lot_entry_id,
+            )
+            .values(points=lot_draw.c.points - take)
+        )
+    return back
+
+
+async def expired_lots(
+    session: AsyncSession, tenant_id: uuid.UUID, now: datetime, limit: int
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(lot entry id, member id) of lots past their expiry that still hold points."""
+    rows = await session.execute(
+        sa.select(lot.c.entry_id, lot.c.member_id)
+        .where(lot.c.tenant_id == tenant_id, lot.c.expires_at <= now, lot.c.remaining > 0)
+        .order_by(lot.c.expires_at, lot.c.entry_id)
+        .limit(limit)
+    )
+    return [(r.entry_id, r.member_id) for r in rows]
+
+
+async def empty_lot(session: AsyncSession, tenant_id: uuid.UUID, lot_entry_id: uuid.UUID) -> None:
+    await session.execute(
+        lot.update()
+        .where(lot.c.tenant_id == tenant_id, lot.c.entry_id == lot_entry_id)
+        .values(remaining=0)
+    )
+
+
+async def lock_account(session: AsyncSession, tenant_id: uuid.UUID, member_id: uuid.UUID) -> None:
+    """Take the account's row lock: every change to a member's points takes it first."""
+    await session.execute(
+        sa.select(account.c.member_id)
+        .where(account.c.tenant_id == tenant_id, account.c.member_id == member_id)
+        .with_for_update()
+    )
+
+
+async def lot_remaining(
+    session: AsyncSession, tenant_id: uuid.UUID, lot_entry_id: uuid.UUID
+) -> int:
+    found: int | None = await session.scalar(
+        sa.select(lot.c.remaining).where(
+            lot.c.tenant_id == tenant_id, lot.c.entry_id == lot_entry_id
+        )
+    )
+    return found or 0
+
+
+async def expired_lots_of_member(
+    session: AsyncSession, tenant_id: uuid.UUID, member_id: uuid.UUID, now: datetime
+) -> list[tuple[uuid.UUID, int]]:
+    rows = await session.execute(
+        sa.select(lot.c.entry_id, lot.c.remaining).where(
+            lot.c.tenant_id == tenant_id,
+            lot.c.member_id == member_id,
+            lot.c.expires_at <= now,
+            lot.c.remaining > 0,
+        )
+    )
+    return [(r.entry_id, r.remaining) for r in rows]

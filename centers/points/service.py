@@ -8,13 +8,11 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.member import api as member_api
-from centers.points import repository
+from centers.points import ledger, repository
 from centers.points.dto import PointsEntryInfo
-from centers.points.events import PointsAdjusted
 from kernel import idempotency
 from kernel.errors import UserInputError
 from kernel.ids import new_id
-from kernel.outbox import emit
 from kernel.text import required_text
 
 # One adjustment moves at most this many points: a typo guard, not a business rule.
@@ -65,48 +63,34 @@ async def adjust_points(
     )
     if claim.replayed:
         return (await repository.entries_by_ids(session, tenant_id, [claim.result_id]))[0]
-    now = datetime.now(UTC)
-    await repository.ensure_account(session, tenant_id, member_id, now)
-    balance = await repository.change_balance(
-        session,
-        tenant_id,
-        member_id=member_id,
-        delta=delta,
-        max_balance=MAX_BALANCE,
-        entry_id=entry_id,
-        reason=reason,
-        # Namespaced by origin, so later sources (an order's earn or redeem) can never
-        # collide with a manual adjustment's key.
-        source_key=f"adjust:{idempotency_key}",
-        at=now,
-    )
-    if balance is None:
-        if delta < 0:
-            raise UserInputError(
-                "not enough points", code="INSUFFICIENT_POINTS", field=["input", "delta"]
+    # Namespaced by origin, so later sources (an order's earn or redeem) can never
+    # collide with a manual adjustment's key.
+    source_key = f"adjust:{idempotency_key}"
+    try:
+        if delta > 0:
+            rules = await repository.rule_of(session, tenant_id)
+            change = await ledger.credit(
+                session,
+                tenant_id,
+                member_id=member_id,
+                points=delta,
+                reason=reason,
+                source_key=source_key,
+                expires_at=ledger.expiry_for(
+                    rules["expiry_days"] if rules else None, datetime.now(UTC)
+                ),
+                entry_id=entry_id,
             )
-        raise UserInputError(
-            f"the balance cannot exceed {MAX_BALANCE} points",
-            code="BALANCE_LIMIT",
-            field=["input", "delta"],
-        )
-    value = PointsEntryInfo(
-        id=entry_id,
-        member_id=member_id,
-        delta=delta,
-        balance_after=balance,
-        reason=reason,
-        created_at=now,
-    )
-    await emit(
-        session,
-        tenant_id,
-        PointsAdjusted(
-            entry_id=entry_id,
-            member_id=member_id,
-            delta=delta,
-            balance_after=balance,
-            reason=reason,
-        ),
-    )
-    return value
+        else:
+            change = await ledger.debit(
+                session,
+                tenant_id,
+                member_id=member_id,
+                points=-delta,
+                reason=reason,
+                source_key=source_key,
+                entry_id=entry_id,
+            )
+    except UserInputError as error:
+        raise UserInputError(error.message, code=error.code, field=["input", "delta"]) from None
+    return change.entry

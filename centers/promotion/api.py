@@ -8,16 +8,35 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from centers.promotion import repository, service
-from centers.promotion.dto import PromotionActivityInfo, PromotionKind, PromotionStatus
+from centers.promotion import pricing, repository, service
+from centers.promotion.dto import (
+    AllocationSource,
+    LineAllocation,
+    PricedLine,
+    PriceQuote,
+    PricingLine,
+    PricingRequest,
+    PromotionActivityInfo,
+    PromotionKind,
+    PromotionStatus,
+)
 
 __all__ = [
+    "AllocationSource",
+    "LineAllocation",
+    "PriceQuote",
+    "PricedLine",
+    "PricingLine",
+    "PricingRequest",
     "PromotionActivityInfo",
     "PromotionKind",
     "PromotionStatus",
+    "commit_quote",
     "create_activity",
     "get_activities",
     "get_activity",
+    "quote",
+    "release_for_order",
 ]
 
 
@@ -48,3 +67,59 @@ async def get_activity(
 ) -> PromotionActivityInfo | None:
     """One activity of the tenant, or ``None`` (also for another tenant's activity)."""
     return (await get_activities(session, tenant_id, [activity_id])).get(activity_id)
+
+
+async def quote(session: AsyncSession, tenant_id: uuid.UUID, request: PricingRequest) -> PriceQuote:
+    """Price a cart without writing anything (for ``previewOrder``).
+
+    Applies, in this order: live promotion activities (ACTIVE, ``request.at`` inside
+    their window, in scope), the member's level benefit (source ``MEMBER``), the coupons
+    in ``request.coupon_codes`` (source ``COUPON``) and ``request.points_to_redeem``
+    (source ``POINTS``); see docs/pricing.md. Deterministic: the same request on the
+    same data gives the same quote. ``payable_total == sum(line.payable_amount)`` and no
+    line goes below zero.
+
+    Raises ``UserInputError`` (field paths under ``input``): ``MEMBER_NOT_FOUND``;
+    for a coupon code (field ``["input", "couponCodes", i]``): ``COUPON_NOT_FOUND``,
+    ``COUPON_NOT_STARTED``, ``COUPON_EXPIRED``, ``COUPON_EXHAUSTED``,
+    ``COUPON_LIMIT_REACHED``, ``COUPON_NOT_APPLICABLE``, ``COUPON_DUPLICATE``,
+    ``MEMBER_REQUIRED``, ``TOO_MANY_COUPONS``; for points (field
+    ``["input", "pointsToRedeem"]``): ``MEMBER_REQUIRED``, ``POINTS_NOT_ACCEPTED``,
+    ``INVALID_POINTS``, ``INSUFFICIENT_POINTS``, ``POINTS_CAP_EXCEEDED``. A promotion
+    that does not apply (or whose budget or per-member limit is used up) is skipped and
+    said so in ``explanation``, never an error.
+    """
+    return await pricing.quote(session, tenant_id, request)
+
+
+async def commit_quote(
+    session: AsyncSession, tenant_id: uuid.UUID, request: PricingRequest, order_id: uuid.UUID
+) -> PriceQuote:
+    """Price the cart again and consume what the price uses, for ``order_id``.
+
+    Consumes issued coupons (used once), shared-code redemptions (total quantity),
+    activity budgets, per-member limits, and redeems points through the points center,
+    all in the caller's transaction. Returns what ``quote`` returns for the same request
+    if nothing changed in between. Idempotent per ``order_id``: committing the same
+    request again returns the first quote and consumes nothing more.
+
+    Raises ``UserInputError`` with the codes of ``quote``, and when a concurrent order
+    won a race: ``COUPON_EXHAUSTED``, ``COUPON_LIMIT_REACHED``, ``BUDGET_EXHAUSTED``,
+    ``PROMOTION_LIMIT_REACHED``, ``INSUFFICIENT_POINTS``; ``PRICING_MISMATCH`` when the
+    order was committed with another request, ``PRICING_RELEASED`` after a release. On
+    any of them the caller's transaction (or savepoint) must be rolled back: the
+    consumption may be half done.
+    """
+    return await pricing.commit_quote(session, tenant_id, request, order_id)
+
+
+async def release_for_order(
+    session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID
+) -> None:
+    """Give back everything ``commit_quote`` consumed for ``order_id`` (order cancelled
+    before payment, or payment timed out): coupons become available again, budgets and
+    per-member counters are returned, redeemed points go back to their lots. Idempotent;
+    does nothing for an order never committed. Partial refunds do not call this: they
+    keep the promotion and refund the allocated line amounts.
+    """
+    await pricing.release_for_order(session, tenant_id, order_id)

@@ -64,9 +64,11 @@ class SubscriberCounts:
     oldest_pending_at: datetime | None
 
 
-async def unpublished_events(session: AsyncSession, limit: int) -> list[OutboxRow]:
+async def unpublished_events(
+    session: AsyncSession, limit: int, tenant_id: uuid.UUID | None = None
+) -> list[OutboxRow]:
     """Oldest events not fanned out yet, locked so a second dispatcher skips them."""
-    rows = await session.execute(
+    query = (
         sa.select(
             outbox_event.c.tenant_id,
             outbox_event.c.id,
@@ -79,6 +81,9 @@ async def unpublished_events(session: AsyncSession, limit: int) -> list[OutboxRo
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    if tenant_id is not None:
+        query = query.where(outbox_event.c.tenant_id == tenant_id)
+    rows = await session.execute(query)
     return [OutboxRow(*row) for row in rows.all()]
 
 
@@ -137,6 +142,7 @@ _CLAIM = sa.text(
              row_number() OVER (PARTITION BY d.tenant_id ORDER BY d.next_attempt_at) AS rank
       FROM store.delivery d
       WHERE d.state = 'pending' AND d.next_attempt_at <= :now
+        AND (CAST(:tenant AS uuid) IS NULL OR d.tenant_id = CAST(:tenant AS uuid))
         AND NOT EXISTS (
           SELECT 1 FROM store.delivery e
           WHERE e.tenant_id = d.tenant_id AND e.subscriber = d.subscriber
@@ -179,10 +185,12 @@ async def claim_due(
     lease: timedelta,
     batch: int,
     per_tenant: int,
+    tenant_id: uuid.UUID | None = None,
 ) -> list[Claimed]:
     rows = await session.execute(
         _CLAIM,
         {
+            "tenant": str(tenant_id) if tenant_id else None,
             "now": now,
             "lease_until": now + lease,
             "batch": batch,

@@ -156,28 +156,33 @@ class Dispatcher:
     # One pass ---------------------------------------------------------------------------
 
     async def run_once(
-        self, now: datetime | None = None, *, max_rounds: int = 20
+        self,
+        now: datetime | None = None,
+        *,
+        tenant_id: uuid.UUID | None = None,
+        max_rounds: int = 20,
     ) -> DispatchReport:
         """Fan out new events, then deliver until nothing is due (or ``max_rounds``).
 
-        Tests pass ``now`` to reach retries scheduled in the future."""
+        Tests pass ``now`` to reach retries scheduled in the future, and their tenant
+        so they never deliver another test's events."""
         async with self._lock:
             report = DispatchReport()
             for _ in range(max_rounds):
                 self._now = now or datetime.now(UTC)
-                round_report = DispatchReport(fanned_out=await self._fan_out())
-                round_report.add(await self._deliver_due())
+                round_report = DispatchReport(fanned_out=await self._fan_out(tenant_id))
+                round_report.add(await self._deliver_due(tenant_id))
                 report.add(round_report)
                 if not round_report.worked:
                     break
             return report
 
-    async def _fan_out(self) -> int:
+    async def _fan_out(self, tenant_id: uuid.UUID | None) -> int:
         total = 0
         while True:
             async with self.db.unit_of_work() as session:
                 events = await deliveries.unpublished_events(
-                    session, self.settings.dispatch_batch_size
+                    session, self.settings.dispatch_batch_size, tenant_id
                 )
                 if not events:
                     return total
@@ -199,7 +204,7 @@ class Dispatcher:
                 if len(events) < self.settings.dispatch_batch_size:
                     return total
 
-    async def _deliver_due(self) -> DispatchReport:
+    async def _deliver_due(self, tenant_id: uuid.UUID | None) -> DispatchReport:
         report = DispatchReport()
         async with self.db.unit_of_work() as session:
             claimed = await deliveries.claim_due(
@@ -208,6 +213,7 @@ class Dispatcher:
                 lease=timedelta(seconds=self.settings.dispatch_lease_seconds),
                 batch=self.settings.dispatch_batch_size,
                 per_tenant=self.settings.dispatch_tenant_batch_size,
+                tenant_id=tenant_id,
             )
         if not claimed:
             return report

@@ -10,7 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from centers.product import repository, service
 from centers.product.dto import NewSku, ProductInfo, SkuInfo
 
-__all__ = ["NewSku", "ProductInfo", "SkuInfo", "create_product", "get_skus", "sku_by_code"]
+__all__ = [
+    "NewSku",
+    "ProductInfo",
+    "SkuInfo",
+    "create_product",
+    "get_products",
+    "get_skus",
+    "sku_by_code",
+]
 
 
 async def create_product(
@@ -36,6 +44,13 @@ async def get_skus(
 ) -> dict[uuid.UUID, SkuInfo]:
     """The tenant's SKUs among ``ids`` with their current price; others are absent."""
     return {s.id: s for s in await repository.skus_by_ids(session, tenant_id, ids)}
+
+
+async def get_products(
+    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, ProductInfo]:
+    """The tenant's products among ``ids``; others (or other tenants') are absent."""
+    return {p.id: p for p in await repository.products_by_ids(session, tenant_id, ids)}
 
 
 async def sku_by_code(session: AsyncSession, tenant_id: uuid.UUID, code: str) -> SkuInfo | None:

@@ -6,10 +6,23 @@ from kernel.authz.permissions import Permission, RoleGrants
 
 READ_STOCK = Permission("stock.level", "read")
 ADJUST_STOCK = Permission("stock.level", "adjust")
+# ERP counts (库存同步): granted to tenant admins; an ERP service account gets it too.
+SYNC_STOCK = Permission("stock.level", "sync")
+READ_MOVEMENTS = Permission("stock.movement", "read")
+# Deduction strategy, reservation TTL, low-stock thresholds, warehouses and locations.
+MANAGE_SETTINGS = Permission("stock.settings", "manage")
+MANAGE_FLASH_SALE = Permission("stock.flash", "manage")
 
 GRANTS: RoleGrants = {
-    "tenant_admin": [READ_STOCK, ADJUST_STOCK],
-    "store_manager": [READ_STOCK, ADJUST_STOCK],
+    "tenant_admin": [
+        READ_STOCK,
+        ADJUST_STOCK,
+        SYNC_STOCK,
+        READ_MOVEMENTS,
+        MANAGE_SETTINGS,
+        MANAGE_FLASH_SALE,
+    ],
+    "store_manager": [READ_STOCK, ADJUST_STOCK, READ_MOVEMENTS, MANAGE_FLASH_SALE],
     "cashier": [READ_STOCK],
     "customer": [READ_STOCK],
 }

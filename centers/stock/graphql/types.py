@@ -1,0 +1,183 @@
+"""GraphQL types of the stock subgraph; ``Sku`` and ``Store`` are other centers' entities."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import strawberry
+from strawberry import Info
+
+from centers.stock import loaders
+from centers.stock.dto import (
+    DeductionStrategy,
+    LevelInfo,
+    LocationInfo,
+    LocationKind,
+    MovementInfo,
+    StockSettings,
+)
+from kernel.context import RequestContext
+from kernel.graphql.ids import try_parse_id
+
+Ctx = Info[RequestContext, None]
+# strawberry.field(...) is typed as returning Any; pyproject relaxes that for
+# ``centers.*.graphql`` only, so this module marks its few such decorators.
+
+strawberry.enum(
+    DeductionStrategy,
+    description="When an order takes stock off: AT_ORDER (下单减库存, held until payment or "
+    "the reservation TTL) or AT_PAYMENT (付款减库存, re-checked at payment).",
+)
+strawberry.enum(LocationKind, description="A store, or a warehouse (仓库).")
+
+
+@strawberry.federation.type(keys=["id"])
+class Store:
+    id: strawberry.ID
+
+
+@strawberry.federation.type(keys=["id"])
+class Sku:
+    id: strawberry.ID
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="Stock of this SKU at one store or warehouse (zero if never stocked)."
+    )
+    async def stock(self, info: Ctx, store_id: strawberry.ID) -> StockLevel | None:
+        sku_id, store = try_parse_id(self.id), try_parse_id(store_id)
+        if sku_id is None or store is None:
+            return None
+        return StockLevel.of(await loaders.levels(info.context).load((store, sku_id)))
+
+    @strawberry.field(description="Stock of this SKU at every location that holds it.")  # type: ignore[untyped-decorator]
+    async def stock_levels(self, info: Ctx) -> list[StockLevel]:
+        sku_id = try_parse_id(self.id)
+        found = await loaders.levels_of_sku(info.context).load(sku_id) if sku_id else []
+        return [StockLevel.of(level) for level in found]
+
+
+def level_id(store_id: uuid.UUID, sku_id: uuid.UUID) -> str:
+    """A level is identified by its location and SKU; the id carries both."""
+    return f"{store_id}.{sku_id}"
+
+
+def parse_level_id(value: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+    store, _, sku = value.partition(".")
+    store_id, sku_id = try_parse_id(store), try_parse_id(sku)
+    return (store_id, sku_id) if store_id and sku_id else None
+
+
+@strawberry.type(description="A store or warehouse that holds stock, with its dispatch data.")
+class StockLocation:
+    id: strawberry.ID
+    kind: LocationKind
+    code: str
+    name: str
+    priority: int = strawberry.field(description="Dispatch preference: lower first.")
+    latitude: float | None
+    longitude: float | None
+    active: bool
+
+    @classmethod
+    def of(cls, value: LocationInfo) -> StockLocation:
+        return cls(
+            id=strawberry.ID(str(value.id)),
+            kind=value.kind,
+            code=value.code,
+            name=value.name,
+            priority=value.priority,
+            latitude=value.latitude_e6 / 1e6 if value.latitude_e6 is not None else None,
+            longitude=value.longitude_e6 / 1e6 if value.longitude_e6 is not None else None,
+            active=value.active,
+        )
+
+
+@strawberry.federation.type(
+    keys=["id"], description="Stock of one SKU at one store or warehouse (库存)."
+)
+class StockLevel:
+    id: strawberry.ID
+    store_id: strawberry.Private[uuid.UUID]
+    sku_id: strawberry.Private[uuid.UUID]
+    on_hand: int = strawberry.field(description="Units physically present.")
+    reserved: int = strawberry.field(description="Units held for open orders and flash sales.")
+    available: int = strawberry.field(description="onHand - reserved: what can still be sold.")
+    low_threshold: int | None = strawberry.field(
+        description="stock.low fires when available falls to or below this."
+    )
+
+    @classmethod
+    def of(cls, value: LevelInfo) -> StockLevel:
+        return cls(
+            id=strawberry.ID(level_id(value.store_id, value.sku_id)),
+            store_id=value.store_id,
+            sku_id=value.sku_id,
+            on_hand=value.on_hand,
+            reserved=value.reserved,
+            available=value.available,
+            low_threshold=value.low_threshold,
+        )
+
+    @strawberry.field(description="The store; for a warehouse's stock, use location.")  # type: ignore[untyped-decorator]
+    def store(self) -> Store:
+        return Store(id=strawberry.ID(str(self.store_id)))
+
+    @strawberry.field(description="Id of the store or warehouse holding this stock.")  # type: ignore[untyped-decorator]
+    def location_id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.store_id))
+
+    @strawberry.field(description="The location's dispatch data, if it is registered.")  # type: ignore[untyped-decorator]
+    async def location(self, info: Ctx) -> StockLocation | None:
+        found = await loaders.locations(info.context).load(self.store_id)
+        return StockLocation.of(found) if found else None
+
+    @strawberry.field
+    def sku(self) -> Sku:
+        return Sku(id=strawberry.ID(str(self.sku_id)))
+
+    @classmethod
+    async def resolve_reference(cls, info: Ctx, id: strawberry.ID) -> StockLevel | None:
+        key = parse_level_id(id)
+        return cls.of(await loaders.levels(info.context).load(key)) if key else None
+
+
+@strawberry.type(description="One row of the movements ledger (库存流水).")
+class StockMovement:
+    id: strawberry.ID
+    location_id: strawberry.ID
+    on_hand_delta: int
+    reserved_delta: int
+    reason: str = strawberry.field(
+        description="reserve, release, expire, deduct, erp_sync, flash_open, flash_close, "
+        "or an adjustment's reason."
+    )
+    source_id: str = strawberry.field(description="The order, ERP message or key behind it.")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, value: MovementInfo) -> StockMovement:
+        return cls(
+            id=strawberry.ID(str(value.id)),
+            location_id=strawberry.ID(str(value.location_id)),
+            on_hand_delta=value.on_hand_delta,
+            reserved_delta=value.reserved_delta,
+            reason=value.reason,
+            source_id=value.source_id,
+            created_at=value.created_at,
+        )
+
+
+@strawberry.type(name="StockSettings")
+class StockSettingsType:
+    deduction_strategy: DeductionStrategy
+    reservation_ttl_seconds: int = strawberry.field(
+        description="How long an unpaid order holds its stock (default 900)."
+    )
+
+    @classmethod
+    def of(cls, value: StockSettings) -> StockSettingsType:
+        return cls(
+            deduction_strategy=value.deduction_strategy,
+            reservation_ttl_seconds=value.reservation_ttl_seconds,
+        )

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Only ever used when no secret is configured in development; production refuses it.
 DEV_JWT_SECRET = "zhongtai-dev-secret-change-me-in-production-0123456789"  # noqa: S105
+DEV_API_KEY_SECRET = "zhongtai-dev-api-key-secret-change-me-in-production"  # noqa: S105
 
 
 class Settings(BaseSettings):
@@ -39,6 +40,17 @@ class Settings(BaseSettings):
     authz_cache_tenants: int = 1024
     max_query_depth: int = 12
     max_aliases: int = 30
+    max_query_tokens: int = 2000
+    max_query_cost: int = 20_000
+    # None: introspection only in development.
+    introspection: bool | None = None
+
+    api_key_secret: SecretStr | None = None
+    # Token buckets per process; 0 turns a limit off.
+    rate_limit_tenant_per_second: float = 2000.0
+    rate_limit_tenant_burst: int = 4000
+    rate_limit_caller_per_second: float = 1000.0
+    rate_limit_caller_burst: int = 2000
 
     # Durable jobs (payment timeouts, reservation expiry) run in every server process.
     jobs_enabled: bool = True
@@ -47,6 +59,18 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.is_development if self.introspection is None else self.introspection
+
+    def api_key_hmac_key(self) -> bytes:
+        """The server secret API keys are hashed with (HMAC-SHA256)."""
+        if self.api_key_secret is not None:
+            return self.api_key_secret.get_secret_value().encode()
+        if self.environment == "production":
+            raise RuntimeError("ZHONGTAI_API_KEY_SECRET is required in production")
+        return DEV_API_KEY_SECRET.encode()
 
     def jwt_key(self) -> str:
         if self.jwt_secret is not None:

@@ -1,7 +1,9 @@
-"""Authentication: every request carries ``Authorization: Bearer <JWT>``.
+"""Authentication: every request carries ``Authorization: Bearer <JWT>``, or an API key
+of a service account (``Authorization: Bearer zt_…`` or ``X-Api-Key: zt_…``).
 
 HS256 with a configured secret in development; RS256/ES256 through a JWKS URL in
-production. Algorithms, audience, issuer and expiry are pinned and required.
+production. Algorithms, audience, issuer and expiry are pinned and required. API keys
+are checked against the database on every request (see ``kernel.authz.apikeys``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from typing import Any
 
 import jwt
 
+from kernel.authz import apikeys
+from kernel.db import Database
 from kernel.errors import UnauthenticatedError
+from kernel.graphql.limits import RateLimiter
 from kernel.settings import Settings
 
 SUBJECT_KINDS = ("user", "sa")
@@ -29,6 +34,13 @@ class Principal:
     subject: str
     tenant_id: uuid.UUID
     subject_id: str
+    # Set when the caller presented an API key: rate limits and audit name the key.
+    key_id: uuid.UUID | None = None
+
+    @property
+    def caller(self) -> str:
+        """What rate limits count: the key for API keys, else the subject."""
+        return f"key:{self.key_id}" if self.key_id else self.subject
 
 
 class Authenticator:
@@ -40,10 +52,40 @@ class Authenticator:
             raise RuntimeError("with a JWKS URL, use asymmetric algorithms (RS256, ES256)")
         if not settings.jwks_url:
             settings.jwt_key()  # fails at startup, not at the first request, in production
+        settings.api_key_hmac_key()  # likewise
+        # Requests per tenant and per caller, shared by every endpoint of the process.
+        self.tenant_rates = RateLimiter(
+            settings.rate_limit_tenant_per_second, settings.rate_limit_tenant_burst
+        )
+        self.caller_rates = RateLimiter(
+            settings.rate_limit_caller_per_second, settings.rate_limit_caller_burst
+        )
         self._settings = settings
         self._verified: dict[str, tuple[Principal, float]] = {}
         self._jwks = (
             jwt.PyJWKClient(settings.jwks_url, cache_keys=True) if settings.jwks_url else None
+        )
+
+    async def authenticate_request(
+        self, authorization: str | None, api_key: str | None, db: Database
+    ) -> Principal:
+        """The caller of an HTTP request, by JWT or by API key."""
+        credential = api_key.strip() if api_key else None
+        if credential is None and authorization:
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() == "bearer" and apikeys.looks_like_api_key(token.strip()):
+                credential = token.strip()
+        if credential is None:
+            return await self.authenticate(authorization)
+        tenant_id, _key_id = apikeys.parse_key(credential)
+        # Looked up behind the tenant's RLS wall, never cached: revocation is immediate.
+        async with db.unit_of_work(tenant_id) as session:
+            identity = await apikeys.verify(session, self._settings.api_key_hmac_key(), credential)
+        return Principal(
+            subject=f"sa:{identity.service_account}",
+            tenant_id=identity.tenant_id,
+            subject_id=identity.service_account,
+            key_id=identity.key_id,
         )
 
     async def authenticate(self, authorization: str | None) -> Principal:

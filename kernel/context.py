@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.authn import Principal
-from kernel.authz.enforcers import TenantPolicy
+from kernel.authz.enforcers import PolicyStore, TenantPolicy
 from kernel.authz.permissions import Authenticated, Permission, Requirement
 from kernel.db import Database
 from kernel.errors import ForbiddenError
@@ -28,6 +28,10 @@ class RequestContext:
     # request back instead of paying for a savepoint.
     sole_mutation: bool = False
     rollback_only: bool = False
+    # The process's policy store (admin fields reach the known permissions through it).
+    policies: PolicyStore | None = None
+    # What ``authorize`` refused during this request, for the audit log.
+    denials: list[Permission] = field(default_factory=list)
     _session: AsyncSession | None = None
     _loaders: dict[Hashable, Any] = field(default_factory=dict)
 
@@ -49,6 +53,8 @@ class RequestContext:
 
     def authorize(self, requirement: Requirement) -> None:
         if not self.allows(requirement):
+            if isinstance(requirement, Permission):
+                self.denials.append(requirement)
             raise ForbiddenError(
                 f"not allowed: {requirement}"
                 if isinstance(requirement, Permission)

@@ -13,7 +13,8 @@ import asyncio
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,9 @@ import asyncpg
 import casbin
 from sqlalchemy.engine import make_url
 
+from kernel.authz.audit import AuditWriter
 from kernel.authz.permissions import PLATFORM_DOMAIN, PLATFORM_ROLES, Permission, role_subject
-from kernel.authz.rules import PLATFORM_TENANT, PolicyRow, load_rows
+from kernel.authz.rules import PLATFORM_TENANT, PolicyRow, load_rows, load_version
 from kernel.db import Database
 
 log = logging.getLogger(__name__)
@@ -31,15 +33,54 @@ MODEL_TEXT = (Path(__file__).parent / "model.conf").read_text()
 NOTIFY_CHANNEL = "zhongtai_policy"
 
 
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a subject may or may not do something in a tenant, at a policy version."""
+
+    allowed: bool
+    matched_rule: str
+    roles: tuple[str, ...]
+    policy_version: int
+
+
+DEFAULT_DENY = "default deny: no rule allows it"
+
+
 class TenantPolicy:
     """An immutable snapshot of one tenant's rules with its decision memo."""
 
     def __init__(self, tenant_id: uuid.UUID, version: int, enforcer: Any) -> None:
         self.tenant_id = tenant_id
+        # The tenant's policy version (kernel.policy_version) when the rules were read.
         self.version = version
         self._domain = str(tenant_id)
         self._enforcer = enforcer
         self._decisions: dict[tuple[str, Permission], bool] = {}
+
+    def explain(self, subject: str, permission: Permission) -> Explanation:
+        """The decision with the rule that made it and the subject's roles."""
+        try:
+            allowed, rule = self._enforcer.enforce_ex(
+                subject, self._domain, permission.object, permission.action
+            )
+            roles = [
+                *self._enforcer.get_roles_for_user_in_domain(subject, self._domain),
+                *(
+                    f"{role} (platform)"
+                    for member, role in self._enforcer.get_named_grouping_policy("g2")
+                    if member == subject
+                ),
+            ]
+        except Exception:  # fail closed, and say so
+            log.exception("casbin explain failed; denying")
+            return Explanation(False, "authorization error: denied", (), self.version)
+        if rule:
+            sub, dom, obj, act, effect = rule
+            scope = "platform" if dom == "platform" else "tenant"
+            matched = f"{effect} {sub} {obj}:{act} ({scope})"
+        else:
+            matched = DEFAULT_DENY
+        return Explanation(bool(allowed), matched, tuple(sorted(roles)), self.version)
 
     def allows(self, subject: str, permission: Permission) -> bool:
         key = (subject, permission)
@@ -106,6 +147,22 @@ class PolicyStore:
         self._global_generation = 0
         self._builds: dict[uuid.UUID, asyncio.Future[TenantPolicy]] = {}
         self._listener: asyncio.Task[None] | None = None
+        self._known: set[Permission] = {p for granted in grants.values() for p in granted}
+        # Denials are evidence; they are written off the request path (kernel.authz.audit).
+        self.audit = AuditWriter(db)
+
+    @property
+    def grants(self) -> Mapping[str, Sequence[Permission]]:
+        """The built-in roles' grants, from the centers' ``policy.py``."""
+        return self._grants
+
+    def declare(self, permissions: Iterable[Permission]) -> None:
+        """Add permissions root fields require (admins may grant only known ones)."""
+        self._known.update(permissions)
+
+    @property
+    def known_permissions(self) -> frozenset[Permission]:
+        return frozenset(self._known)
 
     async def for_tenant(self, tenant_id: uuid.UUID) -> TenantPolicy:
         snapshot = self._snapshots.get(tenant_id)
@@ -128,10 +185,11 @@ class PolicyStore:
             # Read behind the tenant wall, like any request of this tenant.
             async with self._db.session_for(tenant_id) as session:
                 rows = await load_rows(session, tenant_id)
+                version = await load_version(session, tenant_id)
             enforcer = build_enforcer(tenant_id, self._grants, rows)
             if generation != self._generation(tenant_id):
                 continue  # rules changed while we read them: read again
-            snapshot = TenantPolicy(tenant_id, generation[1], enforcer)
+            snapshot = TenantPolicy(tenant_id, version, enforcer)
             self._snapshots[tenant_id] = snapshot
             while len(self._snapshots) > self._capacity:
                 self._snapshots.popitem(last=False)
@@ -151,8 +209,10 @@ class PolicyStore:
     def start_listening(self) -> None:
         if self._listener is None:
             self._listener = asyncio.create_task(self._listen(), name="policy-listener")
+        self.audit.start()
 
     async def stop_listening(self) -> None:
+        await self.audit.stop()
         if self._listener is not None:
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)

@@ -53,6 +53,22 @@ class PolicyRow:
     effect: str
 
 
+policy_version = sa.Table(
+    "policy_version",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+)
+
+
+async def load_version(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    """The tenant's policy version: bumped by the trigger on every rule change."""
+    version = await session.scalar(
+        sa.select(policy_version.c.version).where(policy_version.c.tenant_id == tenant_id)
+    )
+    return int(version or 0)
+
+
 async def load_rows(session: AsyncSession, tenant_id: uuid.UUID) -> list[PolicyRow]:
     """Every stored row that can affect ``tenant_id``: its own and the platform's."""
     result = await session.execute(
@@ -95,6 +111,32 @@ async def set_rule(
     await _insert_once(
         session, tenant_id, "p", subject, permission.object, permission.action, effect
     )
+
+
+async def delete_rows(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    ptype: str,
+    *,
+    subject: str | None = None,
+    obj: str | None = None,
+    action: str | None = None,
+    effect: str | None = None,
+) -> int:
+    """Delete the tenant's rows of ``ptype`` matching every given column; returns how many."""
+    statement = sa.delete(policy_rule).where(
+        policy_rule.c.tenant_id == tenant_id, policy_rule.c.ptype == ptype
+    )
+    for column, value in (
+        (policy_rule.c.subject, subject),
+        (policy_rule.c.object, obj),
+        (policy_rule.c.action, action),
+        (policy_rule.c.effect, effect),
+    ):
+        if value is not None:
+            statement = statement.where(column == value)
+    result = await session.execute(statement.returning(policy_rule.c.id))
+    return len(result.all())
 
 
 async def _insert_once(

@@ -35,14 +35,16 @@ from graphql import (
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from kernel.authn import Authenticator
+from kernel.authn import Authenticator, Principal
+from kernel.authz.audit import DENIED, AuditEntry
 from kernel.authz.enforcers import PolicyStore
+from kernel.authz.permissions import Permission
 from kernel.context import RequestContext
 from kernel.db import Database
 from kernel.errors import UnauthenticatedError
 from kernel.graphql.errors import format_error
 from kernel.graphql.graphiql import GRAPHIQL_HTML
-from kernel.graphql.limits import operation_limits
+from kernel.graphql.limits import NoIntrospection, RateLimiter, cost_limit, operation_limits
 from kernel.settings import Settings
 
 log = logging.getLogger("zhongtai.http")
@@ -84,7 +86,14 @@ class GraphQLEndpoint:
         self._rules: list[type[ASTValidationRule]] = [
             *specified_rules,
             operation_limits(settings.max_query_depth, settings.max_aliases),
+            cost_limit(settings.max_query_cost),
         ]
+        if not settings.introspection_enabled:
+            self._rules.append(NoIntrospection)
+        policies.declare(_required_permissions(schema))
+        # Shared by every endpoint of the process through the authenticator.
+        self._tenant_rates: RateLimiter = authenticator.tenant_rates
+        self._caller_rates: RateLimiter = authenticator.caller_rates
         # Parsing and validating depend only on the text: do it once per distinct query.
         self._documents: OrderedDict[str, _Prepared] = OrderedDict()
 
@@ -99,7 +108,9 @@ class GraphQLEndpoint:
             return self._error(405, "use GET or POST", "METHOD_NOT_ALLOWED", media_type)
 
         try:
-            principal = await self._authenticator.authenticate(request.headers.get("authorization"))
+            principal = await self._authenticator.authenticate_request(
+                request.headers.get("authorization"), request.headers.get("x-api-key"), self._db
+            )
         except UnauthenticatedError as error:
             return self._error(
                 401,
@@ -107,6 +118,19 @@ class GraphQLEndpoint:
                 "UNAUTHENTICATED",
                 media_type,
                 headers={"WWW-Authenticate": 'Bearer realm="zhongtai"'},
+            )
+
+        waited = max(
+            self._tenant_rates.allow(principal.tenant_id),
+            self._caller_rates.allow((principal.tenant_id, principal.caller)),
+        )
+        if waited > 0:
+            return self._error(
+                429,
+                "rate limit exceeded; retry later",
+                "RATE_LIMITED",
+                media_type,
+                headers={"Retry-After": str(max(1, round(waited + 0.5)))},
             )
 
         params = await self._params(request)
@@ -138,11 +162,14 @@ class GraphQLEndpoint:
             db=self._db,
             request_id=request_id,
             sole_mutation=_is_sole_mutation(operation),
+            policies=self._policies,
         )
         started = time.perf_counter()
         result = await self._execute(
             prepared.document, operation, variables, operation_name, context
         )
+        if context.denials:
+            self._audit_denials(principal, context)
         # Execution started, so ``data`` is always present (null when the root failed).
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
@@ -160,6 +187,25 @@ class GraphQLEndpoint:
             },
         )
         return JSONResponse(body, media_type=media_type, headers={"x-request-id": request_id})
+
+    def _audit_denials(self, principal: Principal, context: RequestContext) -> None:
+        entries = []
+        for permission in dict.fromkeys(context.denials):
+            explained = context.policy.explain(principal.subject, permission)
+            entries.append(
+                AuditEntry(
+                    tenant_id=principal.tenant_id,
+                    request_id=context.request_id,
+                    subject=principal.subject,
+                    object=permission.object,
+                    action=permission.action,
+                    result=DENIED,
+                    matched_rule=explained.matched_rule,
+                    policy_version=explained.policy_version,
+                    detail={"apiKey": str(principal.key_id)} if principal.key_id else {},
+                )
+            )
+        self._policies.audit.record(entries)
 
     async def _execute(
         self,
@@ -196,10 +242,16 @@ class GraphQLEndpoint:
         if prepared is not None:
             self._documents.move_to_end(query)
             return prepared
+        limit = self._settings.max_query_tokens
         try:
-            document = parse(query)
+            document = parse(
+                query, max_lexical_tokens=limit, max_comments=limit, max_source_length=limit * 50
+            )
         except GraphQLError as syntax_error:
-            syntax_error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
+            too_big = "more than" in syntax_error.message or "longer than" in syntax_error.message
+            syntax_error.extensions = {
+                "code": "BAD_OPERATION" if too_big else "GRAPHQL_PARSE_FAILED"
+            }
             return _Prepared(None, [syntax_error])
         errors = validate(self.schema, document, self._rules)
         for invalid in errors:
@@ -254,3 +306,15 @@ class GraphQLEndpoint:
             media_type=media_type,
             headers=headers,
         )
+
+
+def _required_permissions(schema: GraphQLSchema) -> set[Permission]:
+    """Every permission a root field of ``schema`` requires (see ``guard_root_fields``)."""
+    found: set[Permission] = set()
+    for root in (schema.query_type, schema.mutation_type, schema.subscription_type):
+        for graphql_field in (root.fields if root else {}).values():
+            for resolver in (graphql_field.resolve, graphql_field.subscribe):
+                requirement = getattr(resolver, "_zhongtai_requirement", None)
+                if isinstance(requirement, Permission):
+                    found.add(requirement)
+    return found

@@ -64,6 +64,7 @@ def _settings(jwks_url: str) -> Settings:
         jwks_url=jwks_url,
         jwt_algorithms=["RS256"],
         jwt_issuer="https://idp.example",
+        api_key_secret="a-production-api-key-secret-0123456789",  # noqa: S106
     )
 
 
@@ -90,3 +91,7 @@ def test_production_refuses_to_start_without_keys() -> None:
         Authenticator(Settings(environment="production"))
     with pytest.raises(RuntimeError):
         Authenticator(Settings(jwks_url="http://127.0.0.1:1/jwks", jwt_algorithms=["HS256"]))
+    with pytest.raises(RuntimeError, match="API_KEY_SECRET"):
+        Authenticator(
+            _settings("http://127.0.0.1:1/jwks").model_copy(update={"api_key_secret": None})
+        )

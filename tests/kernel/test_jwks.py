@@ -64,7 +64,7 @@ def _settings(jwks_url: str) -> Settings:
         jwks_url=jwks_url,
         jwt_algorithms=["RS256"],
         jwt_issuer="https://idp.example",
-        api_key_secret="a-production-api-key-secret-0123456789",  # noqa: S106
+        api_key_secret="a-production-api-key-secret-0123456789",
     )
 
 

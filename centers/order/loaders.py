@@ -8,7 +8,13 @@ from collections.abc import Sequence
 from strawberry.dataloader import DataLoader
 
 from centers.order import repository
-from centers.order.dto import OrderInfo, OrderLineInfo
+from centers.order.dto import (
+    HistoryEntry,
+    LineDiscountInfo,
+    OrderInfo,
+    OrderLineInfo,
+    SubOrderInfo,
+)
 from kernel.context import RequestContext
 from kernel.graphql.batching import many_per_key, one_per_key
 
@@ -32,3 +38,27 @@ def lines(context: RequestContext) -> DataLoader[uuid.UUID, list[OrderLineInfo]]
         ]
 
     return context.loader("order.lines", lambda: DataLoader(load_fn=load))
+
+
+def sub_orders(context: RequestContext) -> DataLoader[uuid.UUID, list[SubOrderInfo]]:
+    async def load(order_ids: Sequence[uuid.UUID]) -> list[list[SubOrderInfo]]:
+        rows = await repository.sub_orders_by_orders(context.session, context.tenant_id, order_ids)
+        return many_per_key(order_ids, rows, lambda row: row.order_id)
+
+    return context.loader("order.sub_orders", lambda: DataLoader(load_fn=load))
+
+
+def discounts(context: RequestContext) -> DataLoader[uuid.UUID, list[LineDiscountInfo]]:
+    async def load(order_ids: Sequence[uuid.UUID]) -> list[list[LineDiscountInfo]]:
+        rows = await repository.discounts_by_orders(context.session, context.tenant_id, order_ids)
+        return many_per_key(order_ids, rows, lambda row: row.order_id)
+
+    return context.loader("order.discounts", lambda: DataLoader(load_fn=load))
+
+
+def history(context: RequestContext) -> DataLoader[uuid.UUID, list[HistoryEntry]]:
+    async def load(order_ids: Sequence[uuid.UUID]) -> list[list[HistoryEntry]]:
+        rows = await repository.history_by_orders(context.session, context.tenant_id, order_ids)
+        return many_per_key(order_ids, rows, lambda row: row.order_id)
+
+    return context.loader("order.history", lambda: DataLoader(load_fn=load))

@@ -81,3 +81,7 @@ class Machine:
 
     def events_from(self, state: str) -> list[str]:
         return sorted(event for (source, event) in self._index if source == state)
+
+    def events_for(self, state: str, actor: Actor) -> list[str]:
+        """The events ``actor`` may fire in ``state``."""
+        return [e for e in self.events_from(state) if actor in self._index[(state, e)].by]

@@ -1,0 +1,289 @@
+"""Placing orders, and moving them through their state machine.
+
+``transitionOrder`` fires any event of the order's machine; ``acceptOrder``,
+``markOrderReady`` and ``confirmOrderReceipt`` are the same thing named for the POS,
+the kitchen display and the buyer's app (docs/decisions/0010-order-transitions-api.md).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import strawberry
+
+from centers.order import policy, repository, service, transitions
+from centers.order.dto import LineRequest, OrderInfo, OrderSettings, TransitionResult
+from centers.order.graphql.queries import OrderSettingsType
+from centers.order.graphql.types import Ctx, Order, OrderEventName, OrderType, actor_kind
+from centers.order.machine import Actor
+from kernel.context import RequestContext
+from kernel.errors import UserInputError
+from kernel.graphql.fields import mutation
+from kernel.graphql.ids import parse_id
+from kernel.graphql.mutations import attempt
+from kernel.graphql.types import UserError
+
+TRANSITION_CODES = (
+    "Codes: INVALID_ID, ORDER_NOT_FOUND, UNKNOWN_EVENT, INVALID_TRANSITION, INVALID_REASON, "
+    "INVALID_IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_REUSED, AFTER_SALE_WINDOW_OPEN. "
+    "An event the caller may not fire is a FORBIDDEN error."
+)
+
+
+@strawberry.input
+class OrderLineInput:
+    sku_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.input
+class PlaceOrderInput:
+    idempotency_key: str = strawberry.field(
+        description="Unique per attempt to buy; a replay returns the first result."
+    )
+    store_id: strawberry.ID
+    lines: list[OrderLineInput]
+    type: OrderType | None = strawberry.field(default=None, description="Default STANDARD.")
+    channel: str = strawberry.field(
+        default="POS", description="Sales channel code, e.g. POS, MINI_PROGRAM, APP."
+    )
+
+
+@strawberry.type
+class PlaceOrderPayload:
+    order: Order | None
+    replayed: bool = strawberry.field(
+        description="True when this idempotencyKey had already placed the order."
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class CancelOrderInput:
+    order_id: strawberry.ID
+    reason: str = ""
+
+
+@strawberry.type
+class CancelOrderPayload:
+    order: Order | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class TransitionOrderInput:
+    order_id: strawberry.ID
+    event: OrderEventName
+    reason: str = ""
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Per order: a replay returns the order, replayed: true."
+    )
+
+
+@strawberry.type
+class TransitionOrderPayload:
+    order: Order | None
+    replayed: bool
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class OrderActionInput:
+    order_id: strawberry.ID
+    reason: str = ""
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class UpdateOrderSettingsInput:
+    payment_timeout_seconds: int
+    after_sale_days: int
+    delivery_fee: int = 0
+    free_delivery_from: int | None = None
+    presale_deposit_percent: int = 20
+
+
+@strawberry.type
+class UpdateOrderSettingsPayload:
+    settings: OrderSettingsType | None
+    user_errors: list[UserError]
+
+
+def _value(item: Any) -> str:
+    return str(item.value) if isinstance(item, Enum) else str(item)
+
+
+async def _transition(
+    context: RequestContext, order_id: strawberry.ID, event: str, reason: str, key: str | None
+) -> TransitionOrderPayload:
+    kind = actor_kind(context)
+
+    async def run() -> TransitionResult:
+        return await transitions.apply_event(
+            context.session,
+            context.tenant_id,
+            parse_id(order_id, ["input", "orderId"]),
+            event,
+            actor=context.principal.subject,
+            actor_kind=kind,
+            reason=reason,
+            idempotency_key=key,
+            buyer=context.principal.subject if kind is Actor.BUYER else None,
+        )
+
+    result, errors = await attempt(context, run)
+    return TransitionOrderPayload(
+        order=Order.of(result.order) if result else None,
+        replayed=result.replayed if result else False,
+        user_errors=errors,
+    )
+
+
+def _check_settings(input: UpdateOrderSettingsInput) -> OrderSettings:
+    rules = (
+        ("paymentTimeoutSeconds", 60 <= input.payment_timeout_seconds <= 7 * 86_400),
+        ("afterSaleDays", 0 <= input.after_sale_days <= 365),
+        ("deliveryFee", 0 <= input.delivery_fee <= 1_000_000),
+        ("freeDeliveryFrom", input.free_delivery_from is None or input.free_delivery_from >= 0),
+        ("presaleDepositPercent", 1 <= input.presale_deposit_percent <= 100),
+    )
+    for name, ok in rules:
+        if not ok:
+            raise UserInputError(
+                f"{name} is out of range", code="INVALID_SETTING", field=["input", name]
+            )
+    return OrderSettings(
+        payment_timeout_seconds=input.payment_timeout_seconds,
+        after_sale_days=input.after_sale_days,
+        delivery_fee=input.delivery_fee,
+        free_delivery_from=input.free_delivery_from,
+        presale_deposit_percent=input.presale_deposit_percent,
+    )
+
+
+@strawberry.type
+class Mutation:
+    @mutation(
+        policy.PLACE_ORDER,
+        description="Price the lines, split them into sub-orders, reserve stock and create "
+        "the order in one transaction; unpaid orders time out. Codes: NO_LINES, "
+        "TOO_MANY_LINES, INVALID_QUANTITY, INVALID_ID, STORE_NOT_FOUND, SKU_NOT_FOUND, "
+        "OUT_OF_STOCK, MIXED_CURRENCIES, UNKNOWN_ORDER_TYPE, INVALID_CHANNEL, "
+        "INVALID_IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_REUSED.",
+    )
+    async def place_order(self, info: Ctx, input: PlaceOrderInput) -> PlaceOrderPayload:
+        context = info.context
+
+        async def run() -> tuple[OrderInfo, bool]:
+            lines = [
+                LineRequest(
+                    sku_id=parse_id(line.sku_id, ["input", "lines", str(i), "skuId"]),
+                    quantity=line.quantity,
+                )
+                for i, line in enumerate(input.lines)
+            ]
+            return await service.place_order(
+                context.session,
+                context.tenant_id,
+                service.Placement(
+                    buyer=context.principal.subject,
+                    idempotency_key=input.idempotency_key,
+                    store_id=parse_id(input.store_id, ["input", "storeId"]),
+                    lines=lines,
+                    order_type=_value(input.type) if input.type is not None else "STANDARD",
+                    channel=input.channel,
+                ),
+            )
+
+        placed, errors = await attempt(context, run)
+        return PlaceOrderPayload(
+            order=Order.of(placed[0]) if placed else None,
+            replayed=placed[1] if placed else False,
+            user_errors=errors,
+        )
+
+    @mutation(
+        policy.CANCEL_ORDER,
+        description="Cancel an unpaid order and release its stock (the CANCEL event). "
+        "Codes: INVALID_ID, ORDER_NOT_FOUND, INVALID_TRANSITION, INVALID_REASON.",
+    )
+    async def cancel_order(self, info: Ctx, input: CancelOrderInput) -> CancelOrderPayload:
+        context = info.context
+
+        async def run() -> OrderInfo:
+            return await service.cancel_order(
+                context.session,
+                context.tenant_id,
+                parse_id(input.order_id, ["input", "orderId"]),
+                actor=context.principal.subject,
+                own_only=not context.allows(policy.CANCEL_ANY_ORDER),
+                reason=input.reason,
+            )
+
+        cancelled, errors = await attempt(context, run)
+        return CancelOrderPayload(
+            order=Order.of(cancelled) if cancelled else None, user_errors=errors
+        )
+
+    @mutation(
+        policy.READ_ORDER,
+        description="Fire an event of the order's state machine. Staff (order.order:manage) "
+        "fire store events on any order; others only buyer events on their own orders. "
+        + TRANSITION_CODES,
+    )
+    async def transition_order(
+        self, info: Ctx, input: TransitionOrderInput
+    ) -> TransitionOrderPayload:
+        return await _transition(
+            info.context, input.order_id, _value(input.event), input.reason, input.idempotency_key
+        )
+
+    @mutation(
+        policy.MANAGE_ORDER, description="The store accepts the order (ACCEPT). " + TRANSITION_CODES
+    )
+    async def accept_order(self, info: Ctx, input: OrderActionInput) -> TransitionOrderPayload:
+        return await _transition(
+            info.context, input.order_id, "ACCEPT", input.reason, input.idempotency_key
+        )
+
+    @mutation(
+        policy.MANAGE_ORDER,
+        description="The kitchen marks the order ready; issues the pickup code (MARK_READY). "
+        + TRANSITION_CODES,
+    )
+    async def mark_order_ready(self, info: Ctx, input: OrderActionInput) -> TransitionOrderPayload:
+        return await _transition(
+            info.context, input.order_id, "MARK_READY", input.reason, input.idempotency_key
+        )
+
+    @mutation(
+        policy.READ_ORDER,
+        description="The buyer confirms receipt (RECEIVE); the after-sale window starts. "
+        + TRANSITION_CODES,
+    )
+    async def confirm_order_receipt(
+        self, info: Ctx, input: OrderActionInput
+    ) -> TransitionOrderPayload:
+        return await _transition(
+            info.context, input.order_id, "RECEIVE", input.reason, input.idempotency_key
+        )
+
+    @mutation(
+        policy.UPDATE_SETTINGS,
+        description="Replace the tenant's order rules. Codes: INVALID_SETTING.",
+    )
+    async def update_order_settings(
+        self, info: Ctx, input: UpdateOrderSettingsInput
+    ) -> UpdateOrderSettingsPayload:
+        context = info.context
+
+        async def run() -> OrderSettings:
+            return await repository.save_settings(
+                context.session, context.tenant_id, _check_settings(input)
+            )
+
+        saved, errors = await attempt(context, run)
+        return UpdateOrderSettingsPayload(
+            settings=OrderSettingsType.of(saved) if saved else None, user_errors=errors
+        )

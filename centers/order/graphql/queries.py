@@ -1,0 +1,107 @@
+"""Reading orders: by id, by number, and the filtered ``orders`` connection."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from centers.order import policy, repository
+from centers.order.dto import OrderSettings
+from centers.order.graphql.types import (
+    Ctx,
+    Order,
+    OrderStatus,
+    OrderType,
+    visible_buyer,
+)
+from kernel.graphql.fields import query
+from kernel.graphql.ids import parse_id
+from kernel.graphql.pagination import Connection, connection, page_request
+
+
+@strawberry.type(description="The tenant's order rules.")
+class OrderSettingsType:
+    payment_timeout_seconds: int = strawberry.field(
+        description="Unpaid orders are cancelled after this long (default 900 = 15 min)."
+    )
+    after_sale_days: int = strawberry.field(
+        description="Days after receipt before an order completes (returns window)."
+    )
+    delivery_fee: int = strawberry.field(description="Per shipped sub-order, minor units.")
+    free_delivery_from: int | None
+    presale_deposit_percent: int
+
+    @classmethod
+    def of(cls, value: OrderSettings) -> OrderSettingsType:
+        return cls(
+            payment_timeout_seconds=value.payment_timeout_seconds,
+            after_sale_days=value.after_sale_days,
+            delivery_fee=value.delivery_fee,
+            free_delivery_from=value.free_delivery_from,
+            presale_deposit_percent=value.presale_deposit_percent,
+        )
+
+
+def _value(item: object) -> str:
+    return str(item.value) if isinstance(item, Enum) else str(item)
+
+
+@strawberry.type
+class Query:
+    @query(policy.READ_ORDER, description="An order the caller may see, or null.")
+    async def order(self, info: Ctx, id: strawberry.ID) -> Order | None:
+        return await Order.resolve_reference(info, id)
+
+    @query(policy.READ_ORDER, description="An order by its receipt number, or null.")
+    async def order_by_number(self, info: Ctx, number: str) -> Order | None:
+        context = info.context
+        found = await repository.order_by_number(
+            context.session, context.tenant_id, number, visible_buyer(context)
+        )
+        return Order.of(found) if found else None
+
+    @query(
+        policy.READ_ORDER,
+        description="Orders, newest first. A customer sees only their own orders whatever "
+        "the filters; `buyer` filters staff's view to one buyer (subject, e.g. user:42).",
+    )
+    async def orders(
+        self,
+        info: Ctx,
+        first: int = 20,
+        after: str | None = None,
+        store_id: strawberry.ID | None = None,
+        status: list[OrderStatus] | None = None,
+        type: OrderType | None = None,
+        channel: str | None = None,
+        buyer: str | None = None,
+        placed_from: datetime | None = None,
+        placed_before: datetime | None = None,
+    ) -> Connection[Order]:
+        context = info.context
+        page = page_request(first, after)
+        own = visible_buyer(context)
+        rows = await repository.list_orders(
+            context.session,
+            context.tenant_id,
+            page,
+            repository.OrderFilter(
+                buyer=own if own is not None else buyer,
+                store_id=parse_id(store_id, ["storeId"]) if store_id is not None else None,
+                statuses=tuple(_value(s) for s in status or ()),
+                order_type=_value(type) if type is not None else None,
+                channel=channel,
+                placed_from=placed_from,
+                placed_before=placed_before,
+            ),
+        )
+        return connection(rows, page, Order.of, lambda o: [o.id])
+
+    @query(policy.READ_ANY_ORDER, description="The tenant's order rules.")
+    async def order_settings(self, info: Ctx) -> OrderSettingsType:
+        context = info.context
+        return OrderSettingsType.of(
+            await repository.get_settings(context.session, context.tenant_id)
+        )

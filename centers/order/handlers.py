@@ -1,0 +1,89 @@
+"""Durable jobs and in-transaction event handlers of the order center."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from centers.order import transitions
+from centers.order.machine import Actor
+from kernel.errors import InvalidOperationError, UserInputError
+from kernel.jobs import JobHandler
+from kernel.outbox import EventHandler
+
+
+class OrderNotPayable(InvalidOperationError):
+    """Raised to the payment center when a captured payment cannot pay the order
+    (cancelled meanwhile, or the amount is not what is owed): payment refunds it."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+async def payment_timeout(
+    session: AsyncSession, tenant_id: uuid.UUID, payload: Mapping[str, Any]
+) -> None:
+    """Cancel the order if it is still unpaid; a paid or cancelled order is left alone."""
+    try:
+        await transitions.apply_event(
+            session,
+            tenant_id,
+            uuid.UUID(str(payload["order_id"])),
+            "TIMEOUT",
+            actor="system:payment-timeout",
+            actor_kind=Actor.SYSTEM,
+            idempotency_key="payment-timeout",
+        )
+    except UserInputError as error:
+        if error.code not in ("INVALID_TRANSITION", "ORDER_NOT_FOUND"):
+            raise
+
+
+async def complete_after_sale_window(
+    session: AsyncSession, tenant_id: uuid.UUID, payload: Mapping[str, Any]
+) -> None:
+    """Complete a received order once its after-sale window has passed."""
+    try:
+        await transitions.apply_event(
+            session,
+            tenant_id,
+            uuid.UUID(str(payload["order_id"])),
+            "COMPLETE",
+            actor="system:after-sale-window",
+            actor_kind=Actor.SYSTEM,
+            idempotency_key="after-sale-complete",
+        )
+    except UserInputError as error:
+        if error.code not in ("INVALID_TRANSITION", "ORDER_NOT_FOUND"):
+            raise
+
+
+async def payment_captured(
+    session: AsyncSession, tenant_id: uuid.UUID, payload: Mapping[str, Any]
+) -> None:
+    """``payment.captured`` → the order's ``PAY`` event, in the capturing transaction."""
+    key = payload.get("payment_id") or payload.get("id")
+    try:
+        await transitions.apply_event(
+            session,
+            tenant_id,
+            uuid.UUID(str(payload["order_id"])),
+            "PAY",
+            actor="system:payment",
+            actor_kind=Actor.SYSTEM,
+            idempotency_key=f"payment:{key}" if key else None,
+            amount=int(payload["amount"]),
+        )
+    except UserInputError as error:
+        raise OrderNotPayable(error.message, error.code) from error
+
+
+JOB_HANDLERS: dict[str, JobHandler] = {
+    transitions.JOB_PAYMENT_TIMEOUT: payment_timeout,
+    transitions.JOB_COMPLETE: complete_after_sale_window,
+}
+EVENT_HANDLERS: dict[str, EventHandler] = {"payment.captured": payment_captured}

@@ -1,0 +1,381 @@
+"""GraphQL subscriptions over WebSocket (the ``graphql-transport-ws`` protocol) and the
+PostgreSQL LISTEN fan-out that feeds them.
+
+Protocol (https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md): the client
+opens ``/graphql`` with subprotocol ``graphql-transport-ws`` and sends
+``connection_init`` with ``{"Authorization": "Bearer <JWT>"}`` as payload; the token is
+verified exactly as over HTTP, and the server answers ``connection_ack``. Then
+``subscribe`` (id + query) starts an operation that sends ``next`` per event and
+``complete`` at its end; ``complete`` from the client stops it; ``ping``/``pong`` keep
+the socket alive. Queries and mutations go over HTTP (``POST /graphql``); over the
+socket they get an ``error`` message.
+
+Each event runs the selection set in a fresh request context (own session, own
+DataLoaders, tenant bound), so a long-lived subscription never serves stale data and
+never holds a database connection between events. Permissions are checked when the
+subscription starts, by the same root-field guard as queries.
+
+``listen(db, channel)`` gives one in-process queue per subscriber; one LISTEN
+connection per process and channel serves all of them. A change is announced with
+``pg_notify`` inside the transaction that makes it, so PostgreSQL delivers it to every
+server process only when (and if) that transaction commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import asyncpg
+import strawberry
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    OperationType,
+    get_operation_ast,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.execution import Executor, create_source_event_stream, execute_root_selection_set
+from sqlalchemy.engine import make_url
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from kernel.authn import Authenticator, Principal
+from kernel.authz.enforcers import PolicyStore
+from kernel.authz.permissions import Requirement
+from kernel.context import RequestContext
+from kernel.db import Database
+from kernel.errors import UnauthenticatedError
+from kernel.graphql.errors import format_error
+from kernel.graphql.fields import PERMISSION_KEY
+from kernel.graphql.limits import operation_limits
+from kernel.settings import Settings
+
+log = logging.getLogger("zhongtai.subscriptions")
+
+PROTOCOL = "graphql-transport-ws"
+INIT_TIMEOUT_SECONDS = 10.0
+QUEUE_SIZE = 1_000
+MAX_OPERATIONS = 50  # concurrent subscriptions per socket
+
+Resolver = TypeVar("Resolver", bound=Callable[..., Any])
+
+
+def subscription(permission: Requirement, **kwargs: Any) -> Callable[[Resolver], Resolver]:
+    """A root subscription field that requires ``permission`` (used as a decorator)."""
+    decorator: Callable[[Resolver], Resolver] = strawberry.subscription(
+        metadata={PERMISSION_KEY: permission}, **kwargs
+    )
+    return decorator
+
+
+# --- LISTEN fan-out ----------------------------------------------------------------------
+
+
+class _Channel:
+    """One LISTEN connection for one channel, shared by every subscriber of the process."""
+
+    def __init__(self, dsn: str, channel: str) -> None:
+        self._dsn = dsn
+        self._channel = channel
+        self._queues: set[asyncio.Queue[str]] = set()
+        self._connection: asyncpg.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def add(self, queue: asyncio.Queue[str]) -> None:
+        async with self._lock:
+            self._queues.add(queue)
+            if self._connection is None:
+                await self._connect()
+
+    async def remove(self, queue: asyncio.Queue[str]) -> None:
+        async with self._lock:
+            self._queues.discard(queue)
+            if not self._queues and self._connection is not None:
+                connection, self._connection = self._connection, None
+                with contextlib.suppress(Exception):
+                    await connection.close()
+
+    async def _connect(self) -> None:
+        connection = await asyncpg.connect(self._dsn)
+        connection.add_termination_listener(self._on_lost)
+        await connection.add_listener(self._channel, self._on_notify)
+        self._connection = connection
+
+    def _on_notify(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        for queue in list(self._queues):
+            try:
+                queue.put_nowait(payload)
+            except asyncio.QueueFull:
+                log.warning("subscriber too slow on %s; event dropped", self._channel)
+
+    def _on_lost(self, connection: Any) -> None:
+        if connection is self._connection:
+            self._connection = None
+            asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        # Events sent while disconnected are lost; clients refetch what they show.
+        backoff = 0.5
+        while True:
+            async with self._lock:
+                if not self._queues or self._connection is not None:
+                    return
+                try:
+                    await self._connect()
+                    return
+                except Exception:
+                    log.warning("LISTEN %s lost; retrying in %.1fs", self._channel, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
+
+
+_channels: dict[tuple[str, str], _Channel] = {}
+
+
+@asynccontextmanager
+async def listen(db: Database, channel: str) -> AsyncIterator[asyncio.Queue[str]]:
+    """A queue receiving every NOTIFY payload on ``channel`` while the block runs."""
+    dsn = make_url(db.engine.url).set(drivername="postgresql").render_as_string(hide_password=False)
+    shared = _channels.setdefault((dsn, channel), _Channel(dsn, channel))
+    queue: asyncio.Queue[str] = asyncio.Queue(maxsize=QUEUE_SIZE)
+    await shared.add(queue)
+    try:
+        yield queue
+    finally:
+        await shared.remove(queue)
+
+
+# --- the graphql-transport-ws endpoint ---------------------------------------------------
+
+
+class _Close(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class SubscriptionEndpoint:
+    """Serves ``graphql-transport-ws`` on a Starlette ``WebSocketRoute``."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        *,
+        settings: Settings,
+        db: Database,
+        authenticator: Authenticator,
+        policies: PolicyStore,
+    ) -> None:
+        self.schema = schema
+        self._db = db
+        self._authenticator = authenticator
+        self._policies = policies
+        self._rules: list[type[ASTValidationRule]] = [
+            *specified_rules,
+            operation_limits(settings.max_query_depth, settings.max_aliases),
+        ]
+
+    async def __call__(self, websocket: WebSocket) -> None:
+        if PROTOCOL not in websocket.scope.get("subprotocols", []):
+            await websocket.close(code=4406, reason="Subprotocol not acceptable")
+            return
+        await websocket.accept(subprotocol=PROTOCOL)
+        operations: dict[str, asyncio.Task[None]] = {}
+        try:
+            principal = await self._initialise(websocket)
+            while True:
+                message = await self._receive(websocket)
+                kind = message.get("type")
+                if kind == "ping":
+                    await websocket.send_json({"type": "pong"})
+                elif kind == "pong":
+                    continue
+                elif kind == "connection_init":
+                    raise _Close(4429, "Too many initialisation requests")
+                elif kind == "subscribe":
+                    self._start(websocket, principal, message, operations)
+                elif kind == "complete":
+                    task = operations.pop(str(message.get("id")), None)
+                    if task is not None:
+                        task.cancel()
+                else:
+                    raise _Close(4400, f"Unexpected message type {kind!r}")
+        except _Close as close:
+            if websocket.application_state == WebSocketState.CONNECTED:
+                await websocket.close(code=close.code, reason=close.reason)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            for task in operations.values():
+                task.cancel()
+            await asyncio.gather(*operations.values(), return_exceptions=True)
+
+    async def _receive(self, websocket: WebSocket) -> dict[str, Any]:
+        text = await websocket.receive_text()
+        try:
+            message = json.loads(text)
+        except ValueError:
+            raise _Close(4400, "Invalid message") from None
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            raise _Close(4400, "Invalid message")
+        return message
+
+    async def _initialise(self, websocket: WebSocket) -> Principal:
+        try:
+            message = await asyncio.wait_for(self._receive(websocket), INIT_TIMEOUT_SECONDS)
+        except TimeoutError:
+            raise _Close(4408, "Connection initialisation timeout") from None
+        if message["type"] != "connection_init":
+            raise _Close(4401, "Unauthorized")
+        payload = message.get("payload") or {}
+        authorization = None
+        if isinstance(payload, dict):
+            authorization = payload.get("Authorization") or payload.get("authorization")
+        try:
+            principal = await self._authenticator.authenticate(
+                authorization if isinstance(authorization, str) else None
+            )
+        except UnauthenticatedError:
+            raise _Close(4403, "Forbidden") from None
+        await websocket.send_json({"type": "connection_ack"})
+        return principal
+
+    def _start(
+        self,
+        websocket: WebSocket,
+        principal: Principal,
+        message: dict[str, Any],
+        operations: dict[str, asyncio.Task[None]],
+    ) -> None:
+        operation_id = message.get("id")
+        payload = message.get("payload")
+        if not isinstance(operation_id, str) or not operation_id or not isinstance(payload, dict):
+            raise _Close(4400, "Invalid subscribe message")
+        if operation_id in operations:
+            raise _Close(4409, f"Subscriber for {operation_id} already exists")
+        if len(operations) >= MAX_OPERATIONS:
+            raise _Close(4400, "Too many operations on this socket")
+        task = asyncio.create_task(self._run(websocket, principal, operation_id, payload))
+        operations[operation_id] = task
+        task.add_done_callback(
+            lambda done: (
+                operations.pop(operation_id, None) if operations.get(operation_id) is done else None
+            )
+        )
+
+    async def _context(self, principal: Principal, request_id: str) -> RequestContext:
+        policy = await self._policies.for_tenant(principal.tenant_id)
+        return RequestContext(
+            principal=principal, policy=policy, db=self._db, request_id=request_id
+        )
+
+    async def _run(
+        self, websocket: WebSocket, principal: Principal, operation_id: str, payload: dict[str, Any]
+    ) -> None:
+        request_id = uuid.uuid4().hex
+
+        async def send(message: dict[str, Any]) -> None:
+            if websocket.application_state == WebSocketState.CONNECTED:
+                await websocket.send_json({"id": operation_id, **message})
+
+        async def fail(errors: list[GraphQLError]) -> None:
+            await send({"type": "error", "payload": [format_error(e, request_id) for e in errors]})
+
+        query, variables = payload.get("query"), payload.get("variables")
+        operation_name = payload.get("operationName")
+        if not isinstance(query, str) or (
+            variables is not None and not isinstance(variables, dict)
+        ):
+            await fail([GraphQLError("query must be a string and variables an object")])
+            return
+        document, errors = self._prepare(query)
+        if document is None:
+            await fail(errors)
+            return
+        operation = get_operation_ast(document, operation_name)
+        if operation is None or operation.operation != OperationType.SUBSCRIPTION:
+            await fail([GraphQLError("only subscriptions here; use POST /graphql")])
+            return
+        stream: Any = None
+        try:
+            context = await self._context(principal, request_id)
+            built = Executor.build(self.schema, document, None, context, variables, operation_name)
+            if isinstance(built, list):
+                await fail(built)
+                return
+            stream = create_source_event_stream(built)
+            if inspect.isawaitable(stream):
+                stream = await stream
+            await context.finish(commit=False)
+            if isinstance(stream, ExecutionResult):
+                await fail(list(stream.errors or []))
+                return
+            async for event in stream:
+                await send(
+                    {
+                        "type": "next",
+                        "payload": await self._execute(
+                            principal, request_id, document, event, variables, operation_name
+                        ),
+                    }
+                )
+            await send({"type": "complete"})
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # never leave a subscriber hanging on our fault
+            log.exception("subscription %s failed", operation_id, extra={"request_id": request_id})
+            await fail([GraphQLError(str(error), original_error=error)])
+        finally:
+            closer = getattr(stream, "aclose", None)
+            if closer is not None:
+                with contextlib.suppress(Exception):
+                    await closer()
+
+    async def _execute(
+        self,
+        principal: Principal,
+        request_id: str,
+        document: DocumentNode,
+        event: Any,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+    ) -> dict[str, Any]:
+        context = await self._context(principal, request_id)
+        try:
+            built = Executor.build(self.schema, document, event, context, variables, operation_name)
+            if isinstance(built, list):
+                return {"errors": [format_error(e, request_id) for e in built]}
+            outcome = execute_root_selection_set(built)
+            result = await outcome if inspect.isawaitable(outcome) else outcome
+        finally:
+            await context.finish(commit=False)
+        body: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            body["errors"] = [format_error(e, request_id) for e in result.errors]
+        return body
+
+    def _prepare(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+        try:
+            document = parse(query)
+        except GraphQLError as syntax_error:
+            syntax_error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
+            return None, [syntax_error]
+        errors = validate(self.schema, document, self._rules)
+        for invalid in errors:
+            invalid.extensions = {
+                "code": (invalid.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
+            }
+        return (None, errors) if errors else (document, [])

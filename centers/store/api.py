@@ -18,6 +18,7 @@ __all__ = [
     "get_store",
     "get_stores",
     "get_tenant",
+    "list_tenants",
     "store_by_code",
     "tenant_by_slug",
 ]
@@ -38,6 +39,14 @@ async def tenant_by_slug(session: AsyncSession, slug: str) -> TenantInfo | None:
 async def get_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> TenantInfo | None:
     """The tenant itself (its currency is the default for prices and orders)."""
     return await repository.tenant_by_id(session, tenant_id)
+
+
+async def list_tenants(
+    session: AsyncSession, *, limit: int, after_slug: str | None = None
+) -> list[TenantInfo]:
+    """Tenants ordered by slug, after ``after_slug``; at most ``limit`` (platform-level:
+    the session must be in the platform scope, ``kernel.db.bind_platform``)."""
+    return await repository.list_tenants(session, limit=limit, after_slug=after_slug)
 
 
 async def create_store(

@@ -67,6 +67,17 @@ async def tenant_by_id(session: AsyncSession, tenant_id: uuid.UUID) -> TenantInf
     return TenantInfo(*row) if row else None
 
 
+async def list_tenants(
+    session: AsyncSession, *, limit: int, after_slug: str | None
+) -> list[TenantInfo]:
+    """Tenants by slug (the platform directory; RLS shows all only in the platform scope)."""
+    query = sa.select(tenant.c.tenant_id, tenant.c.slug, tenant.c.name, tenant.c.currency)
+    if after_slug is not None:
+        query = query.where(tenant.c.slug > after_slug)
+    rows = await session.execute(query.order_by(tenant.c.slug).limit(limit))
+    return [TenantInfo(*row) for row in rows.all()]
+
+
 async def insert_store(session: AsyncSession, value: StoreInfo, created_at: datetime) -> bool:
     written = await session.scalar(
         insert(store)

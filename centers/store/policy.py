@@ -7,12 +7,21 @@ from kernel.authz.permissions import Permission, RoleGrants
 READ_TENANT = Permission("store.tenant", "read")
 READ_STORE = Permission("store.store", "read")
 MANAGE_STORE = Permission("store.store", "manage")
+# The tenant's integrations: plugins, webhooks, dead letters, delivery health.
+READ_INTEGRATIONS = Permission("store.integration", "read")
+MANAGE_INTEGRATIONS = Permission("store.integration", "manage")
 
 GRANTS: RoleGrants = {
     # Platform roles apply in every tenant, so they get only what every tenant may
     # show its operator; tenant data needs a tenant role.
     "platform_admin": [READ_TENANT],
-    "tenant_admin": [READ_TENANT, READ_STORE, MANAGE_STORE],
+    "tenant_admin": [
+        READ_TENANT,
+        READ_STORE,
+        MANAGE_STORE,
+        READ_INTEGRATIONS,
+        MANAGE_INTEGRATIONS,
+    ],
     "store_manager": [READ_TENANT, READ_STORE],
     "cashier": [READ_TENANT, READ_STORE],
     "customer": [READ_TENANT, READ_STORE],

@@ -1,4 +1,4 @@
-"""The store subgraph: tenants and stores."""
+"""Tenants and stores: entities, queries and mutations."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from kernel.graphql.fields import mutation, query
 from kernel.graphql.ids import try_parse_id
 from kernel.graphql.mutations import attempt
 from kernel.graphql.pagination import Connection, connection, page_request
-from kernel.graphql.subgraph import Subgraph
 from kernel.graphql.types import UserError
 
 Ctx = Info[RequestContext, None]
@@ -82,7 +81,7 @@ class CreateStorePayload:
 
 
 @strawberry.type
-class Query:
+class StoreQuery:
     @query(policy.READ_TENANT, description="The caller's own tenant.")
     async def tenant(self, info: Ctx) -> Tenant:
         context = info.context
@@ -106,7 +105,7 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class StoreMutation:
     @mutation(
         policy.MANAGE_STORE,
         description="Open a store. Codes: INVALID_CODE, CODE_TAKEN, "
@@ -125,11 +124,3 @@ class Mutation:
             ),
         )
         return CreateStorePayload(store=Store.of(created) if created else None, user_errors=errors)
-
-
-subgraph = Subgraph(
-    name="store",
-    schema=strawberry.federation.Schema(query=Query, mutation=Mutation),
-    entity_permissions={"Tenant": policy.READ_TENANT, "Store": policy.READ_STORE},
-    grants=policy.GRANTS,
-)

@@ -1,0 +1,106 @@
+"""``erp-rest``: a tenant ERP with a plain REST API (the generic adapter).
+
+Outbound (outbox events to the ERP, idempotent by event id through ``Idempotency-Key``):
+
+    order.placed      POST /api/v1/orders
+    order.cancelled   POST /api/v1/orders/{order_id}/cancel
+    payment.refunded  POST /api/v1/refunds
+
+Inbound (the ERP is the source of truth for stock counts and products): ``pull`` reads
+``GET /api/v1/stock?since=<version>`` and ``GET /api/v1/products?since=<version>`` and
+applies each change once, in source-version order (see ``plugins.erp.inbound``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, Field, HttpUrl, SecretStr
+
+from kernel.plugins.manifest import DeliveredEvent, PluginContext, PluginError, PluginManifest
+
+
+class ErpRestSettings(BaseModel):
+    base_url: HttpUrl = Field(description="Root of the ERP's REST API, e.g. https://erp.example/")
+    api_key: SecretStr = Field(description="Bearer token the ERP issued to this tenant.")
+    push_orders: bool = Field(default=True, description="Send orders and refunds to the ERP.")
+    page_size: int = Field(default=100, ge=1, le=1000, description="Items per inbound page.")
+
+
+class ErpRestPlugin:
+    def __init__(self, context: PluginContext) -> None:
+        settings = context.settings
+        assert isinstance(settings, ErpRestSettings)
+        self.settings = settings
+        self.client = httpx.AsyncClient(
+            base_url=str(settings.base_url).rstrip("/") + "/api/v1",
+            headers={"authorization": f"Bearer {settings.api_key.get_secret_value()}"},
+            timeout=context.call_timeout,
+        )
+
+    async def _send(self, method: str, path: str, event: DeliveredEvent, body: Any) -> None:
+        try:
+            response = await self.client.request(
+                method, path, json=body, headers={"idempotency-key": str(event.id)}
+            )
+        except httpx.HTTPError as error:
+            raise PluginError(f"ERP unreachable: {type(error).__name__}") from None
+        if response.status_code >= 300:
+            raise PluginError(f"ERP answered HTTP {response.status_code} to {method} {path}")
+
+    async def handle_event(self, event: DeliveredEvent) -> None:
+        if not self.settings.push_orders:
+            return
+        payload = event.payload
+        if event.topic == "order.placed":
+            await self._send("POST", "/orders", event, event.as_json())
+        elif event.topic == "order.cancelled":
+            await self._send(
+                "POST", f"/orders/{payload['order_id']}/cancel", event, event.as_json()
+            )
+        elif event.topic == "payment.refunded":
+            await self._send("POST", "/refunds", event, event.as_json())
+
+    async def get_page(self, resource: str, since: int) -> dict[str, Any]:
+        """One page of inbound changes after ``since`` (raises ``PluginError``)."""
+        try:
+            response = await self.client.get(
+                f"/{resource}", params={"since": since, "limit": self.settings.page_size}
+            )
+        except httpx.HTTPError as error:
+            raise PluginError(f"ERP unreachable: {type(error).__name__}") from None
+        if response.status_code != 200:
+            raise PluginError(f"ERP answered HTTP {response.status_code} to GET /{resource}")
+        try:
+            body = response.json()
+        except ValueError:
+            raise PluginError(f"ERP sent a non-JSON page of {resource}") from None
+        if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+            raise PluginError(f"ERP sent a malformed page of {resource}")
+        return body
+
+    async def check_health(self) -> None:
+        try:
+            response = await self.client.get("/health")
+        except httpx.HTTPError as error:
+            raise PluginError(f"ERP unreachable: {type(error).__name__}") from None
+        if response.status_code == 401:
+            raise PluginError("ERP refused the API key")
+        if response.status_code != 200:
+            raise PluginError(f"ERP health answered HTTP {response.status_code}")
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+MANIFEST = PluginManifest(
+    name="erp-rest",
+    version="1.0.0",
+    title="Generic REST ERP",
+    description="Orders and refunds to the ERP; stock counts and products from it.",
+    ports=("order.OrderSink", "stock.StockSource", "product.CatalogSource"),
+    settings_model=ErpRestSettings,
+    factory=ErpRestPlugin,
+    topics=("order.placed", "order.cancelled", "payment.refunded"),
+)

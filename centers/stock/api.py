@@ -30,11 +30,13 @@ __all__ = [
     "SyncResult",
     "adjust",
     "available_at",
+    "close_flash_sale",
     "confirm_for_order",
     "flash_reserve",
     "get_levels",
     "get_locations",
     "list_locations",
+    "open_flash_sale",
     "release",
     "reserve",
     "sync_level",
@@ -101,6 +103,35 @@ async def flash_reserve(
         sku_id=sku_id,
         order_id=order_id,
         quantity=quantity,
+    )
+
+
+async def open_flash_sale(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    location_id: uuid.UUID,
+    sku_id: uuid.UUID,
+    units: int,
+    buckets: int = 16,
+) -> LevelInfo:
+    """Set ``units`` of available stock aside for a flash sale of the SKU at the location,
+    spread over ``buckets`` rows (adds to a sale already open). The promotion center's
+    flash-sale activity opens one; ``openFlashSale`` is the admin mutation. Raises
+    ``INVALID_UNITS``, ``INVALID_BUCKETS``, ``LOCATION_NOT_FOUND``, ``SKU_NOT_FOUND``,
+    ``INSUFFICIENT_STOCK``."""
+    return await service.open_flash_sale(
+        session, tenant_id, location_id=location_id, sku_id=sku_id, units=units, buckets=buckets
+    )
+
+
+async def close_flash_sale(
+    session: AsyncSession, tenant_id: uuid.UUID, *, location_id: uuid.UUID, sku_id: uuid.UUID
+) -> LevelInfo:
+    """End the sale: unclaimed units return to available stock; claims stay held.
+    Raises ``NO_FLASH_SALE``."""
+    return await service.close_flash_sale(
+        session, tenant_id, location_id=location_id, sku_id=sku_id
     )
 
 

@@ -21,8 +21,6 @@ from kernel.context import RequestContext
 from kernel.graphql.ids import try_parse_id
 
 Ctx = Info[RequestContext, None]
-# strawberry.field(...) is typed as returning Any; pyproject relaxes that for
-# ``centers.*.graphql`` only, so this module marks its few such decorators.
 
 strawberry.enum(
     DeductionStrategy,
@@ -41,7 +39,7 @@ class Store:
 class Sku:
     id: strawberry.ID
 
-    @strawberry.field(  # type: ignore[untyped-decorator]
+    @strawberry.field(
         description="Stock of this SKU at one store or warehouse (zero if never stocked)."
     )
     async def stock(self, info: Ctx, store_id: strawberry.ID) -> StockLevel | None:
@@ -50,7 +48,7 @@ class Sku:
             return None
         return StockLevel.of(await loaders.levels(info.context).load((store, sku_id)))
 
-    @strawberry.field(description="Stock of this SKU at every location that holds it.")  # type: ignore[untyped-decorator]
+    @strawberry.field(description="Stock of this SKU at every location that holds it.")
     async def stock_levels(self, info: Ctx) -> list[StockLevel]:
         sku_id = try_parse_id(self.id)
         found = await loaders.levels_of_sku(info.context).load(sku_id) if sku_id else []
@@ -119,15 +117,15 @@ class StockLevel:
             low_threshold=value.low_threshold,
         )
 
-    @strawberry.field(description="The store; for a warehouse's stock, use location.")  # type: ignore[untyped-decorator]
+    @strawberry.field(description="The store; for a warehouse's stock, use location.")
     def store(self) -> Store:
         return Store(id=strawberry.ID(str(self.store_id)))
 
-    @strawberry.field(description="Id of the store or warehouse holding this stock.")  # type: ignore[untyped-decorator]
+    @strawberry.field(description="Id of the store or warehouse holding this stock.")
     def location_id(self) -> strawberry.ID:
         return strawberry.ID(str(self.store_id))
 
-    @strawberry.field(description="The location's dispatch data, if it is registered.")  # type: ignore[untyped-decorator]
+    @strawberry.field(description="The location's dispatch data, if it is registered.")
     async def location(self, info: Ctx) -> StockLocation | None:
         found = await loaders.locations(info.context).load(self.store_id)
         return StockLocation.of(found) if found else None

@@ -26,7 +26,7 @@ _CLAIM = """
         AND NOT EXISTS (
           SELECT 1 FROM stock.reservation r
           WHERE r.tenant_id = :tenant_id AND r.order_id = :order_id AND r.sku_id = :sku_id)
-      ORDER BY bucket < :start, bucket
+      ORDER BY {order}
       LIMIT 1 FOR UPDATE {skip}
     ), taken AS (
       UPDATE stock.flash_bucket b SET remaining = b.remaining - :qty
@@ -44,9 +44,11 @@ _CLAIM = """
     SELECT bucket FROM taken
 """
 # First without waiting on locked buckets; if every free-looking bucket was locked, once
-# more waiting for them, so "sold out" is only said when no bucket has the units.
-_CLAIM_SKIPPING = sa.text(_CLAIM.format(skip="SKIP LOCKED"))
-_CLAIM_WAITING = sa.text(_CLAIM.format(skip=""))
+# more waiting for them, so "sold out" is only said when no bucket has the units. A
+# waiting claim keeps the lock of every bucket it waited for and found empty, so waiting
+# claims all walk the buckets in the same order: two of them never wait for each other.
+_CLAIM_SKIPPING = sa.text(_CLAIM.format(order="bucket < :start, bucket", skip="SKIP LOCKED"))
+_CLAIM_WAITING = sa.text(_CLAIM.format(order="bucket", skip=""))
 
 
 async def claim_bucket(
@@ -66,14 +68,12 @@ async def claim_bucket(
         "sku_id": sku_id,
         "order_id": order_id,
         "qty": quantity,
-        "start": start,
         "expires_at": expires_at,
     }
-    for statement in (_CLAIM_SKIPPING, _CLAIM_WAITING):
-        taken = await session.scalar(statement, params)
-        if taken is not None:
-            return int(taken)
-    return None
+    taken = await session.scalar(_CLAIM_SKIPPING, {**params, "start": start})
+    if taken is None:
+        taken = await session.scalar(_CLAIM_WAITING, params)
+    return None if taken is None else int(taken)
 
 
 async def open_buckets(
@@ -108,6 +108,17 @@ async def close_buckets(
     session: AsyncSession, tenant_id: uuid.UUID, location_id: uuid.UUID, sku_id: uuid.UUID
 ) -> int | None:
     """Delete the sale's buckets; the units they still held, or ``None`` if no sale was open."""
+    # Lock in bucket order first, as waiting claims do, so closing never deadlocks with them.
+    await session.execute(
+        sa.select(table.c.bucket)
+        .where(
+            table.c.tenant_id == tenant_id,
+            table.c.store_id == location_id,
+            table.c.sku_id == sku_id,
+        )
+        .order_by(table.c.bucket)
+        .with_for_update()
+    )
     rows = await session.execute(
         sa.delete(table)
         .where(

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SDL    := schema/sdl
 
-.PHONY: install run test lint format typecheck contracts sdl docs compose-check bench lock ci clean
+.PHONY: install run test lint format typecheck contracts sdl docs compose-check bench bench-flash lock ci clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "zhongtai needs Python 3.11+ (set PYTHON=python3.11)")'
@@ -60,6 +60,10 @@ docs: install
 ## Benchmark placeOrder over HTTP against a raw-SQL baseline in the same run.
 bench: install
 	$(BIN)/python bench/place_order.py
+
+## Benchmark flash-sale claims on one hot SKU against the naive row-lock baseline.
+bench-flash: install
+	$(BIN)/python bench/flash_sale.py
 
 ## Re-resolve requirements.lock from pyproject.toml (needs network).
 lock:

@@ -7,17 +7,30 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from centers.member import repository, service
-from centers.member.dto import MemberInfo, MemberPricingProfile
+from centers.member import profile, repository, service
+from centers.member.dto import (
+    AddressInfo,
+    IdentityKind,
+    MemberInfo,
+    MemberPricingProfile,
+    MemberReview,
+)
 
 __all__ = [
+    "AddressInfo",
+    "IdentityKind",
     "MemberInfo",
     "MemberPricingProfile",
+    "MemberReview",
+    "add_growth_for_order",
+    "addresses_of",
     "get_member",
     "get_members",
+    "member_by_identity",
     "member_by_phone",
     "pricing_profile",
     "register_member",
+    "review_member",
 ]
 
 
@@ -59,3 +72,41 @@ async def pricing_profile(
     """The member's level and its benefits (member discount, member prices of
     ``sku_ids``) for pricing; ``None`` for an unknown member or another tenant's."""
     return await repository.pricing_profile(session, tenant_id, member_id, sku_ids)
+
+
+async def member_by_identity(
+    session: AsyncSession, tenant_id: uuid.UUID, kind: IdentityKind, external_id: str
+) -> MemberInfo | None:
+    """The member a channel id belongs to (phone, app account, mini-program openid),
+    or ``None``: every channel's id leads to the same member."""
+    return await profile.member_by_identity(session, tenant_id, kind, external_id)
+
+
+async def review_member(
+    session: AsyncSession, tenant_id: uuid.UUID, member_id: uuid.UUID
+) -> MemberReview | None:
+    """For order review (审核): whether the member is blacklisted (and why) and their
+    tags; ``None`` for an unknown member or another tenant's."""
+    return await profile.review(session, tenant_id, member_id)
+
+
+async def addresses_of(
+    session: AsyncSession, tenant_id: uuid.UUID, member_id: uuid.UUID
+) -> list[AddressInfo]:
+    """The member's delivery addresses, the default first."""
+    return (await repository.addresses_of(session, tenant_id, [member_id]))[member_id]
+
+
+async def add_growth_for_order(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    member_id: uuid.UUID,
+    order_id: uuid.UUID,
+    amount_paid: int,
+) -> bool:
+    """Add growth value (成长值) for a completed order, 1 per 100 minor units paid, once
+    per order, moving the member to the level it reaches; returns whether it was added."""
+    return await profile.add_growth_for_order(
+        session, tenant_id, member_id=member_id, order_id=order_id, amount_paid=amount_paid
+    )

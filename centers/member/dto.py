@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +17,8 @@ class MemberInfo:
     display_name: str
     level: int
     created_at: datetime
+    growth: int = 0  # 成长值, drives the level
+    blacklisted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +38,41 @@ class MemberPricingProfile:
     member_prices: Mapping[uuid.UUID, int]  # sku id -> member price per unit, asked skus only
     combine: str
     blacklisted: bool
+
+
+class IdentityKind(StrEnum):
+    PHONE = "PHONE"
+    APP = "APP"  # the brand app's account id
+    MINI_PROGRAM = "MINI_PROGRAM"  # the mini-program openid
+
+
+@dataclass(frozen=True, slots=True)
+class LevelRuleInfo:
+    id: uuid.UUID
+    level: int
+    name: str
+    growth_threshold: int
+    discount_bp: int
+    combine: str  # STACK or UNDISCOUNTED_ONLY
+
+
+@dataclass(frozen=True, slots=True)
+class AddressInfo:
+    id: uuid.UUID
+    member_id: uuid.UUID
+    receiver: str
+    phone: str
+    region: str
+    detail: str
+    is_default: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MemberReview:
+    """What order review (风控/审核) needs to know about a buyer."""
+
+    member_id: uuid.UUID
+    blacklisted: bool
+    reason: str | None
+    tags: tuple[str, ...]

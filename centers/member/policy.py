@@ -6,12 +6,19 @@ from kernel.authz.permissions import Permission, RoleGrants
 
 READ_MEMBER = Permission("member.member", "read")
 MANAGE_MEMBER = Permission("member.member", "manage")
+# Levels, their benefits and member prices: the brand's pricing, admin only.
+MANAGE_LEVELS = Permission("member.level", "manage")
+READ_LEVELS = Permission("member.level", "read")
+# The blacklist decides whether orders go through: a manager's call, not a cashier's.
+MANAGE_BLACKLIST = Permission("member.blacklist", "manage")
 
 GRANTS: RoleGrants = {
     # Members are personal data (phone numbers): no platform role, and no customer role
     # until a customer can be tied to their own member row.
-    "tenant_admin": [READ_MEMBER, MANAGE_MEMBER],
-    "store_manager": [READ_MEMBER],
+    "tenant_admin": [READ_MEMBER, MANAGE_MEMBER, MANAGE_LEVELS, READ_LEVELS, MANAGE_BLACKLIST],
+    "store_manager": [READ_MEMBER, READ_LEVELS, MANAGE_BLACKLIST],
     # Cashiers look members up and register walk-in customers at the POS.
-    "cashier": [READ_MEMBER, MANAGE_MEMBER],
+    "cashier": [READ_MEMBER, MANAGE_MEMBER, READ_LEVELS],
+    # Customers see the levels and their benefits (the membership page).
+    "customer": [READ_LEVELS],
 }

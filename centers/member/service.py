@@ -60,6 +60,16 @@ async def register_member(
             code="PHONE_TAKEN",
             field=["input", "phone"],
         )
+    # The phone is the first identity: lookups by any channel id go through one table.
+    owner = await repository.link_identity(
+        session, tenant_id, "PHONE", phone, value.id, value.created_at
+    )
+    if owner != value.id:  # the phone is another member's second number
+        raise UserInputError(
+            "a member with this phone is already registered",
+            code="PHONE_TAKEN",
+            field=["input", "phone"],
+        )
     await emit(
         session,
         tenant_id,

@@ -124,3 +124,89 @@ class PriceQuote:
     payable_total: int  # subtotal - discount_total
     points_redeemed: int  # points spent as a discount (source POINTS allocations)
     explanation: tuple[str, ...]  # one sentence per rule applied or skipped, in order
+
+
+# --- Rules and coupons (admin side) ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionScope:
+    """Where a rule applies; an empty tuple means "any". A line is in scope when it
+    matches any of ``sku_ids``/``product_ids``/``category_ids`` (or all are empty)."""
+
+    store_ids: tuple[uuid.UUID, ...] = ()
+    channels: tuple[str, ...] = ()
+    member_levels: tuple[int, ...] = ()
+    sku_ids: tuple[uuid.UUID, ...] = ()
+    product_ids: tuple[uuid.UUID, ...] = ()
+    category_ids: tuple[uuid.UUID, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SpendTier:
+    threshold: int  # spend at least this (minor units) on goods in scope…
+    discount: int  # …and save this
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionRules:
+    """What an activity gives (by kind), where, and how it stacks."""
+
+    tiers: tuple[SpendTier, ...] = ()  # SPEND_AND_SAVE
+    discount_bp: int = 0  # PERCENT_OFF: basis points off (2000 = 20% off = 8折)
+    unit_price: int = 0  # FIXED_PRICE, FLASH_SALE: price per unit
+    buy_quantity: int = 0  # BUY_X_GET_Y
+    get_quantity: int = 0
+    bundle_sku_ids: tuple[uuid.UUID, ...] = ()  # BUNDLE
+    bundle_price: int = 0
+    scope: PromotionScope = PromotionScope()
+    priority: int = 0  # higher applies first
+    exclusive: bool = False  # applies only to lines nothing else discounted, then alone
+    stack_group: str | None = None  # one activity per group applies (the first by priority)
+    budget: int | None = None  # total discount it may give, minor units
+    per_member_limit: int | None = None  # orders per member
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityDetails:
+    activity: PromotionActivityInfo
+    rules: PromotionRules
+    budget_used: int
+
+
+class CouponKind(StrEnum):
+    AMOUNT_OFF = "AMOUNT_OFF"  # 满减券 / 无门槛券: an amount off, above a minimum spend
+    PERCENT_OFF = "PERCENT_OFF"  # 折扣券: basis points off, optionally capped
+
+
+@dataclass(frozen=True, slots=True)
+class CouponTemplateInfo:
+    id: uuid.UUID
+    name: str
+    kind: CouponKind
+    amount_off: int
+    discount_bp: int
+    max_discount: int | None
+    min_spend: int
+    scope: PromotionScope
+    stacks_with_promotions: bool
+    starts_at: datetime
+    ends_at: datetime
+    shared_code: str | None
+    total_quantity: int | None
+    issued: int
+    redeemed: int
+    per_member_limit: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CouponInfo:
+    id: uuid.UUID
+    template_id: uuid.UUID
+    code: str
+    member_id: uuid.UUID
+    status: str  # AVAILABLE or USED
+    order_id: uuid.UUID | None
+    issued_at: datetime
+    used_at: datetime | None

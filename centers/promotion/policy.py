@@ -6,11 +6,23 @@ from kernel.authz.permissions import Permission, RoleGrants
 
 READ_ACTIVITY = Permission("promotion.activity", "read")
 MANAGE_ACTIVITY = Permission("promotion.activity", "manage")
+READ_COUPON = Permission("promotion.coupon", "read")
+MANAGE_COUPON = Permission("promotion.coupon", "manage")
+ISSUE_COUPON = Permission("promotion.coupon", "issue")
+PRICE_CART = Permission("promotion.price", "read")
 
-# Customers read activities: the shop shows what is on offer.
+# Customers read activities and price carts: the shop shows what is on offer and what
+# a cart would cost. Coupons name members, so reading them is staff work for now.
 GRANTS: RoleGrants = {
-    "tenant_admin": [READ_ACTIVITY, MANAGE_ACTIVITY],
-    "store_manager": [READ_ACTIVITY],
-    "cashier": [READ_ACTIVITY],
-    "customer": [READ_ACTIVITY],
+    "tenant_admin": [
+        READ_ACTIVITY,
+        MANAGE_ACTIVITY,
+        READ_COUPON,
+        MANAGE_COUPON,
+        ISSUE_COUPON,
+        PRICE_CART,
+    ],
+    "store_manager": [READ_ACTIVITY, READ_COUPON, ISSUE_COUPON, PRICE_CART],
+    "cashier": [READ_ACTIVITY, READ_COUPON, PRICE_CART],
+    "customer": [READ_ACTIVITY, PRICE_CART],
 }

@@ -8,21 +8,34 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.promotion import repository
-from centers.promotion.dto import PromotionActivityInfo, PromotionKind, PromotionStatus
+from centers.promotion.dto import (
+    ActivityDetails,
+    PromotionActivityInfo,
+    PromotionKind,
+    PromotionRules,
+    PromotionStatus,
+)
 from centers.promotion.events import PromotionActivityCreated
+from centers.promotion.rules import (
+    PRICED_KINDS,
+    check_rules,
+    rule_to_json,
+    rules_from_row,
+    scope_to_json,
+)
 from kernel.errors import UserInputError
 from kernel.ids import new_id
 from kernel.outbox import emit
 from kernel.text import required_text
 
 
-def _clean_name(name: str) -> str:
+def clean_name(name: str) -> str:
     return required_text(
         name, label="name", max_length=200, code="INVALID_NAME", field=["input", "name"]
     )
 
 
-def _check_window(starts_at: datetime, ends_at: datetime) -> None:
+def check_window(starts_at: datetime, ends_at: datetime) -> None:
     # A window without an offset would be read in whatever zone the server runs in;
     # a flash sale that starts eight hours late is worse than a refused input.
     for field, moment in (("startsAt", starts_at), ("endsAt", ends_at)):
@@ -46,9 +59,12 @@ async def create_activity(
     kind: PromotionKind,
     starts_at: datetime,
     ends_at: datetime,
+    rules: PromotionRules | None = None,
 ) -> PromotionActivityInfo:
-    cleaned = _clean_name(name)
-    _check_window(starts_at, ends_at)
+    cleaned = clean_name(name)
+    check_window(starts_at, ends_at)
+    if rules is not None:
+        check_rules(kind, rules)
     # Created as a draft: an operator reviews the rules before the activity goes live.
     value = PromotionActivityInfo(
         id=new_id(),
@@ -61,6 +77,8 @@ async def create_activity(
         created_at=datetime.now(UTC),
     )
     await repository.insert_activity(session, value)
+    if rules is not None:
+        await _store_rules(session, tenant_id, value.id, rules)
     await emit(
         session,
         tenant_id,
@@ -73,3 +91,104 @@ async def create_activity(
         ),
     )
     return value
+
+
+async def _store_rules(
+    session: AsyncSession, tenant_id: uuid.UUID, activity_id: uuid.UUID, rules: PromotionRules
+) -> None:
+    await repository.set_activity_rules(
+        session,
+        tenant_id,
+        activity_id,
+        rule=rule_to_json(rules),
+        scope=scope_to_json(rules.scope),
+        priority=rules.priority,
+        exclusive=rules.exclusive,
+        stack_group=rules.stack_group,
+        budget=rules.budget,
+        per_member_limit=rules.per_member_limit,
+    )
+
+
+def details_of(row: repository.ActivityRow) -> ActivityDetails:
+    return ActivityDetails(
+        activity=row.info,
+        rules=rules_from_row(
+            row.rule,
+            row.scope,
+            priority=row.priority,
+            exclusive=row.exclusive,
+            stack_group=row.stack_group,
+            budget=row.budget,
+            per_member_limit=row.per_member_limit,
+        ),
+        budget_used=row.budget_used,
+    )
+
+
+async def _activity_row(
+    session: AsyncSession, tenant_id: uuid.UUID, activity_id: uuid.UUID
+) -> repository.ActivityRow:
+    found = await repository.activity_rows_by_ids(session, tenant_id, [activity_id])
+    if not found:
+        raise UserInputError(
+            "activity not found", code="ACTIVITY_NOT_FOUND", field=["input", "activityId"]
+        )
+    return found[0]
+
+
+async def set_rules(
+    session: AsyncSession, tenant_id: uuid.UUID, activity_id: uuid.UUID, rules: PromotionRules
+) -> ActivityDetails:
+    """Replace a DRAFT activity's rules; a live activity's rules do not change under
+    the carts priced with them (end it and create another)."""
+    row = await _activity_row(session, tenant_id, activity_id)
+    if row.info.status is not PromotionStatus.DRAFT:
+        raise UserInputError(
+            "only a draft activity's rules can change",
+            code="NOT_DRAFT",
+            field=["input", "activityId"],
+        )
+    check_rules(row.info.kind, rules)
+    await _store_rules(session, tenant_id, activity_id, rules)
+    return details_of((await repository.activity_rows_by_ids(session, tenant_id, [activity_id]))[0])
+
+
+async def activate(
+    session: AsyncSession, tenant_id: uuid.UUID, activity_id: uuid.UUID
+) -> ActivityDetails:
+    """DRAFT → ACTIVE: from now on checkout applies it inside its window."""
+    row = await _activity_row(session, tenant_id, activity_id)
+    if row.info.kind not in PRICED_KINDS:
+        raise UserInputError(
+            f"{row.info.kind.value} activities are not priced at checkout yet",
+            code="KIND_NOT_PRICED",
+            field=["input", "activityId"],
+        )
+    details = details_of(row)
+    check_rules(row.info.kind, details.rules)
+    if not await repository.set_activity_status(
+        session, tenant_id, activity_id, status="ACTIVE", from_statuses=["DRAFT"]
+    ):
+        raise UserInputError(
+            "only a draft activity can be activated",
+            code="INVALID_TRANSITION",
+            field=["input", "activityId"],
+        )
+    return details_of((await repository.activity_rows_by_ids(session, tenant_id, [activity_id]))[0])
+
+
+async def end(
+    session: AsyncSession, tenant_id: uuid.UUID, activity_id: uuid.UUID
+) -> ActivityDetails:
+    """DRAFT or ACTIVE → ENDED, for good."""
+    await _activity_row(session, tenant_id, activity_id)
+    if not await repository.set_activity_status(
+        session, tenant_id, activity_id, status="ENDED", from_statuses=["DRAFT", "ACTIVE"]
+    ):
+        raise UserInputError(
+            "the activity has ended already",
+            code="INVALID_TRANSITION",
+            field=["input", "activityId"],
+        )
+    return details_of((await repository.activity_rows_by_ids(session, tenant_id, [activity_id]))[0])

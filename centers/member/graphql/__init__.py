@@ -1,0 +1,33 @@
+"""The member subgraph: members (会员), their identities, addresses, tags and levels."""
+
+from __future__ import annotations
+
+import strawberry
+
+from centers.member import policy
+from centers.member.graphql.levels import LevelMutation, LevelQuery
+from centers.member.graphql.members import (
+    MemberMutation,
+    MemberProfileMutation,
+    MemberProfileQuery,
+    MemberQuery,
+)
+from kernel.graphql.subgraph import Subgraph
+
+
+@strawberry.type
+class Query(MemberQuery, MemberProfileQuery, LevelQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(MemberMutation, MemberProfileMutation, LevelMutation):
+    pass
+
+
+subgraph = Subgraph(
+    name="member",
+    schema=strawberry.federation.Schema(query=Query, mutation=Mutation),
+    entity_permissions={"Member": policy.READ_MEMBER},
+    grants=policy.GRANTS,
+)

@@ -1,0 +1,32 @@
+"""The promotion subgraph: activities and their rules, coupons, and cart pricing."""
+
+from __future__ import annotations
+
+import strawberry
+
+from centers.promotion import policy
+from centers.promotion.graphql.activities import ActivityMutation, ActivityQuery
+from centers.promotion.graphql.coupons import CouponMutation, CouponQuery
+from centers.promotion.graphql.pricing import PricingQuery
+from kernel.graphql.subgraph import Subgraph
+
+
+@strawberry.type
+class Query(ActivityQuery, CouponQuery, PricingQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(ActivityMutation, CouponMutation):
+    pass
+
+
+subgraph = Subgraph(
+    name="promotion",
+    schema=strawberry.federation.Schema(query=Query, mutation=Mutation),
+    entity_permissions={
+        "PromotionActivity": policy.READ_ACTIVITY,
+        "CouponTemplate": policy.READ_COUPON,
+    },
+    grants=policy.GRANTS,
+)

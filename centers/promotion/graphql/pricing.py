@@ -1,0 +1,196 @@
+"""``priceCart``: what a cart costs now, with every discount explained (read-only)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import strawberry
+from strawberry import Info
+
+from centers.product import api as product_api
+from centers.promotion import policy, pricing
+from centers.promotion.dto import AllocationSource, PriceQuote, PricingLine, PricingRequest
+from kernel.context import RequestContext
+from kernel.errors import UserInputError
+from kernel.graphql.fields import query
+from kernel.graphql.ids import parse_id
+from kernel.graphql.types import UserError
+
+Ctx = Info[RequestContext, None]
+
+MAX_LINES = 100
+MAX_QUANTITY = 9999
+
+strawberry.enum(
+    AllocationSource,
+    description="Where a discount came from: a promotion activity, a coupon, the member "
+    "level's benefit, or points redeemed.",
+)
+
+
+@strawberry.type(description="One discount given to one line by one source (金额分摊).")
+class LineAllocation:
+    line_index: int
+    source: AllocationSource
+    source_id: strawberry.ID | None = strawberry.field(
+        description="The activity, coupon template or member level; null for points."
+    )
+    label: str
+    amount: int
+
+
+@strawberry.type
+class PricedLine:
+    line_index: int
+    list_amount: int
+    discount_amount: int
+    payable_amount: int
+
+
+@strawberry.type(
+    name="PriceQuote", description="A priced cart: payableTotal is the sum of the lines' payables."
+)
+class PriceQuoteType:
+    currency: str
+    subtotal: int
+    discount_total: int
+    payable_total: int
+    points_redeemed: int
+    lines: list[PricedLine]
+    allocations: list[LineAllocation]
+    explanation: list[str] = strawberry.field(
+        description="One sentence per rule applied or skipped, in the order applied."
+    )
+
+    @classmethod
+    def of(cls, value: PriceQuote, currency: str) -> PriceQuoteType:
+        return cls(
+            currency=currency,
+            subtotal=value.subtotal,
+            discount_total=value.discount_total,
+            payable_total=value.payable_total,
+            points_redeemed=value.points_redeemed,
+            lines=[
+                PricedLine(
+                    line_index=line.line_index,
+                    list_amount=line.list_amount,
+                    discount_amount=line.discount_amount,
+                    payable_amount=line.payable_amount,
+                )
+                for line in value.lines
+            ],
+            allocations=[
+                LineAllocation(
+                    line_index=a.line_index,
+                    source=a.source,
+                    source_id=strawberry.ID(str(a.source_id)) if a.source_id else None,
+                    label=a.label,
+                    amount=a.amount,
+                )
+                for a in value.allocations
+            ],
+            explanation=list(value.explanation),
+        )
+
+
+@strawberry.input
+class PriceCartLineInput:
+    sku_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.input
+class PriceCartInput:
+    store_id: strawberry.ID
+    channel: str = strawberry.field(description="e.g. MINI_PROGRAM, APP, POS.")
+    lines: list[PriceCartLineInput]
+    member_id: strawberry.ID | None = None
+    coupon_codes: list[str] = strawberry.field(default_factory=list)
+    points_to_redeem: int = 0
+    at: datetime | None = strawberry.field(
+        default=None, description="Price as of this moment (with offset); default now."
+    )
+
+
+@strawberry.type
+class PriceCartResult:
+    quote: PriceQuoteType | None
+    user_errors: list[UserError]
+
+
+async def _request(context: RequestContext, input: PriceCartInput) -> tuple[PricingRequest, str]:
+    if not 1 <= len(input.lines) <= MAX_LINES:
+        raise UserInputError(
+            f"a cart has 1 to {MAX_LINES} lines", code="NO_LINES", field=["input", "lines"]
+        )
+    sku_ids = [
+        parse_id(line.sku_id, ["input", "lines", str(i), "skuId"])
+        for i, line in enumerate(input.lines)
+    ]
+    for index, line in enumerate(input.lines):
+        if not 1 <= line.quantity <= MAX_QUANTITY:
+            raise UserInputError(
+                f"quantity must be 1 to {MAX_QUANTITY}",
+                code="INVALID_QUANTITY",
+                field=["input", "lines", str(index), "quantity"],
+            )
+    skus = await product_api.get_skus(context.session, context.tenant_id, sku_ids)
+    lines: list[PricingLine] = []
+    currencies: set[str] = set()
+    for index, (sku_id, line) in enumerate(zip(sku_ids, input.lines, strict=True)):
+        sku = skus.get(sku_id)
+        if sku is None:
+            raise UserInputError(
+                "sku not found", code="SKU_NOT_FOUND", field=["input", "lines", str(index), "skuId"]
+            )
+        currencies.add(sku.price.currency)
+        lines.append(
+            PricingLine(
+                sku_id=sku_id,
+                product_id=sku.product_id,
+                category_id=None,
+                quantity=line.quantity,
+                unit_price=sku.price.amount,
+            )
+        )
+    if len(currencies) != 1:
+        raise UserInputError(
+            "the cart mixes currencies", code="MIXED_CURRENCIES", field=["input", "lines"]
+        )
+    at = input.at or datetime.now(UTC)
+    if at.utcoffset() is None:
+        raise UserInputError(
+            "at needs a time zone offset", code="INVALID_TIME", field=["input", "at"]
+        )
+    currency = currencies.pop()
+    request = PricingRequest(
+        store_id=parse_id(input.store_id, ["input", "storeId"]),
+        channel=input.channel,
+        member_id=parse_id(input.member_id, ["input", "memberId"]) if input.member_id else None,
+        coupon_codes=tuple(input.coupon_codes),
+        points_to_redeem=input.points_to_redeem,
+        currency=currency,
+        at=at,
+        lines=tuple(lines),
+    )
+    return request, currency
+
+
+@strawberry.type
+class PricingQuery:
+    @query(
+        policy.PRICE_CART,
+        description="Price a cart now without writing anything: promotions, member benefit, "
+        "coupons and points, each discount allocated to lines and explained. Codes: "
+        "NO_LINES, INVALID_ID, INVALID_QUANTITY, SKU_NOT_FOUND, MIXED_CURRENCIES, "
+        "INVALID_TIME, and the pricing codes of docs/pricing.md (COUPON_*, MEMBER_*, "
+        "POINTS_*, INSUFFICIENT_POINTS).",
+    )
+    async def price_cart(self, info: Ctx, input: PriceCartInput) -> PriceCartResult:
+        context = info.context
+        try:
+            request, currency = await _request(context, input)
+            quoted = await pricing.quote(context.session, context.tenant_id, request)
+        except UserInputError as error:
+            return PriceCartResult(quote=None, user_errors=[UserError.from_error(error)])
+        return PriceCartResult(quote=PriceQuoteType.of(quoted, currency), user_errors=[])

@@ -30,10 +30,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kernel.db import Database
 from kernel.dispatch import deliveries
 from kernel.dispatch.deliveries import Claimed
+from kernel.dispatch.inbound import Inbound
 from kernel.dispatch.webhooks import post_event
 from kernel.plugins import storage
 from kernel.plugins.breaker import CircuitBreakers
-from kernel.plugins.manifest import DeliveredEvent, Plugin, PluginContext, topic_matches
+from kernel.plugins.manifest import (
+    DeliveredEvent,
+    Plugin,
+    PluginContext,
+    PullingPlugin,
+    topic_matches,
+)
 from kernel.plugins.registry import PluginRegistry, default_registry
 from kernel.plugins.sealing import Sealer
 from kernel.plugins.settings import PluginSettings, get_plugin_settings
@@ -111,6 +118,7 @@ class Dispatcher:
             clock=lambda: self._now.timestamp(),
         )
         self._instances: dict[tuple[uuid.UUID, str], _Instance] = {}
+        self._last_pull: dict[tuple[uuid.UUID, str], datetime] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -144,6 +152,7 @@ class Dispatcher:
         while not self._stopping.is_set():
             try:
                 report = await self.run_once()
+                await self.pull_once()
             except Exception:
                 log.exception("dispatcher pass failed")
                 report = DispatchReport()
@@ -176,6 +185,71 @@ class Dispatcher:
                 if not round_report.worked:
                     break
             return report
+
+    async def pull_once(
+        self, now: datetime | None = None, *, tenant_id: uuid.UUID | None = None
+    ) -> int:
+        """Call ``pull`` on every enabled pulling plugin whose interval has passed (all
+        of them concurrently, each under its timeout and breaker); returns how many ran."""
+        async with self._lock:
+            self._now = now or datetime.now(UTC)
+            pulling = [m.name for m in self.registry.all() if m.pull_interval_seconds > 0]
+            async with self.db.unit_of_work() as session:
+                installations = await storage.pulling_installations(
+                    session, pulling, tenant_id, limit=10_000
+                )
+            due = []
+            for installation in installations:
+                key = (installation.tenant_id, installation.plugin)
+                manifest = self.registry.get(installation.plugin)
+                last = self._last_pull.get(key)
+                if manifest is None or (
+                    last is not None
+                    and (self._now - last).total_seconds() < manifest.pull_interval_seconds
+                ):
+                    continue
+                due.append(installation)
+            outcomes = await asyncio.gather(*(self._pull(i) for i in due))
+            return sum(1 for ran in outcomes if ran)
+
+    async def _pull(self, installation: storage.Installation) -> bool:
+        subscriber = storage.plugin_subscriber(installation.plugin)
+        breaker_key = (installation.tenant_id, subscriber)
+        if not self.breakers.allow(breaker_key):
+            return False
+        self._last_pull[(installation.tenant_id, installation.plugin)] = self._now
+        target = await self._instance(installation)
+        timeout = self.settings.plugin_pull_timeout_seconds
+        started = time.perf_counter()
+        error: str | None = None
+        try:
+            if isinstance(target, BaseException):
+                raise target
+            if not isinstance(target, PullingPlugin):
+                raise TypeError(f"plugin {installation.plugin!r} declares pulls but has no pull()")
+            inbound = Inbound(installation.tenant_id, installation.plugin, self.db)
+            await asyncio.wait_for(target.pull(inbound), timeout)
+        except TimeoutError:
+            error = f"pull timed out after {timeout:g}s"
+        except Exception as failure:  # a plugin's failure is data, never our crash
+            error = "pull failed: " + _describe(failure)
+        if error is None:
+            self.breakers.record_success(breaker_key)
+        else:
+            self.breakers.record_failure(breaker_key)
+        open_for = self.breakers.open_for(breaker_key)
+        async with self.db.unit_of_work() as session:
+            await deliveries.record_health(
+                session,
+                installation.tenant_id,
+                subscriber,
+                self._now,
+                ok=error is None,
+                latency_ms=_ms(started),
+                error=error,
+                circuit_open_until=self._now + timedelta(seconds=open_for) if open_for else None,
+            )
+        return True
 
     async def _fan_out(self, tenant_id: uuid.UUID | None) -> int:
         total = 0

@@ -11,6 +11,7 @@ from kernel.plugins.manifest import (
     PluginContext,
     PluginError,
     PluginManifest,
+    PullingPlugin,
 )
 from kernel.plugins.registry import ENTRY_POINT_GROUP, PluginRegistry, default_registry
 
@@ -22,5 +23,6 @@ __all__ = [
     "PluginError",
     "PluginManifest",
     "PluginRegistry",
+    "PullingPlugin",
     "default_registry",
 ]

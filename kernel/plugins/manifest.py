@@ -83,6 +83,18 @@ class Plugin(Protocol):
         ...
 
 
+@runtime_checkable
+class PullingPlugin(Plugin, Protocol):
+    """A plugin that also brings data in (its manifest sets ``pull_interval_seconds``)."""
+
+    async def pull(self, inbound: Any) -> None:
+        """Fetch what changed in the backend since the saved cursor and apply it through
+        the centers' ``api`` in ``inbound.transaction()``, saving the new cursor in the
+        same transaction (``kernel.dispatch.inbound.Inbound``). Must tolerate duplicate
+        and out-of-order items: apply by source version or external id."""
+        ...
+
+
 def secret_fields(model: type[BaseModel]) -> frozenset[str]:
     """Settings fields typed ``SecretStr``: sealed at rest, never returned by the API."""
     found = set()
@@ -110,6 +122,8 @@ class PluginManifest:
     # ("order.*") or every topic ("*").
     topics: Sequence[str] = field(default_factory=tuple)
     description: str = ""
+    # Seconds between calls of the instance's ``pull`` hook (0: the plugin does not pull).
+    pull_interval_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         if not PLUGIN_NAME.match(self.name):

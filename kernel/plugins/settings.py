@@ -26,6 +26,8 @@ class PluginSettings(BaseSettings):
     # secrets, all of them open old ones (rotate by prepending a new key).
     plugin_secret_keys: SecretStr | None = None
     plugin_call_timeout_seconds: float = 5.0
+    # A pull reads pages and writes them; it gets longer than one outbound call.
+    plugin_pull_timeout_seconds: float = 30.0
     dispatch_interval_seconds: float = 1.0
     dispatch_batch_size: int = 200
     # Per tenant per pass, so one tenant's backlog cannot starve the others.

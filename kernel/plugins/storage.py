@@ -145,6 +145,22 @@ async def enabled_installations(
     return [_installation(row) for row in rows.all()]
 
 
+async def pulling_installations(
+    session: AsyncSession, plugins: Sequence[str], tenant_id: uuid.UUID | None, limit: int
+) -> list[Installation]:
+    """Enabled installations of plugins that pull (across tenants unless one is given)."""
+    if not plugins:
+        return []
+    query = sa.select(*_installation_columns).where(
+        plugin_installation.c.enabled.is_(True),
+        plugin_installation.c.plugin.in_(list(plugins)),
+    )
+    if tenant_id is not None:
+        query = query.where(plugin_installation.c.tenant_id == tenant_id)
+    rows = await session.execute(query.limit(limit))
+    return [_installation(row) for row in rows.all()]
+
+
 def _validation_error(error: ValidationError) -> UserInputError:
     first = error.errors()[0]
     location = [str(part) for part in first.get("loc", ())]

@@ -6,9 +6,9 @@ Outbound (outbox events to the ERP, idempotent by event id through ``Idempotency
     order.cancelled   POST /api/v1/orders/{order_id}/cancel
     payment.refunded  POST /api/v1/refunds
 
-Inbound (the ERP is the source of truth for stock counts and products): ``pull`` reads
-``GET /api/v1/stock?since=<version>`` and ``GET /api/v1/products?since=<version>`` and
-applies each change once, in source-version order (see ``plugins.erp.inbound``).
+Inbound (the ERP is the source of truth for on-hand counts): ``pull`` reads
+``GET /api/v1/stock?since=<version>`` and applies each count once, in source-version
+order (see ``plugins.erp.inbound``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, Field, HttpUrl, SecretStr
 
+from kernel.dispatch.inbound import Inbound
 from kernel.plugins.manifest import DeliveredEvent, PluginContext, PluginError, PluginManifest
+from plugins.erp.inbound import MAX_PAGES_PER_PULL, PullStats, apply_stock, parse_stock
 
 
 class ErpRestSettings(BaseModel):
@@ -33,6 +35,7 @@ class ErpRestPlugin:
         settings = context.settings
         assert isinstance(settings, ErpRestSettings)
         self.settings = settings
+        self.last_pull = PullStats()
         self.client = httpx.AsyncClient(
             base_url=str(settings.base_url).rstrip("/") + "/api/v1",
             headers={"authorization": f"Bearer {settings.api_key.get_secret_value()}"},
@@ -80,6 +83,24 @@ class ErpRestPlugin:
             raise PluginError(f"ERP sent a malformed page of {resource}")
         return body
 
+    async def pull(self, inbound: Inbound) -> None:
+        """Bring stock counts in, page by page, until the ERP has nothing newer."""
+        self.last_pull = PullStats()
+        async with inbound.transaction() as session:
+            since = int((await inbound.cursor(session)).get("stock", 0))
+        for _ in range(MAX_PAGES_PER_PULL):
+            page = await self.get_page("stock", since)
+            counts = parse_stock(page["items"])
+            if not counts:
+                return
+            newest, stats = await apply_stock(inbound, counts, "stock", "erp-rest")
+            self.last_pull.applied += stats.applied
+            self.last_pull.stale += stats.stale
+            self.last_pull.unknown += stats.unknown
+            if newest <= since or len(page["items"]) < self.settings.page_size:
+                return
+            since = newest
+
     async def check_health(self) -> None:
         try:
             response = await self.client.get("/health")
@@ -98,9 +119,10 @@ MANIFEST = PluginManifest(
     name="erp-rest",
     version="1.0.0",
     title="Generic REST ERP",
-    description="Orders and refunds to the ERP; stock counts and products from it.",
-    ports=("order.OrderSink", "stock.StockSource", "product.CatalogSource"),
+    description="Orders and refunds to the ERP; on-hand stock counts from it.",
+    ports=("order.OrderSink", "stock.StockSource"),
     settings_model=ErpRestSettings,
     factory=ErpRestPlugin,
     topics=("order.placed", "order.cancelled", "payment.refunded"),
+    pull_interval_seconds=30.0,
 )

@@ -14,6 +14,7 @@ from kernel.authz.enforcers import PolicyStore, TenantPolicy
 from kernel.authz.permissions import Authenticated, Permission, Requirement
 from kernel.db import Database
 from kernel.errors import ForbiddenError
+from kernel.settings import Settings
 
 LoaderT = TypeVar("LoaderT")
 
@@ -30,6 +31,7 @@ class RequestContext:
     rollback_only: bool = False
     # The process's policy store (admin fields reach the known permissions through it).
     policies: PolicyStore | None = None
+    settings: Settings | None = None
     # What ``authorize`` refused during this request, for the audit log.
     denials: list[Permission] = field(default_factory=list)
     _session: AsyncSession | None = None

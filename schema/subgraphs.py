@@ -1,4 +1,4 @@
-"""The nine subgraphs, in a fixed order (the order decides nothing but print order)."""
+"""The nine center subgraphs and the kernel's access subgraph, in a fixed order (the order decides nothing but print order)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from centers.points.graphql import subgraph as points
 from centers.product.graphql import subgraph as product
 from centers.promotion.graphql import subgraph as promotion
 from centers.stock.graphql import subgraph as stock
+from centers.store import api as store_api
 from centers.store.graphql import subgraph as store
 from kernel.app import ServedApi
+from kernel.authz.admin.graphql import build_subgraph as build_access_subgraph
 from kernel.authz.permissions import merge_grants
 from kernel.graphql.subgraph import Subgraph
 from kernel.jobs import JobHandler
@@ -32,6 +34,8 @@ SUBGRAPHS: tuple[Subgraph, ...] = (
     points,
     payment,
     fulfillment,
+    # The kernel's access administration; tenants come from the store center.
+    build_access_subgraph(store_api),
 )
 
 install_event_handlers([s.event_handlers for s in SUBGRAPHS])

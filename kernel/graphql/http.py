@@ -163,6 +163,7 @@ class GraphQLEndpoint:
             request_id=request_id,
             sole_mutation=_is_sole_mutation(operation),
             policies=self._policies,
+            settings=self._settings,
         )
         started = time.perf_counter()
         result = await self._execute(

@@ -1,0 +1,1 @@
+"""The access subgraph: roles, grants, assignments, API keys, audit log, tenants."""

@@ -122,7 +122,8 @@ async def _coupon_offers(
     offers: list[CouponOffer] = []
     seen: set[uuid.UUID] = set()
     for index, raw in enumerate(request.coupon_codes):
-        code = raw.strip()
+        # Codes are case-insensitive: people type them from a poster or a receipt.
+        code = raw.strip().upper()
         issued = await repository.coupon_by_code(session, tenant_id, code) if code else None
         if issued is not None:
             # Another member's coupon behaves exactly like a code that does not exist.

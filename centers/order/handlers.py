@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,6 +57,7 @@ async def complete_after_sale_window(
             actor="system:after-sale-window",
             actor_kind=Actor.SYSTEM,
             idempotency_key="after-sale-complete",
+            as_of=datetime.fromisoformat(str(payload["due_at"])),
         )
     except UserInputError as error:
         if error.code not in ("INVALID_TRANSITION", "ORDER_NOT_FOUND"):

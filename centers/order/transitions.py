@@ -26,7 +26,7 @@ from centers.order.machine.definitions import ALL_EVENTS
 from centers.stock import api as stock_api
 from kernel.errors import ForbiddenError, UserInputError
 from kernel.idempotency import MAX_KEY_LENGTH
-from kernel.jobs import cancel_job, schedule_job
+from kernel.jobs import schedule_job
 from kernel.outbox import emit
 
 JOB_PAYMENT_TIMEOUT = "order.payment_timeout"
@@ -54,6 +54,8 @@ class Step:
     reason: str
     amount: int | None
     now: datetime
+    # The time rules are judged at: ``now``, or a job's due time (the job fires then).
+    as_of: datetime
     changes: dict[str, Any] = field(default_factory=dict)
     _settings: OrderSettings | None = None
 
@@ -86,7 +88,7 @@ async def _pays_balance(step: Step) -> None:
 async def _after_sale_window_over(step: Step) -> None:
     received = step.order.status_changed_at or step.order.placed_at
     days = (await step.settings()).after_sale_days
-    if step.now < received + timedelta(days=days):
+    if step.as_of < received + timedelta(days=days):
         raise UserInputError(
             f"the {days}-day after-sale window is still open",
             code="AFTER_SALE_WINDOW_OPEN",
@@ -136,10 +138,6 @@ async def _schedule_payment_timeout(step: Step) -> None:
     await schedule_payment_timeout(step.session, step.tenant_id, step.order.id, step.now)
 
 
-async def _cancel_payment_timeout(step: Step) -> None:
-    await cancel_job(step.session, step.tenant_id, JOB_PAYMENT_TIMEOUT, str(step.order.id))
-
-
 async def _issue_pickup_code(step: Step) -> None:
     # 取餐码 / voucher code: short enough to read out, random so it cannot be guessed.
     step.changes["pickup_code"] = f"{secrets.randbelow(10**6):06d}"
@@ -153,7 +151,10 @@ async def _schedule_completion(step: Step) -> None:
         JOB_COMPLETE,
         str(step.order.id),
         step.now + timedelta(days=days),
-        {"order_id": str(step.order.id)},
+        {
+            "order_id": str(step.order.id),
+            "due_at": (step.now + timedelta(days=days)).isoformat(),
+        },
     )
 
 
@@ -162,7 +163,6 @@ EFFECTS: dict[str, Callable[[Step], Awaitable[None]]] = {
     "release_stock": _release_stock,
     "stamp_cancelled": _stamp_cancelled,
     "schedule_payment_timeout": _schedule_payment_timeout,
-    "cancel_payment_timeout": _cancel_payment_timeout,
     "issue_pickup_code": _issue_pickup_code,
     "schedule_completion": _schedule_completion,
 }
@@ -205,8 +205,11 @@ async def apply_event(
     idempotency_key: str | None = None,
     buyer: str | None = None,
     amount: int | None = None,
+    as_of: datetime | None = None,
 ) -> TransitionResult:
     """Apply ``event`` to the order; ``buyer``: only that buyer's order is reachable.
+
+    ``as_of``: a scheduled job's due time, at which time-based guards are judged.
 
     Raises ``UserInputError``: ``UNKNOWN_EVENT``, ``INVALID_REASON``,
     ``INVALID_IDEMPOTENCY_KEY``, ``ORDER_NOT_FOUND``, ``INVALID_TRANSITION``,
@@ -244,7 +247,8 @@ async def apply_event(
         actor=actor,
         reason=reason,
         amount=amount,
-        now=datetime.now(UTC),
+        now=(now := datetime.now(UTC)),
+        as_of=max(now, as_of) if as_of is not None else now,
     )
     for guard in transition.guards:
         await GUARDS[guard](step)

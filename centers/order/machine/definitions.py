@@ -6,7 +6,11 @@ guards   ``pays_deposit`` (the payment is the presale deposit), ``pays_balance``
          payment is exactly what is still owed), ``after_sale_window_over``.
 effects  ``record_payment``, ``release_stock``, ``release_benefits`` (coupons, budgets,
          points), ``stamp_cancelled``, ``schedule_payment_timeout``,
-         ``cancel_payment_timeout``, ``issue_pickup_code``, ``schedule_completion``.
+         ``issue_pickup_code``, ``schedule_completion``.
+
+The payment-timeout job is never cancelled by a transition: cancelling it would wait on
+the job row the runner holds while the runner waits on the order row (a deadlock).
+When it fires on an order that was paid or cancelled meanwhile, it does nothing.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ def _t(
     )
 
 
-_GIVE_BACK = ("release_stock", "cancel_payment_timeout", "stamp_cancelled")
+_GIVE_BACK = ("release_stock", "stamp_cancelled")
 
 # Review (审核): placement flags risky orders PENDING_REVIEW; staff approve or reject.
 _REVIEW = (
@@ -57,7 +61,7 @@ _PAY_IN_FULL = _t(
     "PAID",
     (SYSTEM,),
     guards=("pays_balance",),
-    effects=("record_payment", "cancel_payment_timeout"),
+    effects=("record_payment",),
 )
 
 # Ship → receive → complete once the after-sale window has passed.
@@ -170,7 +174,7 @@ PRESALE = Machine(
             "DEPOSIT_PAID",
             (SYSTEM,),
             guards=("pays_deposit",),
-            effects=("record_payment", "cancel_payment_timeout"),
+            effects=("record_payment",),
         ),
         # The deposit is not refunded when the buyer abandons the balance (定金不退).
         _t(
@@ -270,7 +274,7 @@ VIRTUAL = Machine(
             "ISSUED",
             (SYSTEM,),
             guards=("pays_balance",),
-            effects=("record_payment", "cancel_payment_timeout", "issue_pickup_code"),
+            effects=("record_payment", "issue_pickup_code"),
         ),
         _t("REDEEM", "ISSUED", "COMPLETED", (STAFF, SYSTEM)),
     ),

@@ -17,3 +17,16 @@ class ProductCreated:
     @property
     def aggregate_id(self) -> uuid.UUID:
         return self.product_id
+
+
+@dataclass(frozen=True, slots=True)
+class ProductUpdated:
+    """A product or its SKUs changed (edited, imported, or synced from the ERP)."""
+
+    topic: ClassVar[str] = "product.updated"
+    product_id: uuid.UUID
+    sku_ids: list[uuid.UUID]
+
+    @property
+    def aggregate_id(self) -> uuid.UUID:
+        return self.product_id

@@ -1,0 +1,200 @@
+"""Categories, channel listings and price overrides."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from centers.product.dto import CategoryInfo, ListingInfo, SkuPriceInfo
+from centers.product.models import Category, ChannelListing, Sku, SkuPrice
+from kernel.db import table_of
+from kernel.money import Money
+
+category = table_of(Category)
+listing = table_of(ChannelListing)
+sku_price = table_of(SkuPrice)
+sku = table_of(Sku)
+
+# A brand's category tree is read whole (menus have tens of categories); this bound
+# keeps that read finite.
+MAX_CATEGORIES = 1000
+# Stored for "every channel" / "every store", since key columns cannot be NULL.
+ANY_CHANNEL = ""
+ANY_STORE = uuid.UUID(int=0)
+
+_category_columns = (category.c.id, category.c.parent_id, category.c.name, category.c.position)
+
+
+def _category(row: Any) -> CategoryInfo:
+    return CategoryInfo(id=row.id, parent_id=row.parent_id, name=row.name, position=row.position)
+
+
+async def insert_category(session: AsyncSession, tenant_id: uuid.UUID, value: CategoryInfo) -> bool:
+    """Insert unless the name is taken under the same parent."""
+    written = await session.scalar(
+        insert(category)
+        .values(
+            tenant_id=tenant_id,
+            id=value.id,
+            parent_id=value.parent_id,
+            name=value.name,
+            position=value.position,
+            created_at=datetime.now(UTC),
+        )
+        .on_conflict_do_nothing()
+        .returning(category.c.id)
+    )
+    return written is not None
+
+
+async def category_by_name(
+    session: AsyncSession, tenant_id: uuid.UUID, parent_id: uuid.UUID | None, name: str
+) -> CategoryInfo | None:
+    parent = (
+        category.c.parent_id.is_(None) if parent_id is None else category.c.parent_id == parent_id
+    )
+    row = (
+        await session.execute(
+            sa.select(*_category_columns).where(
+                category.c.tenant_id == tenant_id, parent, category.c.name == name
+            )
+        )
+    ).first()
+    return _category(row) if row else None
+
+
+async def categories_by_ids(
+    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> list[CategoryInfo]:
+    if not ids:
+        return []
+    rows = await session.execute(
+        sa.select(*_category_columns).where(
+            category.c.tenant_id == tenant_id, category.c.id.in_(ids)
+        )
+    )
+    return [_category(row) for row in rows.all()]
+
+
+async def list_categories(session: AsyncSession, tenant_id: uuid.UUID) -> list[CategoryInfo]:
+    """The whole tree, parents' children by position then name."""
+    rows = await session.execute(
+        sa.select(*_category_columns)
+        .where(category.c.tenant_id == tenant_id)
+        .order_by(category.c.position, category.c.name, category.c.id)
+        .limit(MAX_CATEGORIES)
+    )
+    return [_category(row) for row in rows.all()]
+
+
+async def upsert_listing(session: AsyncSession, tenant_id: uuid.UUID, value: ListingInfo) -> None:
+    statement = insert(listing).values(
+        tenant_id=tenant_id,
+        product_id=value.product_id,
+        channel=value.channel,
+        on_sale=value.on_sale,
+        updated_at=datetime.now(UTC),
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[listing.c.tenant_id, listing.c.product_id, listing.c.channel],
+            set_={
+                "on_sale": statement.excluded.on_sale,
+                "updated_at": statement.excluded.updated_at,
+            },
+        )
+    )
+
+
+async def listings_by_products(
+    session: AsyncSession, tenant_id: uuid.UUID, product_ids: Sequence[uuid.UUID]
+) -> list[ListingInfo]:
+    if not product_ids:
+        return []
+    rows = await session.execute(
+        sa.select(listing.c.product_id, listing.c.channel, listing.c.on_sale)
+        .where(listing.c.tenant_id == tenant_id, listing.c.product_id.in_(product_ids))
+        .order_by(listing.c.product_id, listing.c.channel)
+    )
+    return [ListingInfo(*row) for row in rows.all()]
+
+
+async def upsert_sku_price(
+    session: AsyncSession, tenant_id: uuid.UUID, value: SkuPriceInfo
+) -> None:
+    statement = insert(sku_price).values(
+        tenant_id=tenant_id,
+        sku_id=value.sku_id,
+        channel=value.channel or ANY_CHANNEL,
+        store_id=value.store_id or ANY_STORE,
+        price_amount=value.price.amount,
+        updated_at=datetime.now(UTC),
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[
+                sku_price.c.tenant_id,
+                sku_price.c.sku_id,
+                sku_price.c.channel,
+                sku_price.c.store_id,
+            ],
+            set_={
+                "price_amount": statement.excluded.price_amount,
+                "updated_at": statement.excluded.updated_at,
+            },
+        )
+    )
+
+
+async def delete_sku_price(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    sku_id: uuid.UUID,
+    channel: str | None,
+    store_id: uuid.UUID | None,
+) -> None:
+    await session.execute(
+        sa.delete(sku_price).where(
+            sku_price.c.tenant_id == tenant_id,
+            sku_price.c.sku_id == sku_id,
+            sku_price.c.channel == (channel or ANY_CHANNEL),
+            sku_price.c.store_id == (store_id or ANY_STORE),
+        )
+    )
+
+
+async def prices_by_skus(
+    session: AsyncSession, tenant_id: uuid.UUID, sku_ids: Sequence[uuid.UUID]
+) -> list[SkuPriceInfo]:
+    """Every override of the SKUs (a handful each: channels × stores that differ)."""
+    if not sku_ids:
+        return []
+    rows = await session.execute(
+        sa.select(
+            sku_price.c.sku_id,
+            sku_price.c.channel,
+            sku_price.c.store_id,
+            sku_price.c.price_amount,
+            sku.c.currency,
+        )
+        .join(
+            sku, sa.and_(sku.c.tenant_id == sku_price.c.tenant_id, sku.c.id == sku_price.c.sku_id)
+        )
+        .where(sku_price.c.tenant_id == tenant_id, sku_price.c.sku_id.in_(sku_ids))
+        .order_by(sku_price.c.sku_id, sku_price.c.channel, sku_price.c.store_id)
+    )
+    return [
+        SkuPriceInfo(
+            sku_id=row.sku_id,
+            channel=row.channel or None,
+            store_id=None if row.store_id == ANY_STORE else row.store_id,
+            price=Money(row.price_amount, row.currency),
+        )
+        for row in rows.all()
+    ]

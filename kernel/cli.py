@@ -30,6 +30,16 @@ class DemoSummary:
 
 
 @dataclass(frozen=True)
+class Command:
+    """A subcommand the composition root adds, e.g. ``import-products``."""
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[Settings, Database, argparse.Namespace], Awaitable[int]]
+
+
+@dataclass(frozen=True)
 class Composition:
     """What only the composition root knows: the schemas, the demo data, tenants."""
 
@@ -38,6 +48,7 @@ class Composition:
     composed_sdl: Callable[[], str]
     seed_demo: Callable[[AsyncSession], Awaitable[DemoSummary]]
     tenant_id_by_slug: Callable[[AsyncSession, str], Awaitable[uuid.UUID | None]]
+    commands: Sequence[Command] = ()
 
 
 def _database(settings: Settings) -> Database:
@@ -111,7 +122,7 @@ def _write_sdl(composition: Composition, out: Path) -> None:
     print(f"wrote {len(composition.subgraph_sdls())} subgraph SDLs and schema.graphql to {out}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(extra: Sequence[Command] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zhongtai", description="zhongtai middle-platform")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the GraphQL API")
@@ -126,11 +137,21 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--service-account", action="store_true", help="an sa: subject")
     sdl = commands.add_parser("sdl", help="write subgraph SDLs and schema.graphql")
     sdl.add_argument("--out", type=Path, default=Path("schema/sdl"))
+    for command in extra:
+        command.configure(commands.add_parser(command.name, help=command.help))
     return parser
 
 
+async def _run_command(command: Command, settings: Settings, args: argparse.Namespace) -> int:
+    db = _database(settings)
+    try:
+        return await command.run(settings, db, args)
+    finally:
+        await db.dispose()
+
+
 def run_cli(composition: Composition, argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(composition.commands).parse_args(argv)
     settings = get_settings()
     configure_logging()
     if args.command == "serve":
@@ -175,6 +196,10 @@ def run_cli(composition: Composition, argv: Sequence[str] | None = None) -> int:
         )
     elif args.command == "sdl":
         _write_sdl(composition, args.out)
+    else:
+        for command in composition.commands:
+            if args.command == command.name:
+                return asyncio.run(_run_command(command, settings, args))
     return 0
 
 

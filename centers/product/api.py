@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from centers.product import repository, service
+from centers.product import importer, repository, service
 from centers.product.dto import (
     CategoryInfo,
     ImportReport,
@@ -21,6 +22,9 @@ from centers.product.dto import (
     UpsertOutcome,
 )
 from centers.product.ports import MemberPricing
+from kernel.db import Database
+
+CSV_BATCH_ROWS = importer.DEFAULT_BATCH
 
 __all__ = [
     "CategoryInfo",
@@ -36,6 +40,7 @@ __all__ = [
     "create_product",
     "get_products",
     "get_skus",
+    "import_csv_file",
     "import_csv_rows",
     "listings_of",
     "quote_prices",
@@ -177,3 +182,17 @@ async def import_csv_rows(
     """Apply catalog CSV rows, each on its own: bad rows are reported, never applied.
     The caller commits (the CLI commits every batch)."""
     return await service.import_rows(session, tenant_id, rows, progress)
+
+
+async def import_csv_file(
+    db: Database,
+    tenant_id: uuid.UUID,
+    path: Path,
+    *,
+    batch_size: int = CSV_BATCH_ROWS,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import a catalog CSV file in batches, one transaction each (the CLI's
+    ``import-products``); ``progress(rows_done)`` after every row. Raises
+    ``UserInputError`` (``MISSING_COLUMN``, ``MALFORMED_CSV``) before any row is applied."""
+    return await importer.import_file(db, tenant_id, path, batch_size=batch_size, progress=progress)

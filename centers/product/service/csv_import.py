@@ -48,7 +48,12 @@ def read_csv(text: str | Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
     """``(line, row)`` pairs; raises ``UserInputError`` for a missing column."""
     lines = io.StringIO(text) if isinstance(text, str) else text
     reader = csv.DictReader(lines)
-    header = [h.strip() for h in reader.fieldnames or []]
+    try:
+        header = [h.strip() for h in reader.fieldnames or []]
+    except csv.Error as error:
+        raise UserInputError(
+            f"not a CSV file: {error}", code="MALFORMED_CSV", field=["input", "csv"]
+        ) from None
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise UserInputError(
@@ -57,7 +62,15 @@ def read_csv(text: str | Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
             field=["input", "csv"],
         )
     reader.fieldnames = header
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise UserInputError(
+                f"line {reader.line_num}: {error}", code="MALFORMED_CSV", field=["input", "csv"]
+            ) from None
         yield reader.line_num, {k: (v or "").strip() for k, v in row.items() if isinstance(k, str)}
 
 

@@ -340,6 +340,7 @@ class Dispatcher:
                     tenant_id=installation.tenant_id,
                     settings=settings,
                     call_timeout=self.settings.plugin_call_timeout_seconds,
+                    inbound=Inbound(installation.tenant_id, installation.plugin, self.db),
                 )
             )
         except Exception as error:

@@ -6,6 +6,9 @@ entry-point group ``zhongtai.plugins``. See ``docs/plugins.md``.
 """
 
 from kernel.plugins.manifest import (
+    CallbackPlugin,
+    CallbackRequest,
+    CallbackResponse,
     DeliveredEvent,
     Plugin,
     PluginContext,
@@ -17,6 +20,9 @@ from kernel.plugins.registry import ENTRY_POINT_GROUP, PluginRegistry, default_r
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "CallbackPlugin",
+    "CallbackRequest",
+    "CallbackResponse",
     "DeliveredEvent",
     "Plugin",
     "PluginContext",

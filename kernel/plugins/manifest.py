@@ -59,6 +59,9 @@ class PluginContext:
     settings: BaseModel
     # Seconds a single call may take; adapters pass it to their HTTP clients.
     call_timeout: float = 5.0
+    # Tenant-bound transactions (``kernel.dispatch.inbound.Inbound``) for hooks that must
+    # read the centers' ``api`` (e.g. an order's channel); None in contract tests.
+    inbound: Any = None
 
 
 @runtime_checkable
@@ -80,6 +83,34 @@ class Plugin(Protocol):
     async def aclose(self) -> None:
         """Release connections; called when the tenant's configuration changes or the
         process stops."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequest:
+    """An HTTP request a backend sent to ``/hooks/store/plugins/<plugin>/<tenant id>``.
+    Nothing in it is trusted until the plugin has checked its signature."""
+
+    method: str
+    headers: Mapping[str, str]  # lower-case names
+    query: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackResponse:
+    status: int
+    body: Mapping[str, Any]
+
+
+@runtime_checkable
+class CallbackPlugin(Plugin, Protocol):
+    """A plugin whose backend calls us (POS status callbacks, channel order pushes)."""
+
+    async def handle_callback(self, request: CallbackRequest, inbound: Any) -> CallbackResponse:
+        """Authenticate the request FIRST (its signature, with a secret from the plugin's
+        settings; answer 401 otherwise), then apply it through the centers' ``api`` in
+        ``inbound.transaction()``. Must be idempotent: backends resend callbacks."""
         ...
 
 

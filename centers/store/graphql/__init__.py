@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import strawberry
 
-from centers.store import policy
+from centers.store import callbacks, policy
 from centers.store.graphql.plugins import PluginMutation, PluginQuery
 from centers.store.graphql.stores import StoreMutation, StoreQuery
 from kernel.graphql.subgraph import Subgraph
@@ -26,6 +26,7 @@ subgraph = Subgraph(
     schema=strawberry.federation.Schema(query=Query, mutation=Mutation),
     entity_permissions={"Tenant": policy.READ_TENANT, "Store": policy.READ_STORE},
     grants=policy.GRANTS,
+    http_routes=callbacks.ROUTES,
 )
 
 __all__ = ["subgraph"]

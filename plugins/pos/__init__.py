@@ -1,0 +1,1 @@
+"""``pos``: pushes store orders to the tenant's POS and takes its status callbacks."""

@@ -1,0 +1,148 @@
+"""erp-rest end to end: orders out through the dispatcher, stock counts in by pull."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from centers.product import api as product_api
+from centers.stock import api as stock_api
+from centers.store import api as store_api
+from kernel.app import Runtime
+from kernel.dispatch import Dispatcher
+from kernel.plugins import storage
+from kernel.plugins.registry import PluginRegistry
+from plugins.emulation import LoopbackServer
+from plugins.erp.rest import MANIFEST
+from plugins.erp.rest_emulator import ErpState, erp_emulator
+from tests.builders import Shop, open_shop
+from tests.centers.order.test_place_order import CANCEL, PLACE, order_input
+from tests.conftest import TenantFixture, gql
+from tests.kernel.dispatch.support import later, plugin_settings
+
+CONFIGURE = """
+mutation($settings: JSON!) {
+  configurePlugin(input: {plugin: "erp-rest", settings: $settings}) { userErrors { code } }
+  enablePlugin(input: {plugin: "erp-rest"}) { installation { enabled } userErrors { code } }
+}
+"""
+
+
+@pytest.fixture
+async def erp() -> AsyncIterator[tuple[LoopbackServer, ErpState]]:
+    server, state = erp_emulator(api_key="erp-key")
+    async with server:
+        yield server, state
+
+
+async def connect(client: httpx.AsyncClient, tenant: TenantFixture, url: str) -> None:
+    token = await tenant.token("tenant_admin")
+    body = await gql(
+        client, token, CONFIGURE, {"settings": {"base_url": url, "api_key": "erp-key"}}
+    )
+    assert body["data"]["enablePlugin"]["installation"]["enabled"] is True
+
+
+def dispatcher(runtime: Runtime) -> Dispatcher:
+    return Dispatcher(runtime.db, registry=PluginRegistry([MANIFEST]), settings=plugin_settings())
+
+
+async def test_placed_and_cancelled_orders_reach_the_erp(
+    client: httpx.AsyncClient,
+    tenant: TenantFixture,
+    runtime: Runtime,
+    erp: tuple[LoopbackServer, ErpState],
+) -> None:
+    server, state = erp
+    await connect(client, tenant, server.url)
+    shop = await open_shop(tenant)
+    token = await tenant.token("tenant_admin")
+    placed = await gql(client, token, PLACE, order_input(shop, [1, 2]))
+    order_id = placed["data"]["placeOrder"]["order"]["id"]
+    cancelled = await gql(
+        client, token, CANCEL, {"input": {"orderId": order_id, "reason": "changed mind"}}
+    )
+    assert cancelled["data"]["cancelOrder"]["userErrors"] == []
+
+    subject = dispatcher(runtime)
+    await subject.run_once(tenant_id=tenant.id)
+    await subject.aclose()
+    assert state.orders[order_id]["payload"]["total_amount"] == shop.prices[0] + 2 * shop.prices[1]
+    assert order_id in state.cancelled  # after the order itself: in order per aggregate
+    assert state.duplicates == 0
+
+
+async def _codes(runtime: Runtime, tenant: TenantFixture, shop: Shop) -> tuple[str, list[str]]:
+    async with runtime.db.unit_of_work(tenant.id) as session:
+        store = await store_api.get_store(session, tenant.id, shop.store_id)
+        skus = await product_api.get_skus(session, tenant.id, shop.sku_ids)
+    assert store is not None
+    return store.code, [skus[i].code for i in shop.sku_ids]
+
+
+async def _on_hand(runtime: Runtime, tenant: TenantFixture, shop: Shop, sku: uuid.UUID) -> int:
+    async with runtime.db.unit_of_work(tenant.id) as session:
+        levels = await stock_api.get_levels(session, tenant.id, [(shop.store_id, sku)])
+    return levels[(shop.store_id, sku)].on_hand
+
+
+async def test_stock_counts_apply_in_version_order_despite_duplicates_and_shuffles(
+    client: httpx.AsyncClient,
+    tenant: TenantFixture,
+    runtime: Runtime,
+    erp: tuple[LoopbackServer, ErpState],
+) -> None:
+    server, state = erp
+    await connect(client, tenant, server.url)
+    shop = await open_shop(tenant, stock=10)
+    store_code, sku_codes = await _codes(runtime, tenant, shop)
+    for on_hand in (50, 40, 45):
+        state.set_stock(store_code, sku_codes[0], on_hand)
+    state.set_stock(store_code, "NOT-OURS", 7)  # the ERP knows items we do not sell
+    state.set_stock(store_code, sku_codes[1], 3)
+    state.duplicate_feed = state.shuffle_feed = True
+
+    subject = dispatcher(runtime)
+    assert await subject.pull_once(tenant_id=tenant.id) == 1
+    assert await _on_hand(runtime, tenant, shop, shop.sku_ids[0]) == 45
+    assert await _on_hand(runtime, tenant, shop, shop.sku_ids[1]) == 3
+    # Pulled again (the interval passed): the cursor says nothing is new.
+    state.set_stock(store_code, sku_codes[0], 44)
+    assert await subject.pull_once(later(31), tenant_id=tenant.id) == 1
+    await subject.aclose()
+    assert await _on_hand(runtime, tenant, shop, shop.sku_ids[0]) == 44
+    async with runtime.db.unit_of_work(tenant.id) as session:
+        cursor = await storage.sync_state(session, tenant.id, "erp-rest")
+    assert cursor == {"stock": state.version}
+
+
+async def test_malformed_stock_page_applies_nothing_and_the_admin_sees_why(
+    client: httpx.AsyncClient,
+    tenant: TenantFixture,
+    runtime: Runtime,
+    erp: tuple[LoopbackServer, ErpState],
+) -> None:
+    server, state = erp
+    await connect(client, tenant, server.url)
+    shop = await open_shop(tenant, stock=10)
+    store_code, sku_codes = await _codes(runtime, tenant, shop)
+    state.set_stock(store_code, sku_codes[0], 99)
+    state.stock_feed.append(
+        (state.version + 1, {"store_code": store_code, "sku_code": sku_codes[1]})
+    )
+    state.version += 1
+
+    subject = dispatcher(runtime)
+    await subject.pull_once(tenant_id=tenant.id)
+    await subject.aclose()
+    assert await _on_hand(runtime, tenant, shop, shop.sku_ids[0]) == 10  # nothing applied
+    token = await tenant.token("tenant_admin")
+    health = await gql(client, token, "{ pluginInstallations { health { status lastError } } }")
+    (installation,) = health["data"]["pluginInstallations"]
+    assert installation["health"] == {
+        "status": "FAILING",
+        "lastError": "pull failed: PluginError: malformed stock item #1 from the ERP",
+    }

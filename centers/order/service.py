@@ -29,6 +29,7 @@ from centers.order.dto import (
 from centers.order.events import OrderPlaced, PlacedLine
 from centers.order.machine import MACHINES, Actor, machine_for
 from centers.product import api as product_api
+from centers.promotion import api as promotion_api
 from centers.stock import api as stock_api
 from centers.store import api as store_api
 from kernel import idempotency
@@ -56,6 +57,21 @@ class Placement:
     order_type: str = "STANDARD"
     channel: str = "POS"
     external_id: str | None = None
+    member_id: uuid.UUID | None = None  # the buyer's membership, for benefits/coupons/points
+    coupon_codes: tuple[str, ...] = ()
+    points_to_redeem: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Priced:
+    """A cart priced exactly as placing it would charge."""
+
+    currency: str
+    skus: dict[uuid.UUID, product_api.SkuInfo]
+    unit_prices: tuple[int, ...]
+    allocations: tuple[amounts.Allocation, ...]
+    amounts: amounts.OrderAmounts
+    explanation: tuple[str, ...]
 
 
 def _check(placement: Placement) -> None:
@@ -101,10 +117,10 @@ async def place_order(
         "type": placement.order_type,
         "channel": placement.channel,
         "lines": [[line.sku_id, line.quantity] for line in placement.lines],
+        "member": placement.member_id,
+        "coupons": list(placement.coupon_codes),
+        "points": placement.points_to_redeem,
     }
-    # Plain POS orders keep the original request shape, so earlier keys still replay.
-    if placement.order_type == "STANDARD" and placement.channel == "POS":
-        del request["type"], request["channel"]
     claim = await idempotency.claim(
         session, tenant_id, "order.place", placement.idempotency_key, request, order_id
     )
@@ -112,43 +128,10 @@ async def place_order(
         found = await repository.orders_by_ids(session, tenant_id, [claim.result_id], buyer=None)
         return found[0], True
 
+    priced = await price(session, tenant_id, placement, order_id=order_id)
+    currency, skus, computed = priced.currency, priced.skus, priced.amounts
+    allocations = priced.allocations
     store_id = placement.store_id
-    if await store_api.get_store(session, tenant_id, store_id) is None:
-        raise UserInputError("store not found", code="STORE_NOT_FOUND", field=["input", "storeId"])
-    skus = await product_api.get_skus(
-        session, tenant_id, list({line.sku_id for line in placement.lines})
-    )
-    drafts: list[amounts.DraftLine] = []
-    for index, line in enumerate(placement.lines):
-        sku = skus.get(line.sku_id)
-        if sku is None:
-            raise UserInputError(
-                "SKU not found", code="SKU_NOT_FOUND", field=["input", "lines", str(index), "skuId"]
-            )
-        drafts.append(
-            amounts.DraftLine(
-                unit_price=sku.price.amount,
-                quantity=line.quantity,
-                split_key=f"store:{store_id}",
-                store_id=store_id,
-            )
-        )
-    currency = skus[placement.lines[0].sku_id].price.currency
-    if any(skus[line.sku_id].price.currency != currency for line in placement.lines):
-        raise UserInputError(
-            "lines are priced in different currencies",
-            code="MIXED_CURRENCIES",
-            field=["input", "lines"],
-        )
-    settings = await repository.get_settings(session, tenant_id)
-    delivery = (
-        amounts.DeliveryRule(fee=settings.delivery_fee, free_from=settings.free_delivery_from)
-        if placement.order_type in SHIPPED_TYPES and settings.delivery_fee
-        else None
-    )
-    # List prices; the promotion engine's allocations (by line and source) plug in here.
-    allocations: list[amounts.Allocation] = []
-    computed = amounts.compute(drafts, allocations, delivery)
 
     await stock_api.reserve(
         session,
@@ -163,6 +146,7 @@ async def place_order(
 
     now = datetime.now(UTC)
     machine = machine_for(placement.order_type)
+    settings = await repository.get_settings(session, tenant_id)
 
     def money(value: int) -> Money:
         return Money(value, currency)
@@ -218,7 +202,7 @@ async def place_order(
             sku_id=skus[line.sku_id].id,
             sku_code=skus[line.sku_id].code,
             sku_name=skus[line.sku_id].name,
-            unit_price=skus[line.sku_id].price,
+            unit_price=money(unit),
             quantity=line.quantity,
             amount=money(priced.list_amount),
             sub_no=priced.sub_no,
@@ -226,7 +210,9 @@ async def place_order(
             payable=money(priced.payable_amount),
             refunded=money(0),
         )
-        for index, (line, priced) in enumerate(zip(placement.lines, computed.lines, strict=True))
+        for index, (line, unit, priced) in enumerate(
+            zip(placement.lines, priced.unit_prices, computed.lines, strict=True)
+        )
     ]
     await repository.insert_lines(session, tenant_id, order_id, lines)
     await repository.insert_discounts(
@@ -282,6 +268,113 @@ async def place_order(
     if machine.find(order.status, "TIMEOUT") is not None:
         await transitions.schedule_payment_timeout(session, tenant_id, order_id, now)
     return order, False
+
+
+async def price(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    placement: Placement,
+    *,
+    order_id: uuid.UUID | None,
+) -> Priced:
+    """Price the cart: channel/store prices (product), discounts allocated per line by
+    source (promotion), sub-orders by the split rule, delivery fee. With ``order_id``
+    the promotion engine also consumes coupons, budgets and points for that order;
+    without, nothing is written (``previewOrder``). Both run the same code, so a
+    preview shows exactly what placing charges."""
+    _check(placement)
+    store_id = placement.store_id
+    if await store_api.get_store(session, tenant_id, store_id) is None:
+        raise UserInputError("store not found", code="STORE_NOT_FOUND", field=["input", "storeId"])
+    sku_ids = list({line.sku_id for line in placement.lines})
+    skus = await product_api.get_skus(session, tenant_id, sku_ids)
+    for index, line in enumerate(placement.lines):
+        if line.sku_id not in skus:
+            raise UserInputError(
+                "SKU not found", code="SKU_NOT_FOUND", field=["input", "lines", str(index), "skuId"]
+            )
+    prices = await product_api.quote_prices(
+        session, tenant_id, sku_ids, channel=placement.channel, store_id=store_id
+    )
+    unit = {
+        sku_id: prices[sku_id].price if sku_id in prices else skus[sku_id].price
+        for sku_id in sku_ids
+    }
+    currency = unit[placement.lines[0].sku_id].currency
+    if any(unit[line.sku_id].currency != currency for line in placement.lines):
+        raise UserInputError(
+            "lines are priced in different currencies",
+            code="MIXED_CURRENCIES",
+            field=["input", "lines"],
+        )
+    products = await product_api.get_products(
+        session, tenant_id, list({s.product_id for s in skus.values()})
+    )
+    request = promotion_api.PricingRequest(
+        store_id=store_id,
+        channel=placement.channel,
+        member_id=placement.member_id,
+        coupon_codes=placement.coupon_codes,
+        points_to_redeem=placement.points_to_redeem,
+        currency=currency,
+        at=datetime.now(UTC),
+        lines=tuple(
+            promotion_api.PricingLine(
+                sku_id=line.sku_id,
+                product_id=skus[line.sku_id].product_id,
+                category_id=(
+                    products[skus[line.sku_id].product_id].category_id
+                    if skus[line.sku_id].product_id in products
+                    else None
+                ),
+                quantity=line.quantity,
+                unit_price=unit[line.sku_id].amount,
+            )
+            for line in placement.lines
+        ),
+    )
+    quote = (
+        await promotion_api.commit_quote(session, tenant_id, request, order_id)
+        if order_id is not None
+        else await promotion_api.quote(session, tenant_id, request)
+    )
+    allocations = tuple(
+        amounts.Allocation(
+            line_index=a.line_index,
+            source=str(a.source),
+            source_id=a.source_id,
+            label=a.label[:200],
+            amount=a.amount,
+        )
+        for a in quote.allocations
+    )
+    settings = await repository.get_settings(session, tenant_id)
+    delivery = (
+        amounts.DeliveryRule(fee=settings.delivery_fee, free_from=settings.free_delivery_from)
+        if placement.order_type in SHIPPED_TYPES and settings.delivery_fee
+        else None
+    )
+    drafts = [
+        amounts.DraftLine(
+            unit_price=unit[line.sku_id].amount,
+            quantity=line.quantity,
+            # The split rule: one sub-order per fulfilling store.
+            split_key=f"store:{store_id}",
+            store_id=store_id,
+        )
+        for line in placement.lines
+    ]
+    computed = amounts.compute(drafts, allocations, delivery)
+    if computed.payable_amount - computed.delivery_fee != quote.payable_total:
+        raise RuntimeError("order amounts disagree with the pricing engine's quote")
+    return Priced(
+        currency=currency,
+        skus=skus,
+        unit_prices=tuple(d.unit_price for d in drafts),
+        allocations=allocations,
+        amounts=computed,
+        explanation=quote.explanation,
+    )
 
 
 async def _insert_with_fresh_number(

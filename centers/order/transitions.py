@@ -23,6 +23,7 @@ from centers.order.dto import OrderInfo, OrderSettings, TransitionResult
 from centers.order.events import OrderCancelled, OrderStatusChanged
 from centers.order.machine import Actor, Transition, machine_for
 from centers.order.machine.definitions import ALL_EVENTS
+from centers.promotion import api as promotion_api
 from centers.stock import api as stock_api
 from kernel.errors import ForbiddenError, UserInputError
 from kernel.idempotency import MAX_KEY_LENGTH
@@ -114,6 +115,11 @@ async def _release_stock(step: Step) -> None:
     await stock_api.release(step.session, step.tenant_id, step.order.id)
 
 
+async def _release_benefits(step: Step) -> None:
+    # Coupons, activity budgets, per-member limits and points come back as allocated.
+    await promotion_api.release_for_order(step.session, step.tenant_id, step.order.id)
+
+
 async def _stamp_cancelled(step: Step) -> None:
     step.changes["cancelled_at"] = step.now
     step.changes["cancel_reason"] = step.reason
@@ -161,6 +167,7 @@ async def _schedule_completion(step: Step) -> None:
 EFFECTS: dict[str, Callable[[Step], Awaitable[None]]] = {
     "record_payment": _record_payment,
     "release_stock": _release_stock,
+    "release_benefits": _release_benefits,
     "stamp_cancelled": _stamp_cancelled,
     "schedule_payment_timeout": _schedule_payment_timeout,
     "issue_pickup_code": _issue_pickup_code,

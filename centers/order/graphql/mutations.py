@@ -13,7 +13,8 @@ from typing import Any
 import strawberry
 
 from centers.order import policy, repository, service, transitions
-from centers.order.dto import LineRequest, OrderInfo, OrderSettings, TransitionResult
+from centers.order.dto import OrderInfo, OrderSettings, TransitionResult
+from centers.order.graphql.placement import OrderLineInput, placement_of
 from centers.order.graphql.queries import OrderSettingsType
 from centers.order.graphql.types import Ctx, Order, OrderEventName, OrderType, actor_kind
 from centers.order.machine import Actor
@@ -32,12 +33,6 @@ TRANSITION_CODES = (
 
 
 @strawberry.input
-class OrderLineInput:
-    sku_id: strawberry.ID
-    quantity: int
-
-
-@strawberry.input
 class PlaceOrderInput:
     idempotency_key: str = strawberry.field(
         description="Unique per attempt to buy; a replay returns the first result."
@@ -48,6 +43,13 @@ class PlaceOrderInput:
     channel: str = strawberry.field(
         default="POS", description="Sales channel code, e.g. POS, MINI_PROGRAM, APP."
     )
+    member_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Staff: the member scanned at the till. Customers: omit (their own "
+        "membership is used) or give their own.",
+    )
+    coupon_codes: list[str] = strawberry.field(default_factory=list)
+    points_to_redeem: int = 0
 
 
 @strawberry.type
@@ -176,24 +178,10 @@ class Mutation:
         context = info.context
 
         async def run() -> tuple[OrderInfo, bool]:
-            lines = [
-                LineRequest(
-                    sku_id=parse_id(line.sku_id, ["input", "lines", str(i), "skuId"]),
-                    quantity=line.quantity,
-                )
-                for i, line in enumerate(input.lines)
-            ]
             return await service.place_order(
                 context.session,
                 context.tenant_id,
-                service.Placement(
-                    buyer=context.principal.subject,
-                    idempotency_key=input.idempotency_key,
-                    store_id=parse_id(input.store_id, ["input", "storeId"]),
-                    lines=lines,
-                    order_type=_value(input.type) if input.type is not None else "STANDARD",
-                    channel=input.channel,
-                ),
+                await placement_of(context, input, input.idempotency_key),
             )
 
         placed, errors = await attempt(context, run)

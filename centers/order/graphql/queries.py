@@ -9,6 +9,7 @@ import strawberry
 
 from centers.order import policy, repository
 from centers.order.dto import OrderSettings
+from centers.order.graphql.placement import OrderPreview, PreviewOrderInput, preview
 from centers.order.graphql.types import (
     Ctx,
     Order,
@@ -98,6 +99,14 @@ class Query:
             ),
         )
         return connection(rows, page, Order.of, lambda o: [o.id])
+
+    @query(
+        policy.PLACE_ORDER,
+        description="Price a cart exactly as placeOrder would charge it, writing nothing. "
+        "Errors carry the placeOrder and pricing codes in extensions.code.",
+    )
+    async def preview_order(self, info: Ctx, input: PreviewOrderInput) -> OrderPreview:
+        return await preview(info.context, input)
 
     @query(policy.READ_ANY_ORDER, description="The tenant's order rules.")
     async def order_settings(self, info: Ctx) -> OrderSettingsType:

@@ -38,7 +38,7 @@ def _t(
     )
 
 
-_GIVE_BACK = ("release_stock", "stamp_cancelled")
+_GIVE_BACK = ("release_stock", "release_benefits", "stamp_cancelled")
 
 # Review (审核): placement flags risky orders PENDING_REVIEW; staff approve or reject.
 _REVIEW = (
@@ -182,7 +182,7 @@ PRESALE = Machine(
             "DEPOSIT_PAID",
             "CANCELLED",
             (BUYER, STAFF, SYSTEM),
-            effects=("release_stock", "stamp_cancelled"),
+            effects=("release_stock", "release_benefits", "stamp_cancelled"),
         ),
         _t(
             "PAY",

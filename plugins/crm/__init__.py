@@ -1,0 +1,1 @@
+"""``crm-rest``: member sync both ways with a tenant's CRM."""

@@ -100,6 +100,8 @@ class OrderSettings:
     delivery_fee: int = 0
     free_delivery_from: int | None = None
     presale_deposit_percent: int = 20
+    review_orders_per_hour: int | None = None  # more orders per buyer per hour: review
+    review_discount_percent: int | None = None  # a bigger discount share: review
 
 
 @dataclass(frozen=True, slots=True)

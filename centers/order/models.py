@@ -150,3 +150,7 @@ class OrderSetting(SQLModel, table=True):
     delivery_fee: int = 0  # per shipped sub-order
     free_delivery_from: int | None = None  # sub-order payable from which delivery is free
     presale_deposit_percent: int = 20
+    # Review (审核) rules; None = off. A buyer placing more than this many orders in an
+    # hour, or a discount above this share of the list amount, goes to review.
+    review_orders_per_hour: int | None = None
+    review_discount_percent: int | None = None

@@ -401,6 +401,8 @@ async def get_settings(session: AsyncSession, tenant_id: uuid.UUID) -> OrderSett
         delivery_fee=row.delivery_fee,
         free_delivery_from=row.free_delivery_from,
         presale_deposit_percent=row.presale_deposit_percent,
+        review_orders_per_hour=row.review_orders_per_hour,
+        review_discount_percent=row.review_discount_percent,
     )
 
 
@@ -413,6 +415,8 @@ async def save_settings(
         "delivery_fee": settings.delivery_fee,
         "free_delivery_from": settings.free_delivery_from,
         "presale_deposit_percent": settings.presale_deposit_percent,
+        "review_orders_per_hour": settings.review_orders_per_hour,
+        "review_discount_percent": settings.review_discount_percent,
     }
     await session.execute(
         insert(order_setting)
@@ -447,6 +451,18 @@ async def order_by_number(
         )
     ).first()
     return _order(row) if row else None
+
+
+async def count_orders_since(
+    session: AsyncSession, tenant_id: uuid.UUID, buyer: str, since: datetime
+) -> int:
+    """How many orders ``buyer`` placed since ``since`` (the frequency review rule)."""
+    count = await session.scalar(
+        sa.select(sa.func.count())
+        .select_from(trade_order)
+        .where(*_scoped(tenant_id, buyer), trade_order.c.placed_at >= since)
+    )
+    return int(count or 0)
 
 
 async def order_by_external_id(

@@ -13,16 +13,18 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from centers.member import api as member_api
 from centers.order import amounts, repository, transitions
 from centers.order.dto import (
     LineDiscountInfo,
     LineRequest,
     OrderInfo,
     OrderLineInfo,
+    OrderSettings,
     SubOrderInfo,
     TransitionResult,
 )
@@ -147,6 +149,8 @@ async def place_order(
     now = datetime.now(UTC)
     machine = machine_for(placement.order_type)
     settings = await repository.get_settings(session, tenant_id)
+    review_reason = await _review(session, tenant_id, placement, computed, settings, now)
+    initial = "PENDING_REVIEW" if review_reason else machine.initial
 
     def money(value: int) -> Money:
         return Money(value, currency)
@@ -159,7 +163,7 @@ async def place_order(
             number=new_order_number(now),
             store_id=store_id,
             buyer_subject=placement.buyer,
-            status=machine.initial,
+            status=initial,
             total=money(computed.payable_amount),
             placed_at=now,
             cancelled_at=None,
@@ -261,7 +265,7 @@ async def place_order(
         event="PLACE",
         from_status=None,
         actor=placement.buyer,
-        reason="",
+        reason=f"to review: {review_reason}" if review_reason else "",
         idempotency_key=None,
         at=now,
     )
@@ -375,6 +379,40 @@ async def price(
         amounts=computed,
         explanation=quote.explanation,
     )
+
+
+async def _review(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    placement: Placement,
+    computed: amounts.OrderAmounts,
+    settings: OrderSettings,
+    now: datetime,
+) -> str | None:
+    """Why the order must wait for manual review (审核), or ``None``.
+
+    Rules: a blacklisted member; more orders by the buyer within an hour than the
+    tenant allows; a discount above the tenant's share of the list amount (promotion
+    abuse). Orders imported from a channel were reviewed there and skip this.
+    """
+    if placement.external_id is not None:
+        return None
+    reasons: list[str] = []
+    if placement.member_id is not None:
+        member = await member_api.review_member(session, tenant_id, placement.member_id)
+        if member is not None and member.blacklisted:
+            reasons.append(f"blacklisted member ({member.reason or 'no reason given'})")
+    limit = settings.review_orders_per_hour
+    if limit is not None:
+        recent = await repository.count_orders_since(
+            session, tenant_id, placement.buyer, now - timedelta(hours=1)
+        )
+        if recent >= limit:
+            reasons.append(f"{recent + 1} orders within an hour (limit {limit})")
+    share = settings.review_discount_percent
+    if share is not None and computed.discount_amount * 100 > computed.list_amount * share:
+        reasons.append(f"discount above {share}% of the list amount")
+    return "; ".join(reasons)[:180] or None
 
 
 async def _insert_with_fresh_number(

@@ -104,6 +104,12 @@ class UpdateOrderSettingsInput:
     delivery_fee: int = 0
     free_delivery_from: int | None = None
     presale_deposit_percent: int = 20
+    review_orders_per_hour: int | None = strawberry.field(
+        default=None, description="Orders per buyer per hour above which orders go to review."
+    )
+    review_discount_percent: int | None = strawberry.field(
+        default=None, description="Discount share of the list amount above which: review."
+    )
 
 
 @strawberry.type
@@ -149,6 +155,8 @@ def _check_settings(input: UpdateOrderSettingsInput) -> OrderSettings:
         ("deliveryFee", 0 <= input.delivery_fee <= 1_000_000),
         ("freeDeliveryFrom", input.free_delivery_from is None or input.free_delivery_from >= 0),
         ("presaleDepositPercent", 1 <= input.presale_deposit_percent <= 100),
+        ("reviewOrdersPerHour", (input.review_orders_per_hour or 1) >= 1),
+        ("reviewDiscountPercent", 0 <= (input.review_discount_percent or 0) <= 100),
     )
     for name, ok in rules:
         if not ok:
@@ -161,6 +169,8 @@ def _check_settings(input: UpdateOrderSettingsInput) -> OrderSettings:
         delivery_fee=input.delivery_fee,
         free_delivery_from=input.free_delivery_from,
         presale_deposit_percent=input.presale_deposit_percent,
+        review_orders_per_hour=input.review_orders_per_hour,
+        review_discount_percent=input.review_discount_percent,
     )
 
 

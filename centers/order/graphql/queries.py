@@ -33,6 +33,8 @@ class OrderSettingsType:
     delivery_fee: int = strawberry.field(description="Per shipped sub-order, minor units.")
     free_delivery_from: int | None
     presale_deposit_percent: int
+    review_orders_per_hour: int | None
+    review_discount_percent: int | None
 
     @classmethod
     def of(cls, value: OrderSettings) -> OrderSettingsType:
@@ -42,6 +44,8 @@ class OrderSettingsType:
             delivery_fee=value.delivery_fee,
             free_delivery_from=value.free_delivery_from,
             presale_deposit_percent=value.presale_deposit_percent,
+            review_orders_per_hour=value.review_orders_per_hour,
+            review_discount_percent=value.review_discount_percent,
         )
 
 

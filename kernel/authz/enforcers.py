@@ -23,7 +23,13 @@ import casbin
 from sqlalchemy.engine import make_url
 
 from kernel.authz.audit import AuditWriter
-from kernel.authz.permissions import PLATFORM_DOMAIN, PLATFORM_ROLES, Permission, role_subject
+from kernel.authz.permissions import (
+    PLATFORM_DOMAIN,
+    PLATFORM_ROLES,
+    SUBJECT,
+    Permission,
+    role_subject,
+)
 from kernel.authz.rules import PLATFORM_TENANT, PolicyRow, load_rows, load_version
 from kernel.db import Database
 
@@ -56,6 +62,17 @@ class TenantPolicy:
         self._domain = str(tenant_id)
         self._enforcer = enforcer
         self._decisions: dict[tuple[str, Permission], bool] = {}
+
+    def decide(self, subject: str, obj: str, action: str) -> bool:
+        """A decision on raw strings: anything malformed (a wildcard, a comma, a blank,
+        a role or domain posing as a subject) is denied before Casbin sees it."""
+        if not isinstance(subject, str) or not SUBJECT.fullmatch(subject):
+            return False
+        try:
+            permission = Permission(obj, action)
+        except (TypeError, ValueError):
+            return False
+        return self.allows(subject, permission)
 
     def explain(self, subject: str, permission: Permission) -> Explanation:
         """The decision with the rule that made it and the subject's roles."""

@@ -11,6 +11,9 @@ PLATFORM_ROLES = ("platform_admin",)
 PLATFORM_DOMAIN = "platform"
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# A caller: what identity providers use as ids, and no separator, wildcard or blank
+# that Casbin or our rule rows could misread.
+SUBJECT = re.compile(r"^(user|sa):[A-Za-z0-9][A-Za-z0-9._@|+-]{0,127}$")
 _OBJECT = re.compile(r"^[a-z][a-z0-9_]{0,30}\.[a-z][a-z0-9_]{0,62}$")
 
 
@@ -22,7 +25,7 @@ class Permission:
     action: str
 
     def __post_init__(self) -> None:
-        if not _OBJECT.match(self.object) or not _IDENTIFIER.match(self.action):
+        if not _OBJECT.fullmatch(self.object) or not _IDENTIFIER.fullmatch(self.action):
             raise ValueError(f"malformed permission {self.object!r}:{self.action!r}")
 
     def __str__(self) -> str:
@@ -43,7 +46,7 @@ RoleGrants = Mapping[str, Sequence[Permission]]
 
 
 def role_subject(role: str) -> str:
-    if not _IDENTIFIER.match(role):
+    if not _IDENTIFIER.fullmatch(role):
         raise ValueError(f"malformed role name {role!r}")
     return f"role:{role}"
 

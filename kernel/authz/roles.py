@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.authz.audit import CHANGED, AuditEntry, record_change
-from kernel.authz.permissions import BUILTIN_ROLES, PLATFORM_ROLES, Permission
+from kernel.authz.permissions import BUILTIN_ROLES, PLATFORM_ROLES, SUBJECT, Permission
 from kernel.authz.rules import (
     delete_rows,
     load_version,
@@ -44,9 +44,6 @@ access_role = sa.Table(
 )
 
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-# What a subject id may contain: what identity providers use, and no separator,
-# wildcard or blank that Casbin or our row format could misread.
-SUBJECT = re.compile(r"^(user|sa):[A-Za-z0-9][A-Za-z0-9._@|+-]{0,127}$")
 SERVICE_ACCOUNT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 TENANT_ROLES = tuple(r for r in BUILTIN_ROLES if r not in PLATFORM_ROLES)
 

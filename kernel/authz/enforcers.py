@@ -193,6 +193,11 @@ class PolicyStore:
             pending.add_done_callback(lambda _f: self._builds.pop(tenant_id, None))
         return await asyncio.shield(pending)
 
+    @property
+    def full_reloads(self) -> int:
+        """How many times every snapshot was dropped (platform change, reconnect)."""
+        return self._global_generation
+
     def _generation(self, tenant_id: uuid.UUID) -> tuple[int, int]:
         return (self._global_generation, self._generations.get(tenant_id, 0))
 

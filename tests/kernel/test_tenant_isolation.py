@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
 from tests.builders import open_shop
@@ -104,3 +106,32 @@ async def test_entities_need_the_reference_permission(
         path="/subgraphs/store/graphql",
     )
     assert undeclared["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_another_tenants_object_answers_exactly_like_a_missing_one(
+    client: httpx.AsyncClient, tenant: TenantFixture, other_tenant: TenantFixture
+) -> None:
+    """Nothing in a response tells a caller that an id exists in another tenant."""
+    shop = await open_shop(tenant)
+    a_admin = await tenant.token("tenant_admin")
+    placed = await gql(client, a_admin, PLACE, order_input(shop, [1]))
+    order_id = placed["data"]["placeOrder"]["order"]["id"]
+    b_admin = await other_tenant.token("tenant_admin")
+    probes = [
+        ("query($id: ID!) { order(id: $id) { id status } }", "id"),
+        ("query($id: ID!) { store(id: $id) { id } }", "id"),
+        (CANCEL, "orderId"),
+    ]
+    for query, name in probes:
+        for real, random in (
+            (order_id, str(uuid.uuid4())),
+            (str(shop.store_id), str(uuid.uuid4())),
+        ):
+            variables = {"input": {name: real}} if name == "orderId" else {name: real}
+            missing = {"input": {name: random}} if name == "orderId" else {name: random}
+            theirs = await gql(client, b_admin, query, variables)
+            nothing = await gql(client, b_admin, query, missing)
+            for body in (theirs, nothing):
+                for error in body.get("errors", []):
+                    error["extensions"].pop("requestId", None)
+            assert theirs == nothing, (query, theirs, nothing)

@@ -3,21 +3,43 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from centers.payment import repository, service
-from centers.payment.dto import PaymentInfo, PaymentStatus, PaymentTender
+from centers.payment import flow, providers, refunds, repository, service
+from centers.payment.dto import (
+    OrderPaymentInfo,
+    OrderPaymentStatus,
+    PaymentInfo,
+    PaymentStatus,
+    PaymentTender,
+    ProviderAccountSettings,
+    RefundInfo,
+    RefundStatus,
+)
+from centers.payment.providers import ProviderFactory
 
 __all__ = [
+    "OrderPaymentInfo",
+    "OrderPaymentStatus",
     "PaymentInfo",
     "PaymentStatus",
     "PaymentTender",
+    "ProviderAccountSettings",
+    "ProviderFactory",
+    "RefundInfo",
+    "RefundStatus",
+    "close_payment",
+    "get_order_payment",
     "get_payment",
     "get_payments",
+    "open_payment",
     "payments_of_orders",
     "record_cash_payment",
+    "refund",
+    "refunds_of_order",
+    "register_provider",
 ]
 
 
@@ -66,3 +88,91 @@ async def payments_of_orders(
 ) -> dict[uuid.UUID, list[PaymentInfo]]:
     """Each of ``order_ids`` with the tenant's payments for it, oldest first (``[]`` if none)."""
     return await repository.payments_by_order_ids(session, tenant_id, order_ids)
+
+
+async def open_payment(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    order_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    store_id: uuid.UUID | None = None,
+    member_id: uuid.UUID | None = None,
+    line_amounts: Mapping[uuid.UUID, int] | None = None,
+) -> OrderPaymentInfo:
+    """Open the order's payment (支付单) for ``amount`` (> 0; an order with nothing to pay
+    needs no payment). ``line_amounts`` (order line id → payable after discounts) must
+    add up to ``amount``; refunds are capped per line and tender by it (default: one
+    line keyed by the order id). Idempotent per order: opening it again with the same
+    values returns it. Raises ``UserInputError``: ``INVALID_AMOUNT``,
+    ``INVALID_CURRENCY``, ``INVALID_LINES``, ``PAYMENT_MISMATCH``.
+
+    When tenders (cash, points, provider callbacks) cover ``amount``, the payment
+    center emits ``payment.captured`` (``order_id``, ``payment_id``, ``amount``,
+    ``currency``) in the capturing transaction; a handler raising
+    ``InvalidOperationError`` makes it close the payment and refund every tender.
+    """
+    return await flow.open_payment(
+        session,
+        tenant_id,
+        order_id=order_id,
+        amount=amount,
+        currency=currency,
+        store_id=store_id,
+        member_id=member_id,
+        line_amounts=line_amounts,
+    )
+
+
+async def close_payment(
+    session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID
+) -> OrderPaymentInfo | None:
+    """The order was cancelled before it was paid: no further capture. Tenders already
+    taken are refunded to where they came from; a provider payment that succeeds later
+    is refunded as soon as its callback arrives. Idempotent; ``None`` when the order
+    has no payment. Raises ``UserInputError`` ``ALREADY_PAID`` (refund it instead)."""
+    return await flow.close_payment(session, tenant_id, order_id)
+
+
+async def refund(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    key: str,
+    line_amounts: Mapping[uuid.UUID, int],
+    *,
+    reason: str = "refund",
+) -> list[RefundInfo]:
+    """Refund ``line_amounts`` (order line id → amount) of a paid order to the original
+    tenders: each line's amount is split over the tenders that paid it, never more than a
+    tender paid on a line; one refund record per tender. Points the order earned are
+    reversed and points it redeemed given back, in proportion. Idempotent per
+    (``order_id``, ``key``): a replay returns the first refunds. Raises
+    ``UserInputError``: ``NO_LINES``, ``INVALID_AMOUNT``, ``LINE_NOT_FOUND``,
+    ``REFUND_EXCEEDS_PAID``, ``PAYMENT_NOT_FOUND``, ``NOT_REFUNDABLE``,
+    ``PROVIDER_UNAVAILABLE``, ``INVALID_IDEMPOTENCY_KEY``, ``IDEMPOTENCY_KEY_REUSED``."""
+    return await refunds.refund(
+        session, tenant_id, order_id=order_id, key=key, line_amounts=line_amounts, reason=reason
+    )
+
+
+async def get_order_payment(
+    session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID
+) -> OrderPaymentInfo | None:
+    """The order's payment, or ``None``."""
+    return await repository.order_payment_of(session, tenant_id, order_id)
+
+
+async def refunds_of_order(
+    session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID
+) -> list[RefundInfo]:
+    """The order's refunds, oldest first."""
+    return await repository.refunds_of_order(session, tenant_id, order_id)
+
+
+def register_provider(name: str, factory: ProviderFactory) -> None:
+    """Make a provider adapter available under ``name`` (the plugin registry calls this;
+    adapters are also discovered from the ``zhongtai.payment_providers`` entry points).
+    ``factory`` builds a ``ports.PaymentProvider`` from a tenant's account settings."""
+    providers.register_provider(name, factory)

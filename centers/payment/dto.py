@@ -22,7 +22,8 @@ class PaymentStatus(StrEnum):
     PENDING = "PENDING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
-    REFUNDED = "REFUNDED"
+    REFUNDED = "REFUNDED"  # refunded in full
+    CLOSED = "CLOSED"  # the order closed before this tender was paid
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,12 @@ class PaymentInfo:
     status: PaymentStatus
     provider_reference: str | None
     created_at: datetime
+    provider: str | None = None
+    store_id: uuid.UUID | None = None
+    captured_at: datetime | None = None
+    refunded_amount: int = 0
+    member_id: uuid.UUID | None = None  # a points tender: whose points
+    points: int | None = None  # a points tender: how many points
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +61,24 @@ class ProviderPayment:
     client_parameters: Mapping[str, str]
 
 
+class CallbackKind(StrEnum):
+    PAYMENT = "PAYMENT"
+    REFUND = "REFUND"
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderCallback:
-    """A verified notification from the provider about one payment."""
+    """A verified notification from the provider about one payment or refund."""
 
     payment_id: uuid.UUID
     provider_reference: str
     succeeded: bool
     amount: Money
     paid_at: datetime | None
+    # The provider's id of this notification: a duplicate delivery repeats it.
+    notification_id: str = ""
+    kind: CallbackKind = CallbackKind.PAYMENT
+    refund_id: uuid.UUID | None = None  # our refund id, for a REFUND notification
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +94,81 @@ class ProviderRefundRequest:
 class ProviderRefund:
     provider_refund_reference: str
     succeeded: bool  # False: accepted but still processing; a callback follows
+
+
+class OrderPaymentStatus(StrEnum):
+    OPEN = "OPEN"  # waiting for tenders
+    PAID = "PAID"  # fully paid; ``payment.captured`` was emitted
+    CLOSED = "CLOSED"  # the order was cancelled: no further capture, tenders refunded
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPaymentInfo:
+    """The payment (支付单) of one order."""
+
+    id: uuid.UUID
+    order_id: uuid.UUID
+    store_id: uuid.UUID | None
+    member_id: uuid.UUID | None
+    amount: Money
+    paid_amount: int
+    refunded_amount: int
+    status: OrderPaymentStatus
+    line_amounts: Mapping[uuid.UUID, int]
+    created_at: datetime
+    paid_at: datetime | None
+    closed_at: datetime | None
+
+
+class RefundStatus(StrEnum):
+    PENDING = "PENDING"  # asked of the provider; its callback settles it
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True, slots=True)
+class RefundInfo:
+    """A refund (退款单) to one original tender."""
+
+    id: uuid.UUID
+    order_id: uuid.UUID
+    payment_id: uuid.UUID
+    tender: PaymentTender
+    request_key: str
+    amount: Money
+    reason: str
+    status: RefundStatus
+    provider_reference: str | None
+    line_amounts: Mapping[uuid.UUID, int]
+    created_at: datetime
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OnlinePaymentStart:
+    payment: PaymentInfo
+    client_parameters: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationRow:
+    """One tender's money for one store and day (对账)."""
+
+    tender: PaymentTender
+    provider: str | None
+    payments: int
+    paid: int
+    refunds: int
+    refunded: int
+    net: int
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderAccountSettings:
+    """What a provider adapter needs to act for one tenant (the secret opened)."""
+
+    tenant_id: uuid.UUID
+    provider: str
+    settings: Mapping[str, str]
+    secret: str

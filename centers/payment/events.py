@@ -21,3 +21,39 @@ class PaymentSucceeded:
     @property
     def aggregate_id(self) -> uuid.UUID:
         return self.payment_id
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentCaptured:
+    """An order's payable is fully paid (one or several tenders). The order center
+    handles it in the same transaction (moves the order to PAID); if it refuses (the
+    order was cancelled meanwhile), the payment center refunds the tenders at once."""
+
+    topic: ClassVar[str] = "payment.captured"
+    order_id: uuid.UUID
+    payment_id: uuid.UUID  # the order's payment (支付单) id
+    amount: int
+    currency: str
+
+    @property
+    def aggregate_id(self) -> uuid.UUID:
+        return self.order_id
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRefunded:
+    """Money went back (or is on its way back) to one tender."""
+
+    topic: ClassVar[str] = "payment.refunded"
+    refund_id: uuid.UUID
+    order_id: uuid.UUID
+    payment_id: uuid.UUID
+    tender: str
+    amount: int
+    currency: str
+    reason: str
+    status: str
+
+    @property
+    def aggregate_id(self) -> uuid.UUID:
+        return self.order_id

@@ -6,11 +6,23 @@ from kernel.authz.permissions import Permission, RoleGrants
 
 READ_PAYMENT = Permission("payment.payment", "read")
 RECORD_PAYMENT = Permission("payment.payment", "record")
+# Opening a provider payment for what an order owes: the buyer's app does it, and a
+# cashier does it for a QR payment at the till. It reveals only the amount owed.
+START_ONLINE = Permission("payment.payment", "start_online")
+REFUND = Permission("payment.refund", "create")
+RECONCILE = Permission("payment.reconciliation", "read")
+CONFIGURE_PROVIDER = Permission("payment.provider", "manage")
 
-# Customers get nothing here yet: they will see their own payments through their
-# orders once the order center filters by buyer.
 GRANTS: RoleGrants = {
-    "tenant_admin": [READ_PAYMENT, RECORD_PAYMENT],
-    "store_manager": [READ_PAYMENT, RECORD_PAYMENT],
-    "cashier": [READ_PAYMENT, RECORD_PAYMENT],
+    "tenant_admin": [
+        READ_PAYMENT,
+        RECORD_PAYMENT,
+        START_ONLINE,
+        REFUND,
+        RECONCILE,
+        CONFIGURE_PROVIDER,
+    ],
+    "store_manager": [READ_PAYMENT, RECORD_PAYMENT, START_ONLINE, REFUND, RECONCILE],
+    "cashier": [READ_PAYMENT, RECORD_PAYMENT, START_ONLINE],
+    "customer": [START_ONLINE],
 }

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from centers.payment import repository
+from centers.payment import flow, repository
 from centers.payment.dto import PaymentInfo, PaymentStatus, PaymentTender
 from centers.payment.events import PaymentSucceeded
 from kernel.errors import UserInputError
@@ -55,6 +55,14 @@ async def record_cash_payment(
         # The claim and the payment commit together, so the first result is there.
         (first,) = await repository.payments_by_ids(session, tenant_id, [claimed.result_id])
         return first
+    if await repository.order_payment_of(session, tenant_id, order_id) is not None:
+        # The order has a payment (支付单): cash counts toward it, and never beyond it.
+        return await flow.take_cash(
+            session, tenant_id, payment_id=claimed.result_id, order_id=order_id, money=money
+        )
+    # Cash for an order without a payment record (e.g. taken before the order existed
+    # here): recorded as received, matched by the order center.
+    now = datetime.now(UTC)
     value = PaymentInfo(
         id=claimed.result_id,
         tenant_id=tenant_id,
@@ -63,7 +71,8 @@ async def record_cash_payment(
         amount=money,
         status=PaymentStatus.SUCCEEDED,
         provider_reference=None,
-        created_at=datetime.now(UTC),
+        created_at=now,
+        captured_at=now,
     )
     await repository.insert_payment(session, value)
     await emit(

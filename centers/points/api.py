@@ -23,7 +23,9 @@ __all__ = [
     "redeem_for_order",
     "redemption_terms",
     "restore_for_order",
+    "refund_tender",
     "reverse_for_refund",
+    "spend_as_tender",
 ]
 
 
@@ -136,3 +138,33 @@ async def reverse_for_refund(
 async def expire_due(session: AsyncSession, tenant_id: uuid.UUID, now: datetime) -> int:
     """Expire the tenant's points lots past their expiry; returns the points expired."""
     return await orders.expire_due(session, tenant_id, now)
+
+
+async def spend_as_tender(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    member_id: uuid.UUID,
+    payment_id: uuid.UUID,
+    points: int,
+) -> PointsEntryInfo:
+    """Spend points as a tender of payment ``payment_id`` (积分支付), once per payment.
+    Raises ``UserInputError`` ``INSUFFICIENT_POINTS``."""
+    return await orders.spend_as_tender(
+        session, tenant_id, member_id=member_id, payment_id=payment_id, points=points
+    )
+
+
+async def refund_tender(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    payment_id: uuid.UUID,
+    refund_id: uuid.UUID,
+    points: int,
+) -> PointsEntryInfo | None:
+    """Give back ``points`` of the points tender ``payment_id`` (to the lots it drew
+    from), once per ``refund_id``."""
+    return await orders.refund_tender(
+        session, tenant_id, payment_id=payment_id, refund_id=refund_id, points=points
+    )

@@ -206,3 +206,46 @@ async def reverse_for_refund(
 
 async def expire_due(session: AsyncSession, tenant_id: uuid.UUID, now: datetime) -> int:
     return await ledger.expire_due(session, tenant_id, now)
+
+
+async def spend_as_tender(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    member_id: uuid.UUID,
+    payment_id: uuid.UUID,
+    points: int,
+) -> PointsEntryInfo:
+    """Points paying part of an order (积分支付), once per payment."""
+    change = await ledger.debit(
+        session,
+        tenant_id,
+        member_id=member_id,
+        points=points,
+        reason="paid an order with points",
+        source_key=f"payment:{payment_id}",
+    )
+    return change.entry
+
+
+async def refund_tender(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    payment_id: uuid.UUID,
+    refund_id: uuid.UUID,
+    points: int,
+) -> PointsEntryInfo | None:
+    """Give back ``points`` of a points payment, to the lots it drew; once per refund."""
+    spent = await repository.entry_by_source(session, tenant_id, f"payment:{payment_id}")
+    if spent is None:
+        return None
+    change = await ledger.refill(
+        session,
+        tenant_id,
+        spending=spent,
+        reason="points payment refunded",
+        source_key=f"payment-refund:{refund_id}",
+        points=points,
+    )
+    return change.entry if change else None

@@ -13,7 +13,6 @@ from kernel.context import RequestContext
 from kernel.graphql.fields import mutation, query
 from kernel.graphql.ids import parse_id, try_parse_id
 from kernel.graphql.mutations import attempt
-from kernel.graphql.subgraph import Subgraph
 from kernel.graphql.types import Money, UserError
 
 Ctx = Info[RequestContext, None]
@@ -24,7 +23,11 @@ strawberry.enum(
     description="How it is paid: an online provider, cash at the POS, points (积分), "
     "or stored value (储值).",
 )
-strawberry.enum(PaymentStatus, description="Where a payment stands; cash succeeds at once.")
+strawberry.enum(
+    PaymentStatus,
+    description="Where a tender payment stands; cash succeeds at once, online on the "
+    "provider's callback.",
+)
 
 
 # The order center owns Order and describes it; this stub only adds ``payments``.
@@ -88,14 +91,14 @@ class RecordCashPaymentPayload:
 
 
 @strawberry.type
-class Query:
+class PaymentQuery:
     @query(policy.READ_PAYMENT)
     async def payment(self, info: Ctx, id: strawberry.ID) -> Payment | None:
         return await Payment.resolve_reference(info, id)
 
 
 @strawberry.type
-class Mutation:
+class PaymentMutation:
     @mutation(
         policy.RECORD_PAYMENT,
         description="Record cash taken at the POS (现金收款) as a succeeded payment; "
@@ -120,12 +123,3 @@ class Mutation:
         return RecordCashPaymentPayload(
             payment=Payment.of(recorded) if recorded else None, user_errors=errors
         )
-
-
-subgraph = Subgraph(
-    name="payment",
-    schema=strawberry.federation.Schema(query=Query, mutation=Mutation),
-    # Referencing an Order here reveals only its payments, so it needs what they need.
-    entity_permissions={"Payment": policy.READ_PAYMENT, "Order": policy.READ_PAYMENT},
-    grants=policy.GRANTS,
-)

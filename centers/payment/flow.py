@@ -1,0 +1,421 @@
+"""An order's payment from opening to capture or close: tenders, capture, provider
+callbacks. Never commits.
+
+Every change to one order's money first locks its ``order_payment`` row, so tenders,
+callbacks, closing and refunds of one order queue and each sees what the previous left.
+When the tenders cover the payable, ``payment.captured`` is emitted inside a savepoint:
+the order center's handler moves the order to PAID in the same transaction, and if it
+refuses (the order was cancelled meanwhile) the savepoint is undone, the payment is
+closed and every captured tender refunded at once, so no money is kept for a
+cancelled order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from centers.payment import providers, refunds, repository
+from centers.payment.dto import (
+    CallbackKind,
+    OnlinePaymentStart,
+    OrderPaymentInfo,
+    OrderPaymentStatus,
+    PaymentInfo,
+    PaymentStatus,
+    PaymentTender,
+    ProviderCallback,
+    ProviderPaymentRequest,
+)
+from centers.payment.events import PaymentCaptured, PaymentSucceeded
+from centers.points import api as points_api
+from kernel.errors import InvalidOperationError, NotFoundError, UserInputError
+from kernel.ids import new_id
+from kernel.money import Money
+from kernel.outbox import emit
+
+MAX_LINES = 500
+ORDER_CLOSED = "ORDER_CLOSED"
+OVERPAID = "OVERPAID"
+
+
+def _money(amount: int, currency: str, field: str = "amount") -> Money:
+    if amount <= 0:
+        raise UserInputError(
+            "amount must be a positive number of minor units",
+            code="INVALID_AMOUNT",
+            field=["input", field],
+        )
+    try:
+        return Money(amount, currency)
+    except ValueError as error:
+        raise UserInputError(
+            str(error), code="INVALID_CURRENCY", field=["input", "currency"]
+        ) from None
+
+
+async def open_payment(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    order_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    store_id: uuid.UUID | None,
+    member_id: uuid.UUID | None,
+    line_amounts: Mapping[uuid.UUID, int] | None,
+) -> OrderPaymentInfo:
+    money = _money(amount, currency)
+    lines = dict(line_amounts) if line_amounts else {order_id: amount}
+    if len(lines) > MAX_LINES or any(v < 0 for v in lines.values()):
+        raise UserInputError("bad line amounts", code="INVALID_LINES", field=["input", "lines"])
+    if sum(lines.values()) != amount:
+        raise UserInputError(
+            "line amounts must add up to the amount", code="INVALID_LINES", field=["input", "lines"]
+        )
+    value = OrderPaymentInfo(
+        id=new_id(),
+        order_id=order_id,
+        store_id=store_id,
+        member_id=member_id,
+        amount=money,
+        paid_amount=0,
+        refunded_amount=0,
+        status=OrderPaymentStatus.OPEN,
+        line_amounts=lines,
+        created_at=datetime.now(UTC),
+        paid_at=None,
+        closed_at=None,
+    )
+    if await repository.insert_order_payment(session, tenant_id, value):
+        return value
+    existing = await repository.order_payment_of(session, tenant_id, order_id)
+    if existing is None:  # pragma: no cover - the insert saw it
+        raise RuntimeError("order payment vanished")
+    if existing.amount != money or dict(existing.line_amounts) != lines:
+        raise UserInputError(
+            "this order's payment was opened with another amount",
+            code="PAYMENT_MISMATCH",
+            field=["input", "amount"],
+        )
+    return existing
+
+
+async def _locked(
+    session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID
+) -> OrderPaymentInfo:
+    found = await repository.order_payment_of(session, tenant_id, order_id, lock=True)
+    if found is None:
+        raise UserInputError(
+            "this order has no payment", code="PAYMENT_NOT_FOUND", field=["input", "orderId"]
+        )
+    return found
+
+
+async def close_payment(
+    session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID
+) -> OrderPaymentInfo | None:
+    """The order is cancelled: no further capture. Tenders already captured (a partial
+    cash payment, say) are refunded; a provider payment still open is closed here and
+    refunded if its success arrives later."""
+    found = await repository.order_payment_of(session, tenant_id, order_id, lock=True)
+    if found is None:
+        return None
+    if found.status is OrderPaymentStatus.PAID:
+        raise UserInputError(
+            "the order is paid: refund it instead", code="ALREADY_PAID", field=["input", "orderId"]
+        )
+    if found.status is OrderPaymentStatus.CLOSED:
+        return found
+    await _close_and_refund(session, tenant_id, found)
+    return await repository.order_payment_of(session, tenant_id, order_id)
+
+
+async def _close_and_refund(
+    session: AsyncSession, tenant_id: uuid.UUID, found: OrderPaymentInfo
+) -> None:
+    now = datetime.now(UTC)
+    await repository.update_order_payment(
+        session, tenant_id, found.order_id, status=OrderPaymentStatus.CLOSED.value, closed_at=now
+    )
+    tenders = (await repository.payments_by_order_ids(session, tenant_id, [found.order_id]))[
+        found.order_id
+    ]
+    for tender in tenders:
+        if tender.status is PaymentStatus.PENDING:
+            await repository.update_payment(
+                session, tenant_id, tender.id, status=PaymentStatus.CLOSED.value
+            )
+        elif (
+            tender.status is PaymentStatus.SUCCEEDED
+            and tender.refunded_amount < tender.amount.amount
+        ):
+            await refunds.refund_whole_tender(session, tenant_id, found, tender, ORDER_CLOSED)
+
+
+async def _capture(
+    session: AsyncSession, tenant_id: uuid.UUID, tender: PaymentInfo, order: OrderPaymentInfo
+) -> None:
+    """``tender`` has been paid (money received). The order payment is locked."""
+    now = datetime.now(UTC)
+    await repository.update_payment(
+        session, tenant_id, tender.id, status=PaymentStatus.SUCCEEDED.value, captured_at=now
+    )
+    captured = dataclasses.replace(tender, status=PaymentStatus.SUCCEEDED, captured_at=now)
+    await emit(
+        session,
+        tenant_id,
+        PaymentSucceeded(
+            payment_id=tender.id,
+            order_id=tender.order_id,
+            tender=tender.tender.value,
+            amount=tender.amount.amount,
+            currency=tender.amount.currency,
+        ),
+    )
+    due = order.amount.amount - order.paid_amount
+    if order.status is not OrderPaymentStatus.OPEN or tender.amount.amount > due:
+        # Money arrived for an order that is closed, or more than it owes (two tenders
+        # raced): keep none of it.
+        reason = ORDER_CLOSED if order.status is not OrderPaymentStatus.OPEN else OVERPAID
+        await refunds.refund_whole_tender(
+            session, tenant_id, order, captured, reason, counted=False
+        )
+        return
+    paid = order.paid_amount + tender.amount.amount
+    await repository.update_order_payment(session, tenant_id, order.order_id, paid_amount=paid)
+    if paid < order.amount.amount:
+        return
+    try:
+        async with session.begin_nested():
+            await repository.update_order_payment(
+                session,
+                tenant_id,
+                order.order_id,
+                status=OrderPaymentStatus.PAID.value,
+                paid_at=now,
+            )
+            await emit(
+                session,
+                tenant_id,
+                PaymentCaptured(
+                    order_id=order.order_id,
+                    payment_id=order.id,
+                    amount=order.amount.amount,
+                    currency=order.amount.currency,
+                ),
+            )
+    except InvalidOperationError:
+        # The order refused the payment (cancelled meanwhile): close and give it all back.
+        fresh = await repository.order_payment_of(session, tenant_id, order.order_id)
+        if fresh is not None:
+            await _close_and_refund(session, tenant_id, fresh)
+
+
+def _due_or_refuse(order: OrderPaymentInfo, amount: int) -> None:
+    if order.status is OrderPaymentStatus.CLOSED:
+        raise UserInputError("the order is closed", code="ORDER_CLOSED", field=["input", "orderId"])
+    if order.status is OrderPaymentStatus.PAID:
+        raise UserInputError("the order is paid", code="ALREADY_PAID", field=["input", "orderId"])
+    due = order.amount.amount - order.paid_amount
+    if amount > due:
+        raise UserInputError(
+            f"the order owes {due}", code="AMOUNT_EXCEEDS_DUE", field=["input", "amount"]
+        )
+
+
+async def take_cash(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    payment_id: uuid.UUID,
+    order_id: uuid.UUID,
+    money: Money,
+) -> PaymentInfo:
+    """Cash toward an order with an open payment (the caller claimed idempotency)."""
+    order = await _locked(session, tenant_id, order_id)
+    _due_or_refuse(order, money.amount)
+    if money.currency != order.amount.currency:
+        raise UserInputError(
+            "the order is paid in another currency",
+            code="INVALID_CURRENCY",
+            field=["input", "currency"],
+        )
+    tender = PaymentInfo(
+        id=payment_id,
+        tenant_id=tenant_id,
+        order_id=order_id,
+        tender=PaymentTender.CASH,
+        amount=money,
+        status=PaymentStatus.PENDING,
+        provider_reference=None,
+        created_at=datetime.now(UTC),
+        store_id=order.store_id,
+    )
+    await repository.insert_payment(session, tender)
+    await _capture(session, tenant_id, tender, order)
+    (stored,) = await repository.payments_by_ids(session, tenant_id, [payment_id])
+    return stored
+
+
+async def pay_with_points(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    payment_id: uuid.UUID,
+    order_id: uuid.UUID,
+    member_id: uuid.UUID,
+    points: int,
+) -> PaymentInfo:
+    """Points as a tender (积分支付) at the tenant's redemption rate."""
+    order = await _locked(session, tenant_id, order_id)
+    terms = await points_api.redemption_terms(session, tenant_id, member_id)
+    if terms is None:
+        raise UserInputError(
+            "this brand takes no points", code="POINTS_NOT_ACCEPTED", field=["input", "points"]
+        )
+    if points <= 0 or points % terms.unit_points:
+        raise UserInputError(
+            f"points are spent in multiples of {terms.unit_points}",
+            code="INVALID_POINTS",
+            field=["input", "points"],
+        )
+    amount = points // terms.unit_points * terms.unit_value
+    _due_or_refuse(order, amount)
+    tender = PaymentInfo(
+        id=payment_id,
+        tenant_id=tenant_id,
+        order_id=order_id,
+        tender=PaymentTender.POINTS,
+        amount=Money(amount, order.amount.currency),
+        status=PaymentStatus.PENDING,
+        provider_reference=None,
+        created_at=datetime.now(UTC),
+        store_id=order.store_id,
+        member_id=member_id,
+        points=points,
+    )
+    await repository.insert_payment(session, tender)
+    try:
+        await points_api.spend_as_tender(
+            session, tenant_id, member_id=member_id, payment_id=payment_id, points=points
+        )
+    except UserInputError as error:
+        raise UserInputError(error.message, code=error.code, field=["input", "points"]) from None
+    await _capture(session, tenant_id, tender, order)
+    (stored,) = await repository.payments_by_ids(session, tenant_id, [payment_id])
+    return stored
+
+
+async def start_online_payment(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    order_id: uuid.UUID,
+    provider: str,
+) -> OnlinePaymentStart:
+    """Open a provider payment for what the order still owes (统一下单). Asking again
+    while it is pending returns the same provider payment."""
+    order = await _locked(session, tenant_id, order_id)
+    adapter = await providers.provider_for(session, tenant_id, provider)
+    if adapter is None:
+        raise UserInputError(
+            f"the brand has no {provider!r} account",
+            code="PROVIDER_NOT_CONFIGURED",
+            field=["input", "provider"],
+        )
+    due = order.amount.amount - order.paid_amount
+    _due_or_refuse(order, due)
+    tenders = (await repository.payments_by_order_ids(session, tenant_id, [order_id]))[order_id]
+    pending = [
+        t
+        for t in tenders
+        if t.tender is PaymentTender.ONLINE
+        and t.status is PaymentStatus.PENDING
+        and t.provider == provider
+        and t.amount.amount == due
+    ]
+    tender = pending[0] if pending else None
+    if tender is None:
+        tender = PaymentInfo(
+            id=new_id(),
+            tenant_id=tenant_id,
+            order_id=order_id,
+            tender=PaymentTender.ONLINE,
+            amount=Money(due, order.amount.currency),
+            status=PaymentStatus.PENDING,
+            provider_reference=None,
+            created_at=datetime.now(UTC),
+            provider=provider,
+            store_id=order.store_id,
+        )
+        await repository.insert_payment(session, tender)
+    try:
+        opened = await adapter.create_payment(
+            ProviderPaymentRequest(
+                payment_id=tender.id,
+                order_id=order_id,
+                amount=tender.amount,
+                description=f"order {order_id}",
+            )
+        )
+    except Exception as error:
+        # A provider that is down must not fail the request with a 500: nothing was
+        # written that the retry would not reuse (same payment id, idempotent provider).
+        raise UserInputError(
+            f"the payment provider is unavailable ({type(error).__name__}); try again",
+            code="PROVIDER_UNAVAILABLE",
+            field=["input", "provider"],
+        ) from None
+    await repository.update_payment(
+        session, tenant_id, tender.id, provider_reference=opened.provider_reference
+    )
+    (stored,) = await repository.payments_by_ids(session, tenant_id, [tender.id])
+    return OnlinePaymentStart(payment=stored, client_parameters=dict(opened.client_parameters))
+
+
+async def handle_callback(
+    session: AsyncSession, tenant_id: uuid.UUID, provider: str, callback: ProviderCallback
+) -> str:
+    """Apply a verified provider notification, once per notification id. Returns
+    ``"processed"``, ``"duplicate"`` or ``"ignored"`` (stale, e.g. a failure after a
+    success). Raises ``NotFoundError`` when what it is about is not (yet) ours: the
+    provider delivers again later."""
+    now = datetime.now(UTC)
+    if not await repository.claim_notification(
+        session, tenant_id, provider, callback.notification_id, now
+    ):
+        return "duplicate"
+    if callback.kind is CallbackKind.REFUND:
+        return await refunds.settle_refund(session, tenant_id, callback)
+    # Lock order: the order payment first, then the tender (as every other path does).
+    seen = await repository.payments_by_ids(session, tenant_id, [callback.payment_id])
+    if not seen or seen[0].provider != provider:
+        raise NotFoundError("no such payment")
+    order = await repository.order_payment_of(session, tenant_id, seen[0].order_id, lock=True)
+    tender = await repository.payment_for_update(session, tenant_id, callback.payment_id)
+    if order is None or tender is None:  # pragma: no cover - online payments have both
+        raise NotFoundError("no such payment")
+    if callback.amount != tender.amount:
+        # Never capture an amount we did not ask for; the provider must be told (alarm).
+        raise InvalidOperationError("the notified amount differs from the payment")
+    if not callback.succeeded:
+        if tender.status is PaymentStatus.PENDING:
+            await repository.update_payment(
+                session, tenant_id, tender.id, status=PaymentStatus.FAILED.value
+            )
+            return "processed"
+        return "ignored"  # a late failure after a success, or after close
+    if tender.status not in (PaymentStatus.PENDING, PaymentStatus.FAILED, PaymentStatus.CLOSED):
+        return "ignored"  # captured already (another notification for the same payment)
+    await repository.update_payment(
+        session, tenant_id, tender.id, provider_reference=callback.provider_reference
+    )
+    # The money is real whatever our state said (a success after a failure, or after
+    # the order closed): capture it, and refund it when the order cannot keep it.
+    await _capture(session, tenant_id, tender, order)
+    return "processed"

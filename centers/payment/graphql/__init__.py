@@ -1,0 +1,32 @@
+"""The payment subgraph: tender payments, order payments, refunds, reconciliation, and
+``Order.payments`` on the order center's entity; plus the provider callback route."""
+
+from __future__ import annotations
+
+import strawberry
+
+from centers.payment import policy
+from centers.payment.callbacks import ROUTES
+from centers.payment.graphql.orders import OrderPaymentMutation, OrderPaymentQuery
+from centers.payment.graphql.payments import PaymentMutation, PaymentQuery
+from kernel.graphql.subgraph import Subgraph
+
+
+@strawberry.type
+class Query(PaymentQuery, OrderPaymentQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(PaymentMutation, OrderPaymentMutation):
+    pass
+
+
+subgraph = Subgraph(
+    name="payment",
+    schema=strawberry.federation.Schema(query=Query, mutation=Mutation),
+    # Referencing an Order here reveals only its payments, so it needs what they need.
+    entity_permissions={"Payment": policy.READ_PAYMENT, "Order": policy.READ_PAYMENT},
+    grants=policy.GRANTS,
+    http_routes=ROUTES,
+)

@@ -1,0 +1,1 @@
+"""Payment provider adapters (the payment center's ``ports.PaymentProvider``)."""

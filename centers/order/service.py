@@ -74,6 +74,7 @@ class Priced:
     allocations: tuple[amounts.Allocation, ...]
     amounts: amounts.OrderAmounts
     explanation: tuple[str, ...]
+    settings: OrderSettings
 
 
 def _check(placement: Placement) -> None:
@@ -148,7 +149,7 @@ async def place_order(
 
     now = datetime.now(UTC)
     machine = machine_for(placement.order_type)
-    settings = await repository.get_settings(session, tenant_id)
+    settings = priced.settings
     review_reason = await _review(session, tenant_id, placement, computed, settings, now)
     initial = "PENDING_REVIEW" if review_reason else machine.initial
 
@@ -270,7 +271,7 @@ async def place_order(
         at=now,
     )
     if machine.find(order.status, "TIMEOUT") is not None:
-        await transitions.schedule_payment_timeout(session, tenant_id, order_id, now)
+        await transitions.schedule_payment_timeout(session, tenant_id, order_id, now, settings)
     return order, False
 
 
@@ -378,6 +379,7 @@ async def price(
         allocations=allocations,
         amounts=computed,
         explanation=quote.explanation,
+        settings=settings,
     )
 
 

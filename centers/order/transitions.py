@@ -126,10 +126,15 @@ async def _stamp_cancelled(step: Step) -> None:
 
 
 async def schedule_payment_timeout(
-    session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID, since: datetime
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    since: datetime,
+    settings: OrderSettings | None = None,
 ) -> None:
     """Unpaid orders are cancelled after the tenant's timeout (default 15 min)."""
-    settings = await repository.get_settings(session, tenant_id)
+    if settings is None:
+        settings = await repository.get_settings(session, tenant_id)
     await schedule_job(
         session,
         tenant_id,

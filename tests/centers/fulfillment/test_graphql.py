@@ -10,7 +10,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from centers.fulfillment import service
+from centers.fulfillment.service import shipments as service
 from centers.store import api as store_api
 from kernel.db import Database
 from tests.conftest import TenantFixture, gql

@@ -52,9 +52,18 @@ class PullStats:
 
 
 async def apply_stock(
-    inbound: Inbound, counts: Sequence[StockCount], cursor_key: str, source: str
+    inbound: Inbound,
+    counts: Sequence[StockCount],
+    cursor_key: str,
+    source: str,
+    *,
+    skip_seen: bool = True,
 ) -> tuple[int, PullStats]:
-    """Apply counts newer than the cursor; returns the new cursor value and stats."""
+    """Apply counts newer than the cursor; returns the new cursor value and stats.
+
+    ``skip_seen=False`` for a backend whose versions are per record rather than one
+    global sequence (Odoo's write dates): the stock center's per-level version check
+    then decides alone what is stale."""
     stats = PullStats()
     async with inbound.transaction() as session:
         cursor = await inbound.cursor(session)
@@ -63,7 +72,7 @@ async def apply_stock(
             x.code: x.id for x in await stock_api.list_locations(session, inbound.tenant_id)
         }
         for count in counts:
-            if count.version <= since:
+            if skip_seen and count.version <= since:
                 stats.stale += 1
                 continue
             sku = await product_api.sku_by_code(session, inbound.tenant_id, count.sku_code)

@@ -22,8 +22,8 @@ __all__ = [
     "get_balances",
     "redeem_for_order",
     "redemption_terms",
-    "restore_for_order",
     "refund_tender",
+    "restore_for_order",
     "reverse_for_refund",
     "spend_as_tender",
 ]

@@ -9,8 +9,8 @@ import strawberry
 from strawberry import Info
 
 from centers.member import api as member_api
-from centers.points import loaders, policy, service
-from centers.points.dto import PointsEntryInfo
+from centers.points import loaders, orders, policy, service
+from centers.points.dto import PointsEntryInfo, PointsRules
 from kernel.context import RequestContext
 from kernel.graphql.fields import mutation, query
 from kernel.graphql.ids import parse_id, try_parse_id
@@ -89,8 +89,53 @@ class AdjustPointsPayload:
     user_errors: list[UserError]
 
 
+@strawberry.type(name="PointsRules", description="The brand's points rules (积分规则).")
+class PointsRulesType:
+    earn_points: int = strawberry.field(description="Points earned…")
+    earn_per_amount: int = strawberry.field(description="…per this many minor units paid.")
+    redeem_unit_points: int = strawberry.field(description="Redeemed in multiples of this…")
+    redeem_unit_value: int = strawberry.field(description="…each worth this (minor units).")
+    redeem_max_basis_points: int = strawberry.field(
+        description="At most this share of the payable; 0: no points as a discount."
+    )
+    expiry_days: int | None = strawberry.field(description="Null: points never expire.")
+
+    @classmethod
+    def of(cls, value: PointsRules) -> PointsRulesType:
+        return cls(
+            earn_points=value.earn_points,
+            earn_per_amount=value.earn_per_amount,
+            redeem_unit_points=value.redeem_unit_points,
+            redeem_unit_value=value.redeem_unit_value,
+            redeem_max_basis_points=value.redeem_max_bp,
+            expiry_days=value.expiry_days,
+        )
+
+
+@strawberry.input
+class SetPointsRulesInput:
+    earn_points: int
+    earn_per_amount: int
+    redeem_unit_points: int
+    redeem_unit_value: int
+    redeem_max_basis_points: int
+    expiry_days: int | None = None
+
+
+@strawberry.type
+class SetPointsRulesPayload:
+    rules: PointsRulesType | None
+    user_errors: list[UserError]
+
+
 @strawberry.type
 class Query:
+    @query(policy.READ_RULES, description="The brand's points rules; null until set.")
+    async def points_rules(self, info: Ctx) -> PointsRulesType | None:
+        context = info.context
+        found = await orders.rules_of(context.session, context.tenant_id)
+        return PointsRulesType.of(found) if found else None
+
     @query(
         policy.READ_POINTS,
         description="A member's points; null for unknown or other brands' member ids.",
@@ -108,6 +153,33 @@ class Query:
 
 @strawberry.type
 class Mutation:
+    @mutation(
+        policy.MANAGE_RULES,
+        description="Set the brand's earn, redeem and expiry rules. Codes: INVALID_RULE.",
+    )
+    async def set_points_rules(
+        self, info: Ctx, input: SetPointsRulesInput
+    ) -> SetPointsRulesPayload:
+        context = info.context
+        saved, errors = await attempt(
+            context,
+            lambda: orders.set_rules(
+                context.session,
+                context.tenant_id,
+                PointsRules(
+                    earn_points=input.earn_points,
+                    earn_per_amount=input.earn_per_amount,
+                    redeem_unit_points=input.redeem_unit_points,
+                    redeem_unit_value=input.redeem_unit_value,
+                    redeem_max_bp=input.redeem_max_basis_points,
+                    expiry_days=input.expiry_days,
+                ),
+            ),
+        )
+        return SetPointsRulesPayload(
+            rules=PointsRulesType.of(saved) if saved else None, user_errors=errors
+        )
+
     @mutation(
         policy.ADJUST_POINTS,
         description="Earn or spend points; the balance never goes below zero. Codes: "
@@ -138,4 +210,5 @@ subgraph = Subgraph(
     schema=strawberry.federation.Schema(query=Query, mutation=Mutation, types=[Member]),
     entity_permissions={"Member": policy.READ_POINTS, "PointsEntry": policy.READ_POINTS},
     grants=policy.GRANTS,
+    job_handlers={orders.EXPIRY_JOB: orders.expiry_job},
 )

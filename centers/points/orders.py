@@ -5,7 +5,9 @@ reverse in proportion on refund. Each is idempotent by its source (the order, th
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from centers.points import ledger, repository
 from centers.points.dto import PointsEntryInfo, PointsRedemptionTerms, PointsRules
 from kernel.errors import UserInputError
+from kernel.jobs import schedule_job
 
 MAX_RULE_VALUE = 1_000_000_000
 
@@ -73,6 +76,8 @@ async def set_rules(session: AsyncSession, tenant_id: uuid.UUID, rules: PointsRu
             "updated_at": datetime.now(UTC),
         },
     )
+    if rules.expiry_days:
+        await schedule_expiry(session, tenant_id, datetime.now(UTC))
     return rules
 
 
@@ -249,3 +254,31 @@ async def refund_tender(
         points=points,
     )
     return change.entry if change else None
+
+
+EXPIRY_JOB = "points.expire"
+
+
+def _next_midnight(after: datetime) -> datetime:
+    day = after.astimezone(UTC).date() + timedelta(days=1)
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+async def schedule_expiry(session: AsyncSession, tenant_id: uuid.UUID, after: datetime) -> None:
+    """The daily expiry sweep (UTC midnight), one durable job per day."""
+    due = _next_midnight(after)
+    await schedule_job(
+        session, tenant_id, EXPIRY_JOB, due.date().isoformat(), due, {"due_at": due.isoformat()}
+    )
+
+
+async def expiry_job(
+    session: AsyncSession, tenant_id: uuid.UUID, payload: Mapping[str, Any]
+) -> None:
+    """Expire what is due by the job's time, then schedule tomorrow's sweep while the
+    tenant's points still expire."""
+    due = datetime.fromisoformat(str(payload["due_at"]))
+    await ledger.expire_due(session, tenant_id, due)
+    rules = await rules_of(session, tenant_id)
+    if rules is not None and rules.expiry_days:
+        await schedule_expiry(session, tenant_id, due)

@@ -6,11 +6,16 @@ from kernel.authz.permissions import Permission, RoleGrants
 
 READ_POINTS = Permission("points.account", "read")
 ADJUST_POINTS = Permission("points.account", "adjust")
+# The brand's earn, redeem and expiry rules: what points are worth, admin only; read by
+# anyone who shows a balance or a checkout.
+READ_RULES = Permission("points.rule", "read")
+MANAGE_RULES = Permission("points.rule", "manage")
 
 GRANTS: RoleGrants = {
     # Points are a member's money-like asset: no platform role, no customer role yet.
-    "tenant_admin": [READ_POINTS, ADJUST_POINTS],
-    "store_manager": [READ_POINTS, ADJUST_POINTS],
+    "tenant_admin": [READ_POINTS, ADJUST_POINTS, READ_RULES, MANAGE_RULES],
+    "store_manager": [READ_POINTS, ADJUST_POINTS, READ_RULES],
     # Cashiers show a member's balance at the till but cannot grant points by hand.
-    "cashier": [READ_POINTS],
+    "cashier": [READ_POINTS, READ_RULES],
+    "customer": [READ_RULES],
 }

@@ -265,3 +265,38 @@ async def test_check_plugin_reports_what_the_backend_said(
         await gql(client, token, CONFIGURE, {"input": {"plugin": "erp-rest", "settings": settings}})
         fine = await gql(client, token, check)
         assert fine["data"]["checkPlugin"] == {"ok": True, "error": None, "userErrors": []}
+
+
+async def test_another_tenant_can_neither_see_nor_replay_our_dead_letters(
+    client: httpx.AsyncClient,
+    tenant: TenantFixture,
+    other_tenant: TenantFixture,
+    runtime: Runtime,
+) -> None:
+    token = await tenant.token("tenant_admin")
+    down = LoopbackServer(None)  # type: ignore[arg-type]  # never started: refused
+    await gql(client, token, REGISTER, {"input": {"url": down.url + "/h", "topics": ["test.*"]}})
+    await emit_changes(runtime.db, tenant.id, uuid.uuid4(), [1])
+    dispatcher = Dispatcher(
+        runtime.db, registry=PluginRegistry(), settings=plugin_settings(dispatch_max_attempts=1)
+    )
+    await dispatcher.run_once(tenant_id=tenant.id)
+    await dispatcher.aclose()
+    ours = await gql(client, token, "{ deadLetters(first: 5) { edges { node { id } } } }")
+    (edge,) = ours["data"]["deadLetters"]["edges"]
+
+    other = await other_tenant.token("tenant_admin")
+    seen = await gql(
+        client,
+        other,
+        "{ deadLetters(first: 5) { edges { node { id } } } deliveryHealth { subscriber } }",
+    )
+    assert seen["data"] == {"deadLetters": {"edges": []}, "deliveryHealth": []}
+    replay = "mutation($ids: [ID!]!) { replayDeadLetters(input: {ids: $ids}) { replayedIds userErrors { code } } }"
+    refused = await gql(client, other, replay, {"ids": [edge["node"]["id"]]})
+    assert refused["data"]["replayDeadLetters"] == {
+        "replayedIds": [],
+        "userErrors": [{"code": "DEAD_LETTER_NOT_FOUND"}],
+    }
+    still = await gql(client, token, "{ deadLetters(first: 5) { edges { node { id } } } }")
+    assert still["data"]["deadLetters"]["edges"] == [edge]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from strawberry.dataloader import DataLoader
 
 from centers.fulfillment import repository
-from centers.fulfillment.dto import ShipmentInfo
+from centers.fulfillment.dto import PickupPointInfo, ShipmentInfo, ShipmentLineInfo, TrackingEvent
 from kernel.context import RequestContext
 from kernel.graphql.batching import one_per_key
 
@@ -29,3 +30,35 @@ def shipments_by_order(context: RequestContext) -> DataLoader[uuid.UUID, list[Sh
         return [found[i] for i in order_ids]
 
     return context.loader("fulfillment.shipments_by_order", lambda: DataLoader(load_fn=load))
+
+
+def lines(context: RequestContext) -> DataLoader[uuid.UUID, list[ShipmentLineInfo]]:
+    async def load(ids: Sequence[uuid.UUID]) -> list[list[ShipmentLineInfo]]:
+        found = await repository.lines_of(context.session, context.tenant_id, ids)
+        return [found[i] for i in ids]
+
+    return context.loader("fulfillment.lines", lambda: DataLoader(load_fn=load))
+
+
+def tracking_events(context: RequestContext) -> DataLoader[uuid.UUID, list[TrackingEvent]]:
+    async def load(ids: Sequence[uuid.UUID]) -> list[list[TrackingEvent]]:
+        found = await repository.events_of(context.session, context.tenant_id, ids)
+        return [found[i] for i in ids]
+
+    return context.loader("fulfillment.tracking_events", lambda: DataLoader(load_fn=load))
+
+
+def pickup_points(context: RequestContext) -> DataLoader[uuid.UUID, PickupPointInfo | None]:
+    async def load(ids: Sequence[uuid.UUID]) -> list[PickupPointInfo | None]:
+        rows = await repository.pickup_points_by_ids(context.session, context.tenant_id, ids)
+        return one_per_key(ids, rows, lambda row: row.id)
+
+    return context.loader("fulfillment.pickup_points", lambda: DataLoader(load_fn=load))
+
+
+def dispatches(context: RequestContext) -> DataLoader[uuid.UUID, dict[str, Any] | None]:
+    async def load(order_ids: Sequence[uuid.UUID]) -> list[dict[str, Any] | None]:
+        found = await repository.dispatches_by_orders(context.session, context.tenant_id, order_ids)
+        return [found.get(i) for i in order_ids]
+
+    return context.loader("fulfillment.dispatches", lambda: DataLoader(load_fn=load))

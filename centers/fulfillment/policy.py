@@ -6,11 +6,30 @@ from kernel.authz.permissions import Permission, RoleGrants
 
 READ_SHIPMENT = Permission("fulfillment.shipment", "read")
 MANAGE_SHIPMENT = Permission("fulfillment.shipment", "manage")
+# Moving a shipment on at the counter: preparing, ready (取餐通知), picked up, rider news.
+PROGRESS_SHIPMENT = Permission("fulfillment.shipment", "progress")
+DISPATCH = Permission("fulfillment.dispatch", "run")
+READ_PICKUP_POINT = Permission("fulfillment.pickup_point", "read")
+MANAGE_PICKUP_POINT = Permission("fulfillment.pickup_point", "manage")
 
 # Cashiers read shipments to hand out pickups; customers will see their own through
-# their orders once the order center filters by buyer.
+# their orders once the order center filters by buyer, and choose pickup points.
 GRANTS: RoleGrants = {
-    "tenant_admin": [READ_SHIPMENT, MANAGE_SHIPMENT],
-    "store_manager": [READ_SHIPMENT, MANAGE_SHIPMENT],
-    "cashier": [READ_SHIPMENT],
+    "tenant_admin": [
+        READ_SHIPMENT,
+        MANAGE_SHIPMENT,
+        PROGRESS_SHIPMENT,
+        DISPATCH,
+        READ_PICKUP_POINT,
+        MANAGE_PICKUP_POINT,
+    ],
+    "store_manager": [
+        READ_SHIPMENT,
+        MANAGE_SHIPMENT,
+        PROGRESS_SHIPMENT,
+        DISPATCH,
+        READ_PICKUP_POINT,
+    ],
+    "cashier": [READ_SHIPMENT, PROGRESS_SHIPMENT, READ_PICKUP_POINT],
+    "customer": [READ_PICKUP_POINT],
 }

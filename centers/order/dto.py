@@ -9,6 +9,17 @@ from datetime import datetime
 from kernel.money import Money
 
 
+def order_line_id(order_id: uuid.UUID, line_no: int) -> uuid.UUID:
+    """A line's id for other centers (payment caps refunds per line by it): derived
+    from the order and the line number, so it needs no column and never changes."""
+    return uuid.uuid5(order_id, f"line:{line_no}")
+
+
+def delivery_fee_id(order_id: uuid.UUID) -> uuid.UUID:
+    """The id under which the order's delivery fee is paid and refunded like a line."""
+    return uuid.uuid5(order_id, "delivery-fee")
+
+
 @dataclass(frozen=True, slots=True)
 class OrderLineInfo:
     line_no: int

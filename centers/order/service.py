@@ -27,9 +27,12 @@ from centers.order.dto import (
     OrderSettings,
     SubOrderInfo,
     TransitionResult,
+    delivery_fee_id,
+    order_line_id,
 )
 from centers.order.events import OrderPlaced, PlacedLine
 from centers.order.machine import MACHINES, Actor, machine_for
+from centers.payment import api as payment_api
 from centers.product import api as product_api
 from centers.promotion import api as promotion_api
 from centers.stock import api as stock_api
@@ -62,6 +65,7 @@ class Placement:
     member_id: uuid.UUID | None = None  # the buyer's membership, for benefits/coupons/points
     coupon_codes: tuple[str, ...] = ()
     points_to_redeem: int = 0
+    prepaid: bool = False  # a channel collected the money: no payment is opened here
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +276,39 @@ async def place_order(
     )
     if machine.find(order.status, "TIMEOUT") is not None:
         await transitions.schedule_payment_timeout(session, tenant_id, order_id, now, settings)
+    await _open_payment(session, tenant_id, order, placement, lines)
     return order, False
+
+
+async def _open_payment(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order: OrderInfo,
+    placement: Placement,
+    lines: Sequence[OrderLineInfo],
+) -> None:
+    """Open the order's payment (支付单) with what each line pays, so refunds are capped
+    per line. Presale orders are paid in two parts (deposit, balance), which one payment
+    per order cannot express: they are paid through ``api.apply_event("PAY")``."""
+    if order.total.amount <= 0 or order.order_type == "PRESALE" or placement.prepaid:
+        return
+    line_amounts = {
+        order_line_id(order.id, line.line_no): line.payable.amount
+        for line in lines
+        if line.payable is not None and line.payable.amount > 0
+    }
+    if order.delivery_fee:
+        line_amounts[delivery_fee_id(order.id)] = order.delivery_fee
+    await payment_api.open_payment(
+        session,
+        tenant_id,
+        order_id=order.id,
+        amount=order.total.amount,
+        currency=order.currency,
+        store_id=order.store_id,
+        member_id=placement.member_id,
+        line_amounts=line_amounts,
+    )
 
 
 async def price(
@@ -456,6 +492,7 @@ async def import_channel_order(
         order_type=order_type,
         channel=channel,
         external_id=external_id,
+        prepaid=paid,
     )
     order, replayed = await place_order(session, tenant_id, placement)
     if replayed or not paid:

@@ -23,6 +23,7 @@ from centers.order.dto import OrderInfo, OrderSettings, TransitionResult
 from centers.order.events import OrderCancelled, OrderStatusChanged
 from centers.order.machine import Actor, Transition, machine_for
 from centers.order.machine.definitions import ALL_EVENTS
+from centers.payment import api as payment_api
 from centers.promotion import api as promotion_api
 from centers.stock import api as stock_api
 from kernel.errors import ForbiddenError, UserInputError
@@ -120,6 +121,11 @@ async def _release_benefits(step: Step) -> None:
     await promotion_api.release_for_order(step.session, step.tenant_id, step.order.id)
 
 
+async def _close_payment(step: Step) -> None:
+    # No capture after this; anything already taken goes back to where it came from.
+    await payment_api.close_payment(step.session, step.tenant_id, step.order.id)
+
+
 async def _stamp_cancelled(step: Step) -> None:
     step.changes["cancelled_at"] = step.now
     step.changes["cancel_reason"] = step.reason
@@ -173,6 +179,7 @@ EFFECTS: dict[str, Callable[[Step], Awaitable[None]]] = {
     "record_payment": _record_payment,
     "release_stock": _release_stock,
     "release_benefits": _release_benefits,
+    "close_payment": _close_payment,
     "stamp_cancelled": _stamp_cancelled,
     "schedule_payment_timeout": _schedule_payment_timeout,
     "issue_pickup_code": _issue_pickup_code,

@@ -11,7 +11,14 @@ import strawberry
 from strawberry import Info
 
 from centers.order import loaders, policy
-from centers.order.dto import HistoryEntry, LineDiscountInfo, OrderInfo, OrderLineInfo, SubOrderInfo
+from centers.order.dto import (
+    HistoryEntry,
+    LineDiscountInfo,
+    OrderInfo,
+    OrderLineInfo,
+    SubOrderInfo,
+    order_line_id,
+)
 from centers.order.machine import MACHINES, Actor, machine_for
 from centers.order.machine.definitions import ALL_EVENTS, ALL_STATES
 from kernel.context import RequestContext
@@ -86,6 +93,7 @@ def _money(value: MoneyValue | None, currency: str) -> Money:
 
 @strawberry.type(description="A line of an order with the SKU as it was sold (snapshot).")
 class OrderLine:
+    id: strawberry.ID = strawberry.field(description="Stable id of the line (refunds name it).")
     line_no: int
     sub_order_no: int = strawberry.field(description="The sub-order the line belongs to.")
     order_id: strawberry.Private[uuid.UUID]
@@ -103,6 +111,7 @@ class OrderLine:
     def of(cls, order_id: uuid.UUID, value: OrderLineInfo) -> OrderLine:
         currency = value.amount.currency
         return cls(
+            id=strawberry.ID(str(order_line_id(order_id, value.line_no))),
             line_no=value.line_no,
             sub_order_no=value.sub_no,
             order_id=order_id,

@@ -5,7 +5,7 @@ Guard and effect names are implemented once in ``centers/order/transitions.py``:
 guards   ``pays_deposit`` (the payment is the presale deposit), ``pays_balance`` (the
          payment is exactly what is still owed), ``after_sale_window_over``.
 effects  ``record_payment``, ``release_stock``, ``release_benefits`` (coupons, budgets,
-         points), ``stamp_cancelled``, ``schedule_payment_timeout``,
+         points), ``close_payment``, ``stamp_cancelled``, ``schedule_payment_timeout``,
          ``issue_pickup_code``, ``schedule_completion``.
 
 The payment-timeout job is never cancelled by a transition: cancelling it would wait on
@@ -38,7 +38,7 @@ def _t(
     )
 
 
-_GIVE_BACK = ("release_stock", "release_benefits", "stamp_cancelled")
+_GIVE_BACK = ("release_stock", "release_benefits", "close_payment", "stamp_cancelled")
 
 # Review (审核): placement flags risky orders PENDING_REVIEW; staff approve or reject.
 _REVIEW = (

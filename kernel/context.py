@@ -42,6 +42,11 @@ class RequestContext:
         return self.principal.tenant_id
 
     @property
+    def subject(self) -> str:
+        """The caller, namespaced (``user:…``/``sa:…``): what ownership filters compare."""
+        return self.principal.subject
+
+    @property
     def session(self) -> AsyncSession:
         """The request's unit of work; its transaction commits when the request ends."""
         if self._session is None:

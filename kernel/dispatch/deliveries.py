@@ -350,3 +350,20 @@ async def counts(session: AsyncSession, tenant_id: uuid.UUID) -> dict[str, Subsc
         .group_by(delivery.c.subscriber)
     )
     return {row[0]: SubscriberCounts(*row) for row in rows.all()}
+
+
+_PRUNE = sa.text(
+    """
+    DELETE FROM store.delivery WHERE ctid IN (
+      SELECT ctid FROM store.delivery
+      WHERE state = 'delivered' AND delivered_at < :before
+      LIMIT :limit)
+    """
+)
+
+
+async def prune_delivered(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Forget up to ``limit`` deliveries delivered before ``before`` (the counts live on
+    in ``subscriber_health``); pending and dead ones are kept."""
+    result = await session.execute(_PRUNE, {"before": before, "limit": limit})
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -48,6 +48,8 @@ from kernel.plugins.settings import PluginSettings, get_plugin_settings
 log = logging.getLogger(__name__)
 
 MAX_ERROR_LENGTH = 500
+PRUNE_EVERY = timedelta(hours=1)
+PRUNE_BATCH = 5000
 
 
 @dataclass
@@ -119,6 +121,7 @@ class Dispatcher:
         )
         self._instances: dict[tuple[uuid.UUID, str], _Instance] = {}
         self._last_pull: dict[tuple[uuid.UUID, str], datetime] = {}
+        self._last_prune: datetime | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -153,6 +156,10 @@ class Dispatcher:
             try:
                 report = await self.run_once()
                 await self.pull_once()
+                now = datetime.now(UTC)
+                if self._last_prune is None or now - self._last_prune > PRUNE_EVERY:
+                    self._last_prune = now
+                    await self.prune(now)
             except Exception:
                 log.exception("dispatcher pass failed")
                 report = DispatchReport()
@@ -185,6 +192,19 @@ class Dispatcher:
                 if not round_report.worked:
                     break
             return report
+
+    async def prune(self, now: datetime | None = None) -> int:
+        """Delete deliveries delivered longer ago than the retention; returns how many."""
+        before = (now or datetime.now(UTC)) - timedelta(
+            hours=self.settings.dispatch_retention_hours
+        )
+        total = 0
+        while True:
+            async with self.db.unit_of_work() as session:
+                pruned = await deliveries.prune_delivered(session, before, PRUNE_BATCH)
+            total += pruned
+            if pruned < PRUNE_BATCH:
+                return total
 
     async def pull_once(
         self, now: datetime | None = None, *, tenant_id: uuid.UUID | None = None

@@ -37,6 +37,8 @@ class PluginSettings(BaseSettings):
     dispatch_backoff_max_seconds: float = 600.0
     # A claimed delivery not finished within this lease is tried again (crash safety).
     dispatch_lease_seconds: float = 60.0
+    # Delivered rows are kept this long (for support), then pruned by the dispatcher.
+    dispatch_retention_hours: float = 168.0
     breaker_failure_threshold: int = 5
     breaker_cooldown_seconds: float = 30.0
     # Webhook URLs on loopback/private addresses: allowed outside production unless set.

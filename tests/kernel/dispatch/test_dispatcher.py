@@ -222,3 +222,22 @@ async def test_disabled_plugin_is_not_called_and_resumes_when_enabled(
     await subject.aclose()
     assert resumed.delivered == 1
     assert [e.payload["seq"] for e in SCRIPTS[tenant.id].received] == [1]
+
+
+async def test_prune_forgets_old_deliveries_but_keeps_dead_ones_and_the_counts(
+    db: Database, tenant: TenantFixture
+) -> None:
+    await enable(db, tenant.id)
+    await emit_changes(db, tenant.id, uuid.uuid4(), [1])
+    await emit_changes(db, tenant.id, uuid.uuid4(), [1])
+    subject = dispatcher(db, dispatch_max_attempts=1)
+    SCRIPTS[tenant.id].failures_left = 1  # one of the two fails its only attempt
+    await subject.run_once(tenant_id=tenant.id)
+    assert await states(db, tenant.id) == {"delivered": 1, "dead": 1}
+    assert await subject.prune(later(3600 * 24)) == 0  # not old enough yet
+    assert await subject.prune(later(3600 * 24 * 8)) >= 1
+    await subject.aclose()
+    assert await states(db, tenant.id) == {"dead": 1}
+    async with db.unit_of_work(tenant.id) as session:
+        health = await storage.health_of(session, tenant.id)
+    assert health["plugin:scripted"].delivered_count == 1

@@ -116,6 +116,12 @@ async def _release_stock(step: Step) -> None:
     await stock_api.release(step.session, step.tenant_id, step.order.id)
 
 
+async def _confirm_stock(step: Step) -> None:
+    # Deduct at payment (付款减库存): held lines become sold; lines of SKUs deducted at
+    # payment are re-checked, and OUT_OF_STOCK refuses the payment (it is refunded).
+    await stock_api.confirm_for_order(step.session, step.tenant_id, step.order.id)
+
+
 async def _release_benefits(step: Step) -> None:
     # Coupons, activity budgets, per-member limits and points come back as allocated.
     await promotion_api.release_for_order(step.session, step.tenant_id, step.order.id)
@@ -178,6 +184,7 @@ async def _schedule_completion(step: Step) -> None:
 EFFECTS: dict[str, Callable[[Step], Awaitable[None]]] = {
     "record_payment": _record_payment,
     "release_stock": _release_stock,
+    "confirm_stock": _confirm_stock,
     "release_benefits": _release_benefits,
     "close_payment": _close_payment,
     "stamp_cancelled": _stamp_cancelled,

@@ -4,7 +4,7 @@ Guard and effect names are implemented once in ``centers/order/transitions.py``:
 
 guards   ``pays_deposit`` (the payment is the presale deposit), ``pays_balance`` (the
          payment is exactly what is still owed), ``after_sale_window_over``.
-effects  ``record_payment``, ``release_stock``, ``release_benefits`` (coupons, budgets,
+effects  ``record_payment``, ``confirm_stock``, ``release_stock``, ``release_benefits`` (coupons, budgets,
          points), ``close_payment``, ``stamp_cancelled``, ``schedule_payment_timeout``,
          ``issue_pickup_code``, ``schedule_completion``.
 
@@ -61,7 +61,7 @@ _PAY_IN_FULL = _t(
     "PAID",
     (SYSTEM,),
     guards=("pays_balance",),
-    effects=("record_payment",),
+    effects=("record_payment", "confirm_stock"),
 )
 
 # Ship → receive → complete once the after-sale window has passed.
@@ -144,7 +144,7 @@ COD = Machine(
             "RECEIVED",
             (SYSTEM,),
             guards=("pays_balance",),
-            effects=("record_payment", "schedule_completion"),
+            effects=("record_payment", "confirm_stock", "schedule_completion"),
         ),
         _t(
             "COMPLETE", "RECEIVED", "COMPLETED", (STAFF, SYSTEM), guards=("after_sale_window_over",)
@@ -190,7 +190,8 @@ PRESALE = Machine(
             "PAID",
             (SYSTEM,),
             guards=("pays_balance",),
-            effects=("record_payment",),
+            # Stock stays held (not sold) until the balance: an abandoned deposit frees it.
+            effects=("record_payment", "confirm_stock"),
         ),
         *_DELIVERY_TAIL,
     ),
@@ -274,7 +275,7 @@ VIRTUAL = Machine(
             "ISSUED",
             (SYSTEM,),
             guards=("pays_balance",),
-            effects=("record_payment", "issue_pickup_code"),
+            effects=("record_payment", "confirm_stock", "issue_pickup_code"),
         ),
         _t("REDEEM", "ISSUED", "COMPLETED", (STAFF, SYSTEM)),
     ),

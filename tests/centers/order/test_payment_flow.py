@@ -108,13 +108,13 @@ async def test_cash_racing_cancel_leaves_no_money_on_a_cancelled_order(
         "ORDER_CLOSED",
         "ALREADY_PAID",
     }
-    reserved = 0
+    sold = 0
     for order in orders:
         final = await read(client, buyer, order["id"])
         payment = await _payment(tenant, order["id"])
         assert final is not None and payment is not None
         if final["status"] == "PAID":
-            reserved += 1
+            sold += 1
             assert payment.status.value == "PAID" and final["paid"]["amount"] == 1200
         else:
             # Cancelled: whatever was taken went back.
@@ -125,4 +125,5 @@ async def test_cash_racing_cancel_leaves_no_money_on_a_cancelled_order(
                     session, tenant.id, uuid.UUID(order["id"])
                 )
             assert sum(r.amount.amount for r in refunds) == payment.paid_amount
-    assert (await stock_of(client, buyer, shop))["reserved"] == reserved
+    level = await stock_of(client, buyer, shop)
+    assert (level["reserved"], level["onHand"]) == (0, 100 - sold)

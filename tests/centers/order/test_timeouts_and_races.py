@@ -120,19 +120,19 @@ async def _pay_or_refusal(tenant: TenantFixture, order: dict[str, object]) -> st
 async def _assert_settled(
     client: httpx.AsyncClient, token: str, shop: Shop, orders: list[dict[str, object]]
 ) -> None:
-    """Every order is either paid (stock still reserved) or cancelled (stock back)."""
-    reserved = 0
+    """Every order is either paid (stock sold) or cancelled (stock back)."""
+    sold = 0
     for order in orders:
         final = await read(client, token, str(order["id"]))
         assert final is not None
         if final["status"] == "PAID":
             assert final["paid"]["amount"] == final["total"]["amount"]
-            reserved += 1
+            sold += 1
         else:
             assert final["status"] == "CANCELLED" and final["paid"]["amount"] == 0
         assert [h["toStatus"] for h in final["history"]][1:] in (["PAID"], ["CANCELLED"])
     level = await stock_of(client, token, shop)
-    assert level["reserved"] == reserved
+    assert (level["reserved"], level["onHand"]) == (0, 100 - sold)
 
 
 async def test_pay_racing_cancel_exactly_one_wins(

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.authn import Principal
+from kernel.authz.audit import DENIED, AuditEntry
 from kernel.authz.enforcers import PolicyStore, TenantPolicy
 from kernel.authz.permissions import Authenticated, Permission, Requirement
 from kernel.db import Database
@@ -67,6 +68,30 @@ class RequestContext:
                 if isinstance(requirement, Permission)
                 else "not allowed"
             )
+
+    def record_denials(self) -> None:
+        """Queue this request's denials for the audit log (call once, when it ends)."""
+        if not self.denials or self.policies is None:
+            return
+        principal = self.principal
+        entries = []
+        for permission in dict.fromkeys(self.denials):
+            explained = self.policy.explain(principal.subject, permission)
+            entries.append(
+                AuditEntry(
+                    tenant_id=principal.tenant_id,
+                    request_id=self.request_id,
+                    subject=principal.subject,
+                    object=permission.object,
+                    action=permission.action,
+                    result=DENIED,
+                    matched_rule=explained.matched_rule,
+                    policy_version=explained.policy_version,
+                    detail={"apiKey": str(principal.key_id)} if principal.key_id else {},
+                )
+            )
+        self.denials.clear()
+        self.policies.audit.record(entries)
 
     def loader(self, key: Hashable, factory: Callable[[], LoaderT]) -> LoaderT:
         """One DataLoader per key per request, so every relation is batched and cached."""

@@ -35,8 +35,7 @@ from graphql import (
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from kernel.authn import Authenticator, Principal
-from kernel.authz.audit import DENIED, AuditEntry
+from kernel.authn import Authenticator
 from kernel.authz.enforcers import PolicyStore
 from kernel.authz.permissions import Permission
 from kernel.context import RequestContext
@@ -169,8 +168,7 @@ class GraphQLEndpoint:
         result = await self._execute(
             prepared.document, operation, variables, operation_name, context
         )
-        if context.denials:
-            self._audit_denials(principal, context)
+        context.record_denials()
         # Execution started, so ``data`` is always present (null when the root failed).
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
@@ -188,25 +186,6 @@ class GraphQLEndpoint:
             },
         )
         return JSONResponse(body, media_type=media_type, headers={"x-request-id": request_id})
-
-    def _audit_denials(self, principal: Principal, context: RequestContext) -> None:
-        entries = []
-        for permission in dict.fromkeys(context.denials):
-            explained = context.policy.explain(principal.subject, permission)
-            entries.append(
-                AuditEntry(
-                    tenant_id=principal.tenant_id,
-                    request_id=context.request_id,
-                    subject=principal.subject,
-                    object=permission.object,
-                    action=permission.action,
-                    result=DENIED,
-                    matched_rule=explained.matched_rule,
-                    policy_version=explained.policy_version,
-                    detail={"apiKey": str(principal.key_id)} if principal.key_id else {},
-                )
-            )
-        self._policies.audit.record(entries)
 
     async def _execute(
         self,

@@ -31,6 +31,7 @@ class Faults:
     # backend already has (the duplicate a consumer must dedupe).
     ack_lost: int = 0
     requests: int = 0
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def fail_next(self, count: int, status: int = 503) -> None:
         self._queue.extend(("status", float(status)) for _ in range(count))
@@ -61,7 +62,14 @@ class _FaultyApp:
             return
         fault = self.faults.take()
         if fault is not None and fault[0] == "delay":
-            await asyncio.sleep(fault[1])
+            # Hang, but let a stopping server end the request instead of cancelling it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.faults.stopping.wait(), fault[1])
+            if self.faults.stopping.is_set():
+                await JSONResponse({"error": "shutting down"}, status_code=503)(
+                    scope, receive, send
+                )
+                return
         elif fault is not None and fault[0] == "status":
             response: Response = JSONResponse(
                 {"error": "injected failure"}, status_code=int(fault[1])
@@ -105,6 +113,7 @@ class LoopbackServer:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
+        self.faults.stopping.clear()
         config = uvicorn.Config(
             self._app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
         )
@@ -121,6 +130,7 @@ class LoopbackServer:
 
     async def stop(self) -> None:
         if self._server is not None and self._task is not None:
+            self.faults.stopping.set()
             self._server.should_exit = True
             self._server.force_exit = True
             with contextlib.suppress(asyncio.CancelledError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import strawberry
 
-from centers.payment import policy
+from centers.payment import completion, policy
 from centers.payment.callbacks import ROUTES
 from centers.payment.graphql.orders import OrderPaymentMutation, OrderPaymentQuery
 from centers.payment.graphql.payments import PaymentMutation, PaymentQuery
@@ -29,4 +29,5 @@ subgraph = Subgraph(
     entity_permissions={"Payment": policy.READ_PAYMENT, "Order": policy.READ_PAYMENT},
     grants=policy.GRANTS,
     http_routes=ROUTES,
+    event_handlers=completion.EVENT_HANDLERS,
 )

@@ -87,14 +87,15 @@ async def points_member(tenant: TenantFixture, points: int) -> uuid.UUID:
                 expiry_days=None,
             ),
         )
-        await points_api.adjust_points(
-            session,
-            tenant.id,
-            idempotency_key=f"seed-{member}",
-            member_id=member,
-            delta=points,
-            reason="gift",
-        )
+        if points:
+            await points_api.adjust_points(
+                session,
+                tenant.id,
+                idempotency_key=f"seed-{member}",
+                member_id=member,
+                delta=points,
+                reason="gift",
+            )
     return member
 
 

@@ -119,3 +119,34 @@ class OrderSettings:
 class LineRequest:
     sku_id: uuid.UUID
     quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class RefundLineInfo:
+    line_no: int
+    quantity: int
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class RefundInfo:
+    """An after-sale request (售后单) and where it stands."""
+
+    id: uuid.UUID
+    order_id: uuid.UUID
+    kind: str  # REFUND_ONLY, RETURN_AND_REFUND, OUT_OF_STOCK
+    status: str
+    amount: Money
+    reason: str
+    note: str
+    requested_by: str
+    requested_at: datetime
+    updated_at: datetime
+    lines: tuple[RefundLineInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RefundLineRequest:
+    line_no: int
+    quantity: int  # units concerned (returned units are restocked after inspection)
+    amount: int | None = None  # None: all that is left to refund on the line

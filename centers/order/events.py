@@ -65,3 +65,22 @@ class OrderStatusChanged:
     @property
     def aggregate_id(self) -> uuid.UUID:
         return self.order_id
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRefundChanged:
+    """An after-sale request was opened or moved (``event`` REQUEST, APPROVE, …)."""
+
+    topic: ClassVar[str] = "order.refund_changed"
+    order_id: uuid.UUID
+    refund_id: uuid.UUID
+    kind: str
+    event: str
+    from_status: str | None
+    to_status: str
+    amount: int
+    actor: str
+
+    @property
+    def aggregate_id(self) -> uuid.UUID:
+        return self.order_id

@@ -13,6 +13,7 @@ from centers.order.dto import (
     LineDiscountInfo,
     OrderInfo,
     OrderLineInfo,
+    RefundInfo,
     SubOrderInfo,
 )
 from kernel.context import RequestContext
@@ -62,3 +63,11 @@ def history(context: RequestContext) -> DataLoader[uuid.UUID, list[HistoryEntry]
         return many_per_key(order_ids, rows, lambda row: row.order_id)
 
     return context.loader("order.history", lambda: DataLoader(load_fn=load))
+
+
+def refunds(context: RequestContext) -> DataLoader[uuid.UUID, list[RefundInfo]]:
+    async def load(order_ids: Sequence[uuid.UUID]) -> list[list[RefundInfo]]:
+        rows = await repository.refunds_of_orders(context.session, context.tenant_id, order_ids)
+        return many_per_key(order_ids, rows, lambda row: row.order_id)
+
+    return context.loader("order.refunds", lambda: DataLoader(load_fn=load))

@@ -154,3 +154,39 @@ class OrderSetting(SQLModel, table=True):
     # hour, or a discount above this share of the list amount, goes to review.
     review_orders_per_hour: int | None = None
     review_discount_percent: int | None = None
+
+
+class OrderRefund(SQLModel, table=True):
+    """An after-sale request (售后单): refund only, return and refund, out of stock."""
+
+    __tablename__ = "order_refund"
+    __table_args__ = (
+        sa.Index("order_refund_order", "tenant_id", "order_id", "id"),
+        sa.Index("order_refund_status", "tenant_id", "status", "id"),
+        {"schema": SCHEMA},
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(primary_key=True)
+    order_id: uuid.UUID
+    kind: str = Field(max_length=24)
+    status: str = Field(max_length=24)
+    amount: int
+    reason: str = Field(max_length=200)
+    requested_by: str = Field(max_length=200)
+    requested_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    note: str = Field(default="", max_length=200)  # the last decision's reason
+
+
+class OrderRefundLine(SQLModel, table=True):
+    """What one after-sale request gives back for one order line."""
+
+    __tablename__ = "order_refund_line"
+    __table_args__ = {"schema": SCHEMA}
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    refund_id: uuid.UUID = Field(primary_key=True)
+    line_no: int = Field(primary_key=True)
+    quantity: int  # units coming back (returns restock them after inspection)
+    amount: int

@@ -23,12 +23,16 @@ from centers.order.dto import (
     OrderInfo,
     OrderLineInfo,
     OrderSettings,
+    RefundInfo,
+    RefundLineInfo,
     SubOrderInfo,
 )
 from centers.order.models import (
     OrderHistory,
     OrderLine,
     OrderLineDiscount,
+    OrderRefund,
+    OrderRefundLine,
     OrderSetting,
     SubOrder,
     TradeOrder,
@@ -639,3 +643,198 @@ async def history_by_orders(
         )
         for row in rows.all()
     ]
+
+
+# --- after-sale requests -----------------------------------------------------------------
+
+order_refund = table_of(OrderRefund)
+order_refund_line = table_of(OrderRefundLine)
+
+# Requests whose lines still count against what a line can refund.
+OPEN_REFUND_STATUSES = ("REQUESTED", "REJECTED", "ARBITRATION", "AWAITING_RETURN")
+
+
+async def insert_refund(session: AsyncSession, tenant_id: uuid.UUID, refund: RefundInfo) -> None:
+    await session.execute(
+        order_refund.insert().values(
+            tenant_id=tenant_id,
+            id=refund.id,
+            order_id=refund.order_id,
+            kind=refund.kind,
+            status=refund.status,
+            amount=refund.amount.amount,
+            reason=refund.reason,
+            note=refund.note,
+            requested_by=refund.requested_by,
+            requested_at=refund.requested_at,
+            updated_at=refund.updated_at,
+        )
+    )
+    await session.execute(
+        order_refund_line.insert(),
+        [
+            {
+                "tenant_id": tenant_id,
+                "refund_id": refund.id,
+                "line_no": line.line_no,
+                "quantity": line.quantity,
+                "amount": line.amount,
+            }
+            for line in refund.lines
+        ],
+    )
+
+
+async def refunds_where(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *conditions: sa.ColumnElement[bool],
+    limit: int = 200,
+) -> list[RefundInfo]:
+    rows = (
+        await session.execute(
+            sa.select(order_refund, trade_order.c.currency)
+            .join(
+                trade_order,
+                sa.and_(
+                    trade_order.c.tenant_id == order_refund.c.tenant_id,
+                    trade_order.c.id == order_refund.c.order_id,
+                ),
+            )
+            .where(order_refund.c.tenant_id == tenant_id, *conditions)
+            .order_by(order_refund.c.id.desc())
+            .limit(limit)
+        )
+    ).all()
+    if not rows:
+        return []
+    line_rows = (
+        await session.execute(
+            sa.select(order_refund_line)
+            .where(
+                order_refund_line.c.tenant_id == tenant_id,
+                order_refund_line.c.refund_id.in_([r.id for r in rows]),
+            )
+            .order_by(order_refund_line.c.refund_id, order_refund_line.c.line_no)
+        )
+    ).all()
+    lines: dict[uuid.UUID, list[RefundLineInfo]] = {}
+    for line in line_rows:
+        lines.setdefault(line.refund_id, []).append(
+            RefundLineInfo(line_no=line.line_no, quantity=line.quantity, amount=line.amount)
+        )
+    return [
+        RefundInfo(
+            id=r.id,
+            order_id=r.order_id,
+            kind=r.kind,
+            status=r.status,
+            amount=Money(r.amount, r.currency),
+            reason=r.reason,
+            note=r.note,
+            requested_by=r.requested_by,
+            requested_at=r.requested_at,
+            updated_at=r.updated_at,
+            lines=tuple(lines.get(r.id, [])),
+        )
+        for r in rows
+    ]
+
+
+async def refunds_of_orders(
+    session: AsyncSession, tenant_id: uuid.UUID, order_ids: Sequence[uuid.UUID]
+) -> list[RefundInfo]:
+    if not order_ids:
+        return []
+    return await refunds_where(session, tenant_id, order_refund.c.order_id.in_(order_ids))
+
+
+async def refund_by_id(
+    session: AsyncSession, tenant_id: uuid.UUID, refund_id: uuid.UUID, buyer: str | None
+) -> RefundInfo | None:
+    conditions = [order_refund.c.id == refund_id]
+    if buyer is not None:
+        conditions.append(trade_order.c.buyer_subject == buyer)
+    found = await refunds_where(session, tenant_id, *conditions, limit=1)
+    return found[0] if found else None
+
+
+async def list_refunds(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    page: PageRequest,
+    *,
+    buyer: str | None,
+    statuses: Sequence[str],
+) -> list[RefundInfo]:
+    conditions = []
+    if buyer is not None:
+        conditions.append(trade_order.c.buyer_subject == buyer)
+    if statuses:
+        conditions.append(order_refund.c.status.in_(statuses))
+    after = page.after_id()
+    if after is not None:
+        conditions.append(order_refund.c.id < after)
+    return await refunds_where(session, tenant_id, *conditions, limit=page.limit)
+
+
+async def set_refund_status(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    refund_id: uuid.UUID,
+    *,
+    status: str,
+    note: str,
+    at: datetime,
+) -> None:
+    await session.execute(
+        order_refund.update()
+        .where(order_refund.c.tenant_id == tenant_id, order_refund.c.id == refund_id)
+        .values(status=status, note=note, updated_at=at)
+    )
+
+
+async def add_refunded(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    line_amounts: dict[int, int],
+) -> None:
+    """Count refunded money on the lines, their sub-orders and the order."""
+    total = 0
+    per_sub: dict[int, int] = {}
+    rows = await session.execute(
+        sa.select(order_line.c.line_no, order_line.c.sub_no).where(
+            order_line.c.tenant_id == tenant_id,
+            order_line.c.order_id == order_id,
+            order_line.c.line_no.in_(list(line_amounts)),
+        )
+    )
+    subs: dict[int, int] = {row.line_no: row.sub_no for row in rows}
+    for line_no, amount in line_amounts.items():
+        await session.execute(
+            order_line.update()
+            .where(
+                order_line.c.tenant_id == tenant_id,
+                order_line.c.order_id == order_id,
+                order_line.c.line_no == line_no,
+            )
+            .values(refunded_amount=order_line.c.refunded_amount + amount)
+        )
+        per_sub[subs[line_no]] = per_sub.get(subs[line_no], 0) + amount
+        total += amount
+    for sub_no, amount in per_sub.items():
+        await session.execute(
+            sub_order.update()
+            .where(
+                sub_order.c.tenant_id == tenant_id,
+                sub_order.c.order_id == order_id,
+                sub_order.c.sub_no == sub_no,
+            )
+            .values(refunded_amount=sub_order.c.refunded_amount + amount)
+        )
+    await session.execute(
+        trade_order.update()
+        .where(trade_order.c.tenant_id == tenant_id, trade_order.c.id == order_id)
+        .values(refunded_amount=trade_order.c.refunded_amount + total)
+    )

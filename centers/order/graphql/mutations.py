@@ -14,8 +14,15 @@ import strawberry
 
 from centers.order import policy, repository, service, transitions
 from centers.order.dto import OrderInfo, OrderSettings, TransitionResult
+from centers.order.graphql import refunds as refund_api
 from centers.order.graphql.placement import OrderLineInput, placement_of
 from centers.order.graphql.queries import OrderSettingsType
+from centers.order.graphql.refunds import (
+    RequestAfterSaleInput,
+    RequestAfterSalePayload,
+    TransitionAfterSaleInput,
+    TransitionAfterSalePayload,
+)
 from centers.order.graphql.types import Ctx, Order, OrderEventName, OrderType, actor_kind
 from centers.order.machine import Actor
 from kernel.context import RequestContext
@@ -266,6 +273,31 @@ class Mutation:
         return await _transition(
             info.context, input.order_id, "RECEIVE", input.reason, input.idempotency_key
         )
+
+    @mutation(
+        policy.READ_ORDER,
+        description="Ask for money back on a paid order: REFUND_ONLY, RETURN_AND_REFUND "
+        "(refunded once the goods are back and inspected), OUT_OF_STOCK (staff; refunded at "
+        "once). Codes: INVALID_ID, ORDER_NOT_FOUND, UNKNOWN_KIND, NOT_REFUNDABLE, "
+        "AFTER_SALE_WINDOW_CLOSED, LINE_NOT_FOUND, INVALID_QUANTITY, INVALID_AMOUNT, "
+        "REFUND_EXCEEDS_PAID, NOTHING_TO_REFUND, INVALID_REASON, INVALID_IDEMPOTENCY_KEY, "
+        "IDEMPOTENCY_KEY_REUSED, and the payment center's refund codes.",
+    )
+    async def request_after_sale(
+        self, info: Ctx, input: RequestAfterSaleInput
+    ) -> RequestAfterSalePayload:
+        return await refund_api.request(info.context, input)
+
+    @mutation(
+        policy.READ_ORDER,
+        description="Move an after-sale request: APPROVE, REJECT, RECEIVE_RETURN, "
+        "FAIL_INSPECTION (staff), ESCALATE to arbitration, WITHDRAW (buyer), DISMISS "
+        "(staff). Codes: INVALID_ID, REFUND_NOT_FOUND, INVALID_TRANSITION, INVALID_REASON.",
+    )
+    async def transition_after_sale(
+        self, info: Ctx, input: TransitionAfterSaleInput
+    ) -> TransitionAfterSalePayload:
+        return await refund_api.transition(info.context, input)
 
     @mutation(
         policy.UPDATE_SETTINGS,

@@ -10,6 +10,7 @@ import strawberry
 from centers.order import policy, repository
 from centers.order.dto import OrderSettings
 from centers.order.graphql.placement import OrderPreview, PreviewOrderInput, preview
+from centers.order.graphql.refunds import AfterSale, AfterSaleStatus, refund_queue
 from centers.order.graphql.types import (
     Ctx,
     Order,
@@ -111,6 +112,20 @@ class Query:
     )
     async def preview_order(self, info: Ctx, input: PreviewOrderInput) -> OrderPreview:
         return await preview(info.context, input)
+
+    @query(
+        policy.READ_ORDER,
+        description="After-sale requests, newest first (staff: the merchant's queue; a "
+        "customer: their own).",
+    )
+    async def after_sales(
+        self,
+        info: Ctx,
+        first: int = 20,
+        after: str | None = None,
+        status: list[AfterSaleStatus] | None = None,
+    ) -> Connection[AfterSale]:
+        return await refund_queue(info.context, first, after, status)
 
     @query(policy.READ_ANY_ORDER, description="The tenant's order rules.")
     async def order_settings(self, info: Ctx) -> OrderSettingsType:

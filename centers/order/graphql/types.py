@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import Info
@@ -25,6 +25,9 @@ from kernel.context import RequestContext
 from kernel.graphql.ids import try_parse_id
 from kernel.graphql.types import Money
 from kernel.money import Money as MoneyValue
+
+if TYPE_CHECKING:
+    from centers.order.graphql.refunds import AfterSale
 
 Ctx = Info[RequestContext, None]
 
@@ -279,6 +282,14 @@ class Order:
     async def sub_orders(self, info: Ctx) -> list[SubOrder]:
         found = await loaders.sub_orders(info.context).load(uuid.UUID(self.id))
         return [SubOrder.of(s) for s in found]
+
+    @strawberry.field(description="After-sale requests (售后单) on this order, newest first.")
+    async def after_sales(
+        self, info: Ctx
+    ) -> list[Annotated[AfterSale, strawberry.lazy("centers.order.graphql.refunds")]]:
+        from centers.order.graphql.refunds import order_refunds
+
+        return await order_refunds(info.context, uuid.UUID(self.id))
 
     @strawberry.field(description="Every transition: time, actor, event, from, to, reason.")
     async def history(self, info: Ctx) -> list[OrderHistoryEntry]:

@@ -1,0 +1,337 @@
+"""After-sale (售后): refund only, return and refund, out of stock; by line amounts.
+
+A request locks its order, so concurrent requests can never promise more than a line
+was paid. Money goes back through the payment center to the original tenders, by line;
+partial refunds keep the promotion and refund the allocated line amounts. Returned
+goods are restocked after inspection. Each request follows its kind's state machine
+(``machine/refunds.py``) and leaves entries in the order's history.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from centers.order import repository
+from centers.order.dto import (
+    OrderInfo,
+    RefundInfo,
+    RefundLineInfo,
+    RefundLineRequest,
+    order_line_id,
+)
+from centers.order.events import OrderRefundChanged
+from centers.order.machine import Actor
+from centers.order.machine.refunds import REFUND_MACHINES
+from centers.payment import api as payment_api
+from centers.stock import api as stock_api
+from kernel import idempotency
+from kernel.errors import ForbiddenError, UserInputError
+from kernel.ids import new_id
+from kernel.money import Money
+from kernel.outbox import emit
+
+MAX_REASON = 200
+# After these states the goods are gone or the window is over: no new request.
+NOT_REFUNDABLE = frozenset({"PLACED", "PENDING_REVIEW", "CANCELLED", "COMPLETED"})
+
+
+def _reason(reason: str) -> str:
+    cleaned = reason.strip()
+    if len(cleaned) > MAX_REASON:
+        raise UserInputError(
+            f"reason is at most {MAX_REASON} characters",
+            code="INVALID_REASON",
+            field=["input", "reason"],
+        )
+    return cleaned
+
+
+async def request_refund(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    *,
+    kind: str,
+    lines: Sequence[RefundLineRequest] | None,
+    reason: str,
+    actor: str,
+    actor_kind: Actor,
+    idempotency_key: str,
+    buyer: str | None = None,
+) -> tuple[RefundInfo, bool]:
+    """Open an after-sale request; ``lines=None`` asks for everything still refundable.
+    Returns ``(request, replayed)``. Out-of-stock requests are staff's and refund at once.
+    """
+    machine = REFUND_MACHINES.get(kind)
+    if machine is None:
+        raise UserInputError(f"unknown kind {kind!r}", code="UNKNOWN_KIND", field=["input", "kind"])
+    if kind == "OUT_OF_STOCK" and actor_kind is Actor.BUYER:
+        raise ForbiddenError("out-of-stock refunds are reported by the store")
+    reason = _reason(reason)
+    refund_id = new_id()
+    claim = await idempotency.claim(
+        session,
+        tenant_id,
+        "order.refund",
+        idempotency_key,
+        {
+            "order": order_id,
+            "kind": kind,
+            "lines": [[x.line_no, x.quantity, x.amount] for x in lines or []] if lines else None,
+            "actor": actor,
+        },
+        refund_id,
+    )
+    if claim.replayed:
+        found = await repository.refund_by_id(session, tenant_id, claim.result_id, None)
+        if found is None:
+            raise RuntimeError("a claimed refund id has no refund")
+        return found, True
+    order = await repository.lock_order(session, tenant_id, order_id, buyer)
+    if order is None:
+        raise UserInputError("order not found", code="ORDER_NOT_FOUND", field=["input", "orderId"])
+    if order.status == "COMPLETED":
+        raise UserInputError(
+            "the after-sale window of this order is over",
+            code="AFTER_SALE_WINDOW_CLOSED",
+            field=["input", "orderId"],
+        )
+    if order.paid_amount <= 0 or order.status in NOT_REFUNDABLE:
+        raise UserInputError(
+            f"nothing was paid on a {order.status} order",
+            code="NOT_REFUNDABLE",
+            field=["input", "orderId"],
+        )
+    wanted = await _lines(session, tenant_id, order, lines)
+    now = datetime.now(UTC)
+    refund = RefundInfo(
+        id=refund_id,
+        order_id=order_id,
+        kind=kind,
+        status=machine.initial,
+        amount=Money(sum(x.amount for x in wanted), order.currency),
+        reason=reason,
+        note="",
+        requested_by=actor,
+        requested_at=now,
+        updated_at=now,
+        lines=tuple(wanted),
+    )
+    await repository.insert_refund(session, tenant_id, refund)
+    await _record(session, tenant_id, order, refund, "REQUEST", None, actor, reason, now)
+    if kind == "OUT_OF_STOCK":
+        refund = await apply_refund_event(
+            session, tenant_id, refund_id, "APPROVE", actor=actor, actor_kind=actor_kind
+        )
+    return refund, False
+
+
+async def _lines(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order: OrderInfo,
+    requested: Sequence[RefundLineRequest] | None,
+) -> list[RefundLineInfo]:
+    """Validate against what each line can still refund (paid − refunded − pending)."""
+    stored = {
+        line.line_no: line
+        for _, line in await repository.lines_by_orders(session, tenant_id, [order.id])
+    }
+    pending: dict[int, int] = {}
+    for other in await repository.refunds_of_orders(session, tenant_id, [order.id]):
+        if other.status in repository.OPEN_REFUND_STATUSES:
+            for line in other.lines:
+                pending[line.line_no] = pending.get(line.line_no, 0) + line.amount
+
+    def left(line_no: int) -> int:
+        line = stored[line_no]
+        paid = line.payable.amount if line.payable else 0
+        refunded = line.refunded.amount if line.refunded else 0
+        return paid - refunded - pending.get(line_no, 0)
+
+    if requested is None:
+        result = [
+            RefundLineInfo(line_no=n, quantity=stored[n].quantity, amount=left(n))
+            for n in sorted(stored)
+            if left(n) > 0
+        ]
+    else:
+        result = []
+        seen: set[int] = set()
+        for index, ask in enumerate(requested):
+            field = ["input", "lines", str(index)]
+            if ask.line_no not in stored or ask.line_no in seen:
+                raise UserInputError(
+                    "no such line (or named twice)", code="LINE_NOT_FOUND", field=[*field, "lineNo"]
+                )
+            seen.add(ask.line_no)
+            if not 0 <= ask.quantity <= stored[ask.line_no].quantity:
+                raise UserInputError(
+                    "quantity must be between 0 and the line's quantity",
+                    code="INVALID_QUANTITY",
+                    field=[*field, "quantity"],
+                )
+            amount = left(ask.line_no) if ask.amount is None else ask.amount
+            if amount <= 0:
+                raise UserInputError(
+                    "the amount must be positive", code="INVALID_AMOUNT", field=[*field, "amount"]
+                )
+            if amount > left(ask.line_no):
+                raise UserInputError(
+                    f"at most {left(ask.line_no)} can still be refunded on this line",
+                    code="REFUND_EXCEEDS_PAID",
+                    field=[*field, "amount"],
+                )
+            result.append(RefundLineInfo(line_no=ask.line_no, quantity=ask.quantity, amount=amount))
+    if not result:
+        raise UserInputError(
+            "nothing is left to refund", code="NOTHING_TO_REFUND", field=["input", "lines"]
+        )
+    return result
+
+
+async def apply_refund_event(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    refund_id: uuid.UUID,
+    event: str,
+    *,
+    actor: str,
+    actor_kind: Actor,
+    reason: str = "",
+    buyer: str | None = None,
+) -> RefundInfo:
+    """Move an after-sale request by its kind's machine (``INVALID_TRANSITION`` if not
+    possible now); the refund and restock effects run in the caller's transaction."""
+    reason = _reason(reason)
+    found = await repository.refund_by_id(session, tenant_id, refund_id, buyer)
+    if found is None:
+        raise UserInputError(
+            "refund not found", code="REFUND_NOT_FOUND", field=["input", "refundId"]
+        )
+    # The order's row lock serialises everything about its money and its requests.
+    order = await repository.lock_order(session, tenant_id, found.order_id, None)
+    refund = await repository.refund_by_id(session, tenant_id, refund_id, None)
+    if order is None or refund is None:
+        raise UserInputError(
+            "refund not found", code="REFUND_NOT_FOUND", field=["input", "refundId"]
+        )
+    transition = REFUND_MACHINES[refund.kind].find(refund.status, event)
+    if transition is None:
+        raise UserInputError(
+            f"{event} is not possible for a {refund.kind} request in status {refund.status}",
+            code="INVALID_TRANSITION",
+            field=["input", "event"],
+        )
+    if actor_kind not in transition.by:
+        raise ForbiddenError(f"{event} is not for {actor_kind.value.lower()} callers")
+    now = datetime.now(UTC)
+    for effect in transition.effects:
+        if effect == "restock":
+            await _restock(session, tenant_id, order, refund)
+        elif effect == "refund_money":
+            await _refund_money(session, tenant_id, order, refund)
+        else:
+            raise RuntimeError(f"unknown refund effect {effect}")
+    await repository.set_refund_status(
+        session, tenant_id, refund_id, status=transition.target, note=reason, at=now
+    )
+    await _record(
+        session,
+        tenant_id,
+        order,
+        refund,
+        event,
+        refund.status,
+        actor,
+        reason,
+        now,
+        transition.target,
+    )
+    changed = await repository.refund_by_id(session, tenant_id, refund_id, None)
+    if changed is None:
+        raise RuntimeError("the refund vanished")
+    return changed
+
+
+async def _refund_money(
+    session: AsyncSession, tenant_id: uuid.UUID, order: OrderInfo, refund: RefundInfo
+) -> None:
+    await payment_api.refund(
+        session,
+        tenant_id,
+        order.id,
+        f"order-refund:{refund.id}",
+        {order_line_id(order.id, line.line_no): line.amount for line in refund.lines},
+        reason=refund.kind.lower(),
+    )
+    await repository.add_refunded(
+        session, tenant_id, order.id, {line.line_no: line.amount for line in refund.lines}
+    )
+
+
+async def _restock(
+    session: AsyncSession, tenant_id: uuid.UUID, order: OrderInfo, refund: RefundInfo
+) -> None:
+    # Inspected and back on the shelf: on-hand stock of the store that sold it.
+    lines = {
+        line.line_no: line
+        for _, line in await repository.lines_by_orders(session, tenant_id, [order.id])
+    }
+    for returned in refund.lines:
+        if returned.quantity > 0:
+            await stock_api.adjust(
+                session,
+                tenant_id,
+                idempotency_key=f"return:{refund.id}:{returned.line_no}",
+                store_id=order.store_id,
+                sku_id=lines[returned.line_no].sku_id,
+                delta=returned.quantity,
+                reason="returned",
+            )
+
+
+async def _record(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order: OrderInfo,
+    refund: RefundInfo,
+    event: str,
+    from_status: str | None,
+    actor: str,
+    reason: str,
+    at: datetime,
+    to_status: str | None = None,
+) -> None:
+    target = to_status or refund.status
+    await repository.append_history(
+        session,
+        tenant_id,
+        order.id,
+        at=at,
+        actor=actor,
+        event=f"REFUND_{event}"[:32],
+        from_status=order.status,
+        to_status=order.status,
+        reason=f"{refund.kind} {refund.amount.amount}: {from_status or '-'} → {target}"
+        + (f" ({reason})" if reason else ""),
+        idempotency_key=None,
+    )
+    await emit(
+        session,
+        tenant_id,
+        OrderRefundChanged(
+            order_id=order.id,
+            refund_id=refund.id,
+            kind=refund.kind,
+            event=event,
+            from_status=from_status,
+            to_status=target,
+            amount=refund.amount.amount,
+            actor=actor,
+        ),
+    )

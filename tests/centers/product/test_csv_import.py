@@ -4,6 +4,9 @@ and the ``import-products`` command with its progress line."""
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -111,3 +114,55 @@ async def test_the_cli_imports_in_batches_with_progress(
         from centers.product import api as product_api
 
         assert (await product_api.sku_by_code(session, tenant.id, "C119-1")) is not None
+
+
+def test_the_zhongtai_command_imports_a_file(
+    tenant: TenantFixture, database_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "menu.csv"
+    path.write_text(HEADER + "CLI1,Dish,CLI1-1,Dish,3.50,,,,,\nCLI2,,CLI2-1,X,1,,,,,\n")
+    env = {
+        **os.environ,
+        "ZHONGTAI_DATABASE_URL": database_url,
+        "ZHONGTAI_ENVIRONMENT": "test",
+        "ZHONGTAI_JOBS_ENABLED": "false",
+    }
+    run = subprocess.run(  # noqa: S603 - our own interpreter and CLI
+        [
+            sys.executable,
+            "-c",
+            "from schema.cli import main; main()",
+            "import-products",
+            str(path),
+            "--tenant",
+            tenant.slug,
+        ],
+        cwd=Path(__file__).resolve().parents[3],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 1, run.stderr  # one row was rejected
+    assert "imported 2 of ~2 rows (100%)" in run.stderr
+    assert "2 rows: 1 created a product, 0 updated one, 1 rejected" in run.stdout
+    assert "line 3, product_name: INVALID_NAME" in run.stdout
+    missing = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "-c",
+            "from schema.cli import main; main()",
+            "import-products",
+            str(path),
+            "--tenant",
+            "no-such-brand",
+        ],
+        cwd=Path(__file__).resolve().parents[3],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert missing.returncode == 2 and "no tenant 'no-such-brand'" in missing.stderr

@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from centers.payment.events import PaymentRefunded
 from centers.product import api as product_api
 from centers.stock import api as stock_api
 from centers.store import api as store_api
 from kernel.app import Runtime
 from kernel.dispatch import Dispatcher
+from kernel.outbox import emit
 from kernel.plugins import storage
 from kernel.plugins.registry import PluginRegistry
 from plugins.emulation import LoopbackServer
@@ -146,3 +148,37 @@ async def test_malformed_stock_page_applies_nothing_and_the_admin_sees_why(
         "status": "FAILING",
         "lastError": "pull failed: PluginError: malformed stock item #1 from the ERP",
     }
+
+
+async def test_refund_reaches_the_erp_after_its_order(
+    client: httpx.AsyncClient,
+    tenant: TenantFixture,
+    runtime: Runtime,
+    erp: tuple[LoopbackServer, ErpState],
+) -> None:
+    server, state = erp
+    await connect(client, tenant, server.url)
+    shop = await open_shop(tenant)
+    token = await tenant.token("tenant_admin")
+    placed = await gql(client, token, PLACE, order_input(shop, [1]))
+    order_id = uuid.UUID(placed["data"]["placeOrder"]["order"]["id"])
+    refund = PaymentRefunded(
+        refund_id=uuid.uuid4(),
+        order_id=order_id,
+        payment_id=uuid.uuid4(),
+        tender="ONLINE",
+        amount=shop.prices[0],
+        currency="CNY",
+        reason="damaged",
+        status="SUCCEEDED",
+    )
+    async with runtime.db.unit_of_work(tenant.id) as session:
+        await emit(session, tenant.id, refund)
+    server.faults.fail_next(1, status=503)  # the order's first delivery fails…
+    subject = dispatcher(runtime)
+    await subject.run_once(tenant_id=tenant.id)
+    assert state.refunds == {}  # …so its refund waits behind it
+    await subject.run_once(later(5), tenant_id=tenant.id)
+    await subject.aclose()
+    (sent,) = state.refunds.values()
+    assert sent["payload"]["amount"] == shop.prices[0] and str(order_id) in state.orders

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from centers.stock.dto import LevelInfo, MovementInfo
+from centers.stock.dto import DeductionStrategy, LevelInfo, MovementInfo, StockSettings
 from centers.stock.models import Movement, Reservation, StockLevel
+from centers.stock.repository.settings import DEFAULT_SETTINGS
 from kernel.db import table_of
 from kernel.errors import UserInputError
 from kernel.graphql.pagination import PageRequest
@@ -29,11 +30,17 @@ _level_columns = (
     level.c.low_threshold,
 )
 
+# Locks the levels and, in the same round trip, reads the tenant's deduction settings
+# (NULL: the defaults) and whether any product overrides them.
 _LOCK_LEVELS = sa.text(
     """
-    SELECT sku_id, on_hand - reserved AS available FROM stock.level
-    WHERE tenant_id = :tenant_id AND store_id = :store_id AND sku_id = ANY(:sku_ids)
-    ORDER BY sku_id FOR UPDATE
+    SELECT l.sku_id, l.on_hand - l.reserved AS available,
+           s.deduction_strategy, s.reservation_ttl_seconds,
+           EXISTS (SELECT 1 FROM stock.product_strategy p WHERE p.tenant_id = :tenant_id)
+             AS overridden
+    FROM stock.level l LEFT JOIN stock.setting s ON s.tenant_id = l.tenant_id
+    WHERE l.tenant_id = :tenant_id AND l.store_id = :store_id AND l.sku_id = ANY(:sku_ids)
+    ORDER BY l.sku_id FOR UPDATE OF l
     """
 ).bindparams(sa.bindparam("sku_ids", type_=ARRAY(sa.Uuid)))
 
@@ -142,14 +149,35 @@ class Changed:
         return self.level.low_threshold
 
 
+@dataclass(frozen=True, slots=True)
+class Locked:
+    """What is available of each locked SKU, and the tenant's settings (None: unknown,
+    when no level was found)."""
+
+    available: dict[uuid.UUID, int]
+    settings: StockSettings | None
+    overridden: bool
+
+
 async def lock_available(
     session: AsyncSession, tenant_id: uuid.UUID, store_id: uuid.UUID, sku_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, int]:
-    """Lock the levels (in SKU order) and return what is available of each."""
-    rows = await session.execute(
-        _LOCK_LEVELS, {"tenant_id": tenant_id, "store_id": store_id, "sku_ids": list(sku_ids)}
+) -> Locked:
+    """Lock the levels (in SKU order) and return what is available of each, with the
+    tenant's deduction settings (defaults if never saved)."""
+    rows = (
+        await session.execute(
+            _LOCK_LEVELS, {"tenant_id": tenant_id, "store_id": store_id, "sku_ids": list(sku_ids)}
+        )
+    ).all()
+    if not rows:
+        return Locked({}, None, False)
+    first = rows[0]
+    settings = (
+        StockSettings(DeductionStrategy(first.deduction_strategy), first.reservation_ttl_seconds)
+        if first.deduction_strategy is not None
+        else DEFAULT_SETTINGS
     )
-    return {row.sku_id: row.available for row in rows}
+    return Locked({row.sku_id: row.available for row in rows}, settings, bool(first.overridden))
 
 
 async def reserve(

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.product import api as product_api
 from centers.stock import repository
-from centers.stock.dto import DeductionStrategy, LevelInfo, ReserveLine
+from centers.stock.dto import DeductionStrategy, LevelInfo, ReserveLine, StockSettings
 from centers.stock.repository import HeldLine
 from centers.stock.service.levels import notify_if_low
 from kernel.errors import UserInputError
@@ -30,10 +30,13 @@ HELD, PENDING, EXPIRED, DEDUCTED = "HELD", "PENDING", "EXPIRED", "DEDUCTED"
 
 
 async def strategies_of(
-    session: AsyncSession, tenant_id: uuid.UUID, sku_ids: Sequence[uuid.UUID]
-) -> tuple[dict[uuid.UUID, DeductionStrategy], int]:
-    """Each SKU's deduction strategy and the tenant's reservation TTL in seconds."""
-    settings, overridden = await repository.tenant_settings(session, tenant_id)
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    sku_ids: Sequence[uuid.UUID],
+    settings: StockSettings,
+    overridden: bool,
+) -> dict[uuid.UUID, DeductionStrategy]:
+    """Each SKU's deduction strategy: the tenant's, unless its product overrides it."""
     found = dict.fromkeys(sku_ids, settings.deduction_strategy)
     if overridden:
         skus = await product_api.get_skus(session, tenant_id, sku_ids)
@@ -43,7 +46,7 @@ async def strategies_of(
         for sku_id, sku in skus.items():
             if sku.product_id in overrides:
                 found[sku_id] = overrides[sku.product_id]
-    return found, settings.reservation_ttl_seconds
+    return found
 
 
 async def reserve(
@@ -59,8 +62,8 @@ async def reserve(
     for index, line in enumerate(lines):
         quantities[line.sku_id] = quantities.get(line.sku_id, 0) + line.quantity
         first_line.setdefault(line.sku_id, index)
-    strategies, ttl = await strategies_of(session, tenant_id, list(quantities))
-    available = await repository.lock_available(session, tenant_id, store_id, list(quantities))
+    locked = await repository.lock_available(session, tenant_id, store_id, list(quantities))
+    available = locked.available
     for sku_id, wanted in quantities.items():
         if available.get(sku_id, 0) < wanted:
             raise UserInputError(
@@ -68,8 +71,12 @@ async def reserve(
                 code="OUT_OF_STOCK",
                 field=["input", "lines", str(first_line[sku_id]), "quantity"],
             )
+    settings = locked.settings or (await repository.tenant_settings(session, tenant_id))[0]
+    strategies = await strategies_of(
+        session, tenant_id, list(quantities), settings, locked.overridden
+    )
     held = {sku: strategies[sku] is DeductionStrategy.AT_ORDER for sku in quantities}
-    expires_at = datetime.now(UTC) + timedelta(seconds=ttl)
+    expires_at = datetime.now(UTC) + timedelta(seconds=settings.reservation_ttl_seconds)
     reserved = await repository.reserve(
         session, tenant_id, store_id, order_id, quantities, held, expires_at
     )

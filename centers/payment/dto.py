@@ -172,3 +172,15 @@ class ProviderAccountSettings:
     provider: str
     settings: Mapping[str, str]
     secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredValueEntryInfo:
+    """One change to a member's stored value (储值流水)."""
+
+    id: uuid.UUID
+    member_id: uuid.UUID
+    delta: int
+    balance_after: int
+    reason: str
+    created_at: datetime

@@ -160,3 +160,39 @@ class ProviderAccount(SQLModel, table=True):
     settings: dict[str, Any] = Field(sa_type=JSONB)  # base URL, merchant id…
     sealed_secret: str = Field(sa_type=sa.Text)
     updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class StoredValueAccount(SQLModel, table=True):
+    """A member's stored value (储值余额), topped up in advance and spent as a tender."""
+
+    __tablename__ = "stored_value_account"
+    __table_args__ = (
+        sa.CheckConstraint("balance >= 0", name="stored_value_balance_not_negative"),
+        {"schema": SCHEMA},
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    member_id: uuid.UUID = Field(primary_key=True)
+    balance: int = Field(sa_type=sa.BigInteger)
+    currency: str = Field(max_length=3)
+    updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class StoredValueEntry(SQLModel, table=True):
+    """The stored-value ledger: every change with the balance it left, once per source."""
+
+    __tablename__ = "stored_value_entry"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "source_key", name="stored_value_entry_source_key"),
+        sa.Index("stored_value_entry_member", "tenant_id", "member_id", "id"),
+        {"schema": SCHEMA},
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(primary_key=True)
+    member_id: uuid.UUID
+    delta: int = Field(sa_type=sa.BigInteger)
+    balance_after: int = Field(sa_type=sa.BigInteger)
+    reason: str = Field(sa_type=sa.Text)
+    source_key: str = Field(max_length=200)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))

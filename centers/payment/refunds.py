@@ -36,6 +36,8 @@ from kernel.money import Money
 from kernel.outbox import emit
 
 MAX_REASON = 200
+# A refund restores what was paid; it may lift a balance past the top-up guard.
+MAX_REFUND_BALANCE = 10**12
 
 
 def _captured(tenders: list[PaymentInfo]) -> list[PaymentInfo]:
@@ -109,6 +111,20 @@ async def _execute(
                 refund_id=refund_id,
                 points=points if points is not None else tender.points or 0,
             )
+    elif tender.tender is PaymentTender.STORED_VALUE and tender.member_id is not None:
+        back = await repository.change_stored_value(
+            session,
+            tenant_id,
+            member_id=tender.member_id,
+            delta=amount,
+            currency=tender.amount.currency,
+            reason="refund",
+            source_key=f"refund:{refund_id}",
+            max_balance=MAX_REFUND_BALANCE,
+            at=now,
+        )
+        if back is None:  # pragma: no cover - the account paid this much, in this currency
+            raise RuntimeError("stored value refund refused")
     elif tender.tender is PaymentTender.ONLINE:
         adapter = (
             await providers.provider_for(session, tenant_id, tender.provider)

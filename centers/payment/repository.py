@@ -19,6 +19,7 @@ from centers.payment.dto import (
     ReconciliationRow,
     RefundInfo,
     RefundStatus,
+    StoredValueEntryInfo,
 )
 from centers.payment.models import (
     OrderPayment,
@@ -27,8 +28,11 @@ from centers.payment.models import (
     ProviderNotification,
     Refund,
     RefundLine,
+    StoredValueAccount,
+    StoredValueEntry,
 )
 from kernel.db import table_of
+from kernel.ids import new_id
 from kernel.money import Money
 
 payment = table_of(Payment)
@@ -488,3 +492,132 @@ async def reconciliation(
             rows.items(), key=lambda item: (item[0][0], item[0][1] or "", item[0][2])
         )
     ]
+
+
+# --- Stored value --------------------------------------------------------------------
+
+stored_value_account = table_of(StoredValueAccount)
+stored_value_entry = table_of(StoredValueEntry)
+
+_SV_CHANGE = sa.text(
+    """
+    WITH changed AS (
+      UPDATE payment.stored_value_account
+      SET balance = balance + CAST(:delta AS bigint), updated_at = :at
+      WHERE tenant_id = :tenant_id AND member_id = :member_id AND currency = :currency
+        AND balance + CAST(:delta AS bigint) BETWEEN 0 AND :max_balance
+      RETURNING balance
+    ), logged AS (
+      INSERT INTO payment.stored_value_entry
+        (tenant_id, id, member_id, delta, balance_after, reason, source_key, created_at)
+      SELECT CAST(:tenant_id AS uuid), CAST(:entry_id AS uuid), CAST(:member_id AS uuid),
+             CAST(:delta AS bigint), balance, CAST(:reason AS text),
+             CAST(:source_key AS text), CAST(:at AS timestamptz)
+      FROM changed
+    )
+    SELECT balance FROM changed
+    """
+).bindparams(
+    sa.bindparam("at", type_=sa.DateTime(timezone=True)),
+    sa.bindparam("max_balance", type_=sa.BigInteger),
+)
+_SV_COLUMNS = (
+    stored_value_entry.c.id,
+    stored_value_entry.c.member_id,
+    stored_value_entry.c.delta,
+    stored_value_entry.c.balance_after,
+    stored_value_entry.c.reason,
+    stored_value_entry.c.created_at,
+)
+
+
+async def stored_value_entry_by_source(
+    session: AsyncSession, tenant_id: uuid.UUID, source_key: str
+) -> StoredValueEntryInfo | None:
+    row = (
+        await session.execute(
+            sa.select(*_SV_COLUMNS).where(
+                stored_value_entry.c.tenant_id == tenant_id,
+                stored_value_entry.c.source_key == source_key,
+            )
+        )
+    ).first()
+    return StoredValueEntryInfo(*row) if row else None
+
+
+async def change_stored_value(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    member_id: uuid.UUID,
+    delta: int,
+    currency: str,
+    reason: str,
+    source_key: str,
+    max_balance: int,
+    at: datetime,
+) -> StoredValueEntryInfo | None:
+    """Add ``delta`` and log it, unless the balance would leave ``0..max_balance`` (or
+    the account is in another currency); ``None`` when refused. Concurrent changes to one
+    account queue on its row, each seeing what the previous left."""
+    await session.execute(
+        insert(stored_value_account)
+        .values(
+            tenant_id=tenant_id, member_id=member_id, balance=0, currency=currency, updated_at=at
+        )
+        .on_conflict_do_nothing()
+    )
+    entry_id = new_id()
+    balance = await session.scalar(
+        _SV_CHANGE,
+        {
+            "tenant_id": tenant_id,
+            "member_id": member_id,
+            "delta": delta,
+            "currency": currency,
+            "max_balance": max_balance,
+            "entry_id": entry_id,
+            "reason": reason,
+            "source_key": source_key,
+            "at": at,
+        },
+    )
+    if balance is None:
+        return None
+    return StoredValueEntryInfo(
+        id=entry_id,
+        member_id=member_id,
+        delta=delta,
+        balance_after=int(balance),
+        reason=reason,
+        created_at=at,
+    )
+
+
+async def stored_value_balance(
+    session: AsyncSession, tenant_id: uuid.UUID, member_id: uuid.UUID
+) -> tuple[int, str] | None:
+    row = (
+        await session.execute(
+            sa.select(stored_value_account.c.balance, stored_value_account.c.currency).where(
+                stored_value_account.c.tenant_id == tenant_id,
+                stored_value_account.c.member_id == member_id,
+            )
+        )
+    ).first()
+    return (int(row.balance), str(row.currency)) if row else None
+
+
+async def stored_value_entries(
+    session: AsyncSession, tenant_id: uuid.UUID, member_id: uuid.UUID, limit: int
+) -> list[StoredValueEntryInfo]:
+    rows = await session.execute(
+        sa.select(*_SV_COLUMNS)
+        .where(
+            stored_value_entry.c.tenant_id == tenant_id,
+            stored_value_entry.c.member_id == member_id,
+        )
+        .order_by(stored_value_entry.c.created_at.desc(), stored_value_entry.c.id.desc())
+        .limit(limit)
+    )
+    return [StoredValueEntryInfo(*row) for row in rows.all()]

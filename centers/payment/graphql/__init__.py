@@ -9,16 +9,17 @@ from centers.payment import completion, policy
 from centers.payment.callbacks import ROUTES
 from centers.payment.graphql.orders import OrderPaymentMutation, OrderPaymentQuery
 from centers.payment.graphql.payments import PaymentMutation, PaymentQuery
+from centers.payment.graphql.stored_value import StoredValueMutation, StoredValueQuery
 from kernel.graphql.subgraph import Subgraph
 
 
 @strawberry.type
-class Query(PaymentQuery, OrderPaymentQuery):
+class Query(PaymentQuery, OrderPaymentQuery, StoredValueQuery):
     pass
 
 
 @strawberry.type
-class Mutation(PaymentMutation, OrderPaymentMutation):
+class Mutation(PaymentMutation, OrderPaymentMutation, StoredValueMutation):
     pass
 
 

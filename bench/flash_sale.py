@@ -137,6 +137,7 @@ def bucket_claim(shop: Shop) -> Claim:
                 location_id=shop.store_id,
                 sku_id=shop.bucket_sku,
                 order_id=order_id,
+                ttl_seconds=int(TTL.total_seconds()),  # as the naive side: no settings read
             )
         except UserInputError as error:
             if error.code == "OUT_OF_STOCK":

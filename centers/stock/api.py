@@ -89,12 +89,15 @@ async def flash_reserve(
     sku_id: uuid.UUID,
     order_id: uuid.UUID,
     quantity: int = 1,
+    ttl_seconds: int | None = None,
 ) -> FlashClaim:
     """Hold flash-sale units of a hot SKU for an order (the sale must be open, see
-    ``openFlashSale``); raises ``OUT_OF_STOCK`` when sold out, ``INVALID_QUANTITY``.
+    ``openFlashSale``); raises ``OUT_OF_STOCK`` when sold out, ``INVALID_QUANTITY``,
+    ``INVALID_TTL``.
 
     The hold behaves like ``reserve``'s: ``confirm_for_order`` deducts it, ``release``
-    or the TTL job returns it to the sale.
+    or the TTL job (after ``ttl_seconds``, default the tenant's reservation TTL; flash
+    sales often pay within minutes) returns it to the sale.
     """
     return await service.flash_reserve(
         session,
@@ -103,6 +106,7 @@ async def flash_reserve(
         sku_id=sku_id,
         order_id=order_id,
         quantity=quantity,
+        ttl_seconds=ttl_seconds,
     )
 
 

@@ -125,14 +125,23 @@ async def flash_reserve(
     sku_id: uuid.UUID,
     order_id: uuid.UUID,
     quantity: int = 1,
-    ttl_seconds: int = 15 * 60,
+    ttl_seconds: int | None = None,
 ) -> FlashClaim:
-    """Hold ``quantity`` flash-sale units for the order, or raise ``OUT_OF_STOCK``."""
+    """Hold ``quantity`` flash-sale units for the order, or raise ``OUT_OF_STOCK``; the hold
+    lasts ``ttl_seconds`` (default: the tenant's reservation TTL)."""
     if not 1 <= quantity <= MAX_CLAIM:
         raise UserInputError(
             f"a flash-sale order takes 1 to {MAX_CLAIM} units",
             code="INVALID_QUANTITY",
             field=["input", "quantity"],
+        )
+    if ttl_seconds is None:
+        ttl_seconds = (await repository.tenant_settings(session, tenant_id))[
+            0
+        ].reservation_ttl_seconds
+    elif not 60 <= ttl_seconds <= 7 * 24 * 3600:
+        raise UserInputError(
+            "a hold lasts 60 seconds to 7 days", code="INVALID_TTL", field=["input", "ttlSeconds"]
         )
     expires_at = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
     bucket = await repository.claim_bucket(

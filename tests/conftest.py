@@ -65,8 +65,11 @@ def settings(database_url: str) -> Settings:
     return Settings(
         environment="test",
         database_url=database_url,
-        db_pool_size=30,
-        db_max_overflow=30,
+        # Several test sessions share one server (max_connections 100): at most 25
+        # connections each; concurrent tests queue on the pool instead of failing with
+        # "too many clients" (contention stays real: 25 transactions at once).
+        db_pool_size=10,
+        db_max_overflow=15,
         # Tests run due jobs explicitly (runtime.jobs.run_due) at the time they choose.
         jobs_enabled=False,
     )

@@ -3,8 +3,8 @@
 The expectation is derived from what each field declares (``kernel.graphql.fields``) and
 what the centers grant each built-in role (their ``policy.py``), so the matrix grows by
 itself as fields are added. Each call uses minimal valid arguments; an allowed call may
-still fail for its own reasons (a random id finds nothing), it just must not be
-FORBIDDEN.
+still fail for its own reasons (a random id finds nothing, a business rule refuses the
+sample input), it just must not be refused by the permission guard.
 """
 
 from __future__ import annotations
@@ -125,8 +125,12 @@ async def test_every_root_field_is_allowed_or_forbidden_per_role_as_declared(
         if any("path" not in e for e in errors):
             mismatches.append(f"{name} as {role}: request refused: {errors}")
             continue
+        # The guard's refusal names the declared permission; a resolver may still refuse
+        # an allowed caller for a business reason (FORBIDDEN with its own message).
         forbidden = any(
-            e.get("path", [None])[0] == name and e["extensions"]["code"] == "FORBIDDEN"
+            e.get("path", [None])[0] == name
+            and e["extensions"]["code"] == "FORBIDDEN"
+            and e["message"] == f"not allowed: {requirement}"
             for e in errors
         )
         if forbidden == expected_allowed(role, requirement):

@@ -10,9 +10,12 @@ READ_COUPON = Permission("promotion.coupon", "read")
 MANAGE_COUPON = Permission("promotion.coupon", "manage")
 ISSUE_COUPON = Permission("promotion.coupon", "issue")
 PRICE_CART = Permission("promotion.price", "read")
+# A customer claims coupons for, and reads the coupons of, their own membership only
+# (found by their app account), never another member's.
+CLAIM_COUPON = Permission("promotion.coupon", "claim")
 
 # Customers read activities and price carts: the shop shows what is on offer and what
-# a cart would cost. Coupons name members, so reading them is staff work for now.
+# a cart would cost. They claim and read their own coupons; others' are staff work.
 GRANTS: RoleGrants = {
     "tenant_admin": [
         READ_ACTIVITY,
@@ -24,5 +27,5 @@ GRANTS: RoleGrants = {
     ],
     "store_manager": [READ_ACTIVITY, READ_COUPON, ISSUE_COUPON, PRICE_CART],
     "cashier": [READ_ACTIVITY, READ_COUPON, PRICE_CART],
-    "customer": [READ_ACTIVITY, PRICE_CART],
+    "customer": [READ_ACTIVITY, PRICE_CART, CLAIM_COUPON],
 }

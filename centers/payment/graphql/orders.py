@@ -21,7 +21,7 @@ from centers.payment.dto import (
 from centers.payment.graphql.payments import Payment
 from kernel import idempotency
 from kernel.context import RequestContext
-from kernel.errors import UserInputError
+from kernel.errors import NotFoundError, UserInputError
 from kernel.graphql.fields import mutation, query
 from kernel.graphql.ids import parse_id, try_parse_id
 from kernel.graphql.mutations import attempt
@@ -237,11 +237,12 @@ class OrderPaymentQuery:
         context = info.context
         parsed = try_parse_id(store_id)
         if parsed is None:
-            return []
+            raise NotFoundError("store not found")
         try:
             rows = await reconciliation.daily(context.session, context.tenant_id, parsed, day)
         except UserInputError:
-            return []
+            # Another brand's store behaves exactly like one that does not exist.
+            raise NotFoundError("store not found") from None
         return [
             ReconciliationLine(
                 tender=r.tender,

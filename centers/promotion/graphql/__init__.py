@@ -6,18 +6,23 @@ import strawberry
 
 from centers.promotion import policy
 from centers.promotion.graphql.activities import ActivityMutation, ActivityQuery
-from centers.promotion.graphql.coupons import CouponMutation, CouponQuery
+from centers.promotion.graphql.coupons import (
+    CouponMutation,
+    CouponQuery,
+    OwnCouponMutation,
+    OwnCouponQuery,
+)
 from centers.promotion.graphql.pricing import PricingQuery
 from kernel.graphql.subgraph import Subgraph
 
 
 @strawberry.type
-class Query(ActivityQuery, CouponQuery, PricingQuery):
+class Query(ActivityQuery, CouponQuery, OwnCouponQuery, PricingQuery):
     pass
 
 
 @strawberry.type
-class Mutation(ActivityMutation, CouponMutation):
+class Mutation(ActivityMutation, CouponMutation, OwnCouponMutation):
     pass
 
 

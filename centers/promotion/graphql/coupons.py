@@ -8,10 +8,12 @@ from datetime import datetime
 import strawberry
 from strawberry import Info
 
+from centers.member import api as member_api
 from centers.promotion import coupons, loaders, policy, repository
 from centers.promotion.dto import CouponInfo, CouponKind, CouponTemplateInfo, PromotionScope
 from centers.promotion.graphql.activities import PromotionScopeInput, PromotionScopeType
 from kernel.context import RequestContext
+from kernel.errors import UserInputError
 from kernel.graphql.fields import mutation, query
 from kernel.graphql.ids import parse_id, try_parse_id
 from kernel.graphql.mutations import attempt
@@ -240,6 +242,77 @@ class CouponMutation:
                 idempotency_key=input.idempotency_key,
                 template_id=parse_id(input.template_id, ["input", "templateId"]),
                 member_id=parse_id(input.member_id, ["input", "memberId"]),
+            )
+
+        issued, errors = await attempt(context, run)
+        return IssueCouponPayload(coupon=Coupon.of(issued) if issued else None, user_errors=errors)
+
+
+@strawberry.input
+class ClaimCouponInput:
+    idempotency_key: str = strawberry.field(
+        description="Unique per claim (e.g. the tap's id); a replay returns the first coupon."
+    )
+    template_id: strawberry.ID
+
+
+async def _own_member(context: RequestContext) -> uuid.UUID:
+    own = await member_api.member_by_identity(
+        context.session,
+        context.tenant_id,
+        member_api.IdentityKind.APP,
+        context.principal.subject_id,
+    )
+    if own is None:
+        raise UserInputError(
+            "join the membership first: coupons are claimed by members",
+            code="MEMBER_REQUIRED",
+            field=["input", "templateId"],
+        )
+    return own.id
+
+
+@strawberry.type
+class OwnCouponQuery:
+    @query(policy.CLAIM_COUPON, description="The caller's own coupons, newest first.")
+    async def my_coupons(
+        self, info: Ctx, first: int = 20, after: str | None = None
+    ) -> Connection[Coupon]:
+        context = info.context
+        page = page_request(first, after)
+        own = await member_api.member_by_identity(
+            context.session,
+            context.tenant_id,
+            member_api.IdentityKind.APP,
+            context.principal.subject_id,
+        )
+        rows = (
+            await repository.coupons_of_member(context.session, context.tenant_id, own.id, page)
+            if own
+            else []
+        )
+        return connection([coupons.coupon_info(r) for r in rows], page, Coupon.of, lambda c: [c.id])
+
+
+@strawberry.type
+class OwnCouponMutation:
+    @mutation(
+        policy.CLAIM_COUPON,
+        description="Claim a coupon for the caller's own membership (领券); idempotent by "
+        "idempotencyKey. Codes: INVALID_ID, MEMBER_REQUIRED, TEMPLATE_NOT_FOUND, "
+        "SHARED_CODE_TEMPLATE, COUPON_EXPIRED, COUPON_LIMIT_REACHED, COUPON_EXHAUSTED, "
+        "INVALID_IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_REUSED.",
+    )
+    async def claim_coupon(self, info: Ctx, input: ClaimCouponInput) -> IssueCouponPayload:
+        context = info.context
+
+        async def run() -> CouponInfo:
+            return await coupons.issue_coupon(
+                context.session,
+                context.tenant_id,
+                idempotency_key=input.idempotency_key,
+                template_id=parse_id(input.template_id, ["input", "templateId"]),
+                member_id=await _own_member(context),
             )
 
         issued, errors = await attempt(context, run)

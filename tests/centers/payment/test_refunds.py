@@ -244,3 +244,13 @@ async def test_the_daily_reconciliation_sums_each_tender_of_the_store(
         client, manager, RECONCILE, {"store": str(order.store_id), "day": str(yesterday)}
     )
     assert body["data"]["paymentReconciliation"] == []
+
+
+async def test_reconciliation_of_an_unknown_or_foreign_store_is_not_found(
+    client: httpx.AsyncClient, tenant: TenantFixture, other_tenant: TenantFixture
+) -> None:
+    order = await placed_order(tenant)
+    intruder = await other_tenant.token("tenant_admin")
+    for store in (str(order.store_id), str(uuid.uuid4()), "not-an-id"):
+        body = await gql(client, intruder, RECONCILE, {"store": store, "day": "2030-01-01"})
+        assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"

@@ -17,13 +17,15 @@ from graphql import GraphQLSchema
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from kernel.authn import Authenticator
 from kernel.authz.enforcers import PolicyStore
 from kernel.authz.permissions import Permission
 from kernel.db import Database, create_engine, resolve_database_url
 from kernel.graphql.http import GraphQLEndpoint
+from kernel.graphql.subscriptions import SubscriptionEndpoint
 from kernel.jobs import JobHandler, JobRunner
 from kernel.settings import Settings
 
@@ -49,6 +51,7 @@ class Runtime:
     composed: GraphQLEndpoint
     subgraphs: dict[str, GraphQLEndpoint]
     jobs: JobRunner
+    subscriptions: SubscriptionEndpoint | None = None  # graphql-transport-ws on /graphql
 
 
 def create_app(api: ServedApi, settings: Settings) -> Starlette:
@@ -72,6 +75,13 @@ def create_app(api: ServedApi, settings: Settings) -> Starlette:
             composed=endpoint(api.composed),
             subgraphs={name: endpoint(schema) for name, schema in api.subgraphs.items()},
             jobs=jobs,
+            subscriptions=SubscriptionEndpoint(
+                api.composed,
+                settings=settings,
+                db=db,
+                authenticator=authenticator,
+                policies=policies,
+            ),
         )
         background = (
             asyncio.create_task(jobs.run_forever(settings.jobs_poll_seconds))
@@ -91,6 +101,11 @@ def create_app(api: ServedApi, settings: Settings) -> Starlette:
     async def graphql(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
         return await runtime.composed(request)
+
+    async def graphql_ws(websocket: WebSocket) -> None:
+        runtime: Runtime = websocket.app.state.runtime
+        if runtime.subscriptions is not None:
+            await runtime.subscriptions(websocket)
 
     async def subgraph(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
@@ -119,6 +134,7 @@ def create_app(api: ServedApi, settings: Settings) -> Starlette:
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql_ws),
             Route("/subgraphs/{center}/graphql", subgraph, methods=["GET", "POST"]),
             *api.routes,
         ],

@@ -1,0 +1,189 @@
+"""``orderEvents(storeId)`` over a real WebSocket (graphql-transport-ws): a real uvicorn
+server on 127.0.0.1 serving the app, the ``websockets`` client, changes made through
+another app instance (so the event crosses processes' boundary: PostgreSQL NOTIFY)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from kernel.app import create_app
+from kernel.settings import Settings
+from schema.subgraphs import served_api
+from tests.builders import open_shop
+from tests.centers.order.flows import fire, pay, place
+from tests.conftest import TenantFixture
+
+SUBSCRIBE = """
+subscription($store: ID!) {
+  orderEvents(storeId: $store) { event fromStatus toStatus order { id number status } }
+}
+"""
+PROTOCOL = "graphql-transport-ws"
+
+
+@pytest.fixture(scope="module")
+async def ws_url(settings: Settings) -> AsyncIterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(served_api(), settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if task.done() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        await asyncio.sleep(0.05)
+    yield f"ws://127.0.0.1:{port}/graphql"
+    server.should_exit = True
+    await task
+
+
+async def _open(url: str, token: str) -> ClientConnection:
+    socket_ = await connect(url, subprotocols=[PROTOCOL])  # type: ignore[list-item]
+    await socket_.send(
+        json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+    )
+    ack = json.loads(await asyncio.wait_for(socket_.recv(), 5))
+    assert ack == {"type": "connection_ack"}
+    return socket_
+
+
+async def _subscribe(socket_: ClientConnection, store_id: str, op: str = "1") -> None:
+    await socket_.send(
+        json.dumps(
+            {
+                "id": op,
+                "type": "subscribe",
+                "payload": {"query": SUBSCRIBE, "variables": {"store": store_id}},
+            }
+        )
+    )
+
+
+async def _next(socket_: ClientConnection, within: float = 1.0) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(socket_.recv(), within))
+    return message
+
+
+async def test_a_store_sees_new_and_changed_orders_within_a_second(
+    ws_url: str, client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    shop, elsewhere = await open_shop(tenant), await open_shop(tenant)
+    staff = await tenant.token("cashier")
+    async with await _open(ws_url, staff) as kitchen:
+        await _subscribe(kitchen, str(shop.store_id))
+        await asyncio.sleep(0.3)  # the server is LISTENing once the source has started
+        await place(client, staff, elsewhere, [1])  # another store: never shown here
+        started = time.monotonic()
+        order = await place(client, staff, shop, [1], order_type="DINE_IN")
+        placed = await _next(kitchen)
+        assert time.monotonic() - started < 1.0
+        assert placed["type"] == "next" and placed["id"] == "1"
+        change = placed["payload"]["data"]["orderEvents"]
+        assert change == {
+            "event": "PLACE",
+            "fromStatus": None,
+            "toStatus": "PLACED",
+            "order": {"id": order["id"], "number": order["number"], "status": "PLACED"},
+        }
+        await pay(tenant, order["id"], order["total"]["amount"])
+        await fire(client, staff, order["id"], "ACCEPT")
+        paid, accepted = await _next(kitchen), await _next(kitchen)
+        assert paid["payload"]["data"]["orderEvents"]["event"] == "PAY"
+        assert accepted["payload"]["data"]["orderEvents"]["toStatus"] == "ACCEPTED"
+        # Each event reads the order as it is now (no stale per-connection cache).
+        assert accepted["payload"]["data"]["orderEvents"]["order"]["status"] == "ACCEPTED"
+        await kitchen.send(json.dumps({"id": "1", "type": "complete"}))
+        await place(client, staff, shop, [1])
+        with pytest.raises(TimeoutError):
+            await _next(kitchen, within=0.5)
+
+
+async def test_a_rolled_back_change_is_never_announced(
+    ws_url: str, client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    shop = await open_shop(tenant, stock=1)
+    staff = await tenant.token("cashier")
+    async with await _open(ws_url, staff) as kitchen:
+        await _subscribe(kitchen, str(shop.store_id))
+        await asyncio.sleep(0.3)
+        from tests.centers.order.flows import PLACE, place_input
+        from tests.conftest import gql
+
+        refused = await gql(client, staff, PLACE, place_input(shop, [5]))  # out of stock
+        assert refused["data"]["placeOrder"]["userErrors"][0]["code"] == "OUT_OF_STOCK"
+        with pytest.raises(TimeoutError):
+            await _next(kitchen, within=0.5)
+
+
+async def test_another_tenants_token_never_sees_the_store(
+    ws_url: str, client: httpx.AsyncClient, tenant: TenantFixture, other_tenant: TenantFixture
+) -> None:
+    shop = await open_shop(tenant)
+    own_shop = await open_shop(other_tenant)
+    outsider = await other_tenant.token("tenant_admin")
+    async with await _open(ws_url, outsider) as spy:
+        await _subscribe(spy, str(shop.store_id), op="steal")
+        refused = await _next(spy, within=5)
+        assert refused["type"] == "error" and refused["id"] == "steal"
+        assert refused["payload"][0]["extensions"]["code"] == "NOT_FOUND"
+        # Their own store's stream carries nothing of the first tenant's orders.
+        await _subscribe(spy, str(own_shop.store_id), op="own")
+        await asyncio.sleep(0.3)
+        await place(client, await tenant.token("cashier"), shop, [1])
+        with pytest.raises(TimeoutError):
+            await _next(spy, within=0.7)
+
+
+async def test_a_caller_without_permission_is_refused(ws_url: str, tenant: TenantFixture) -> None:
+    shop = await open_shop(tenant)
+    async with await _open(ws_url, await tenant.token("customer")) as buyer:
+        await _subscribe(buyer, str(shop.store_id))
+        refused = await _next(buyer, within=5)
+        assert refused["type"] == "error"
+        assert refused["payload"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_bad_token_closes_the_socket_4403(ws_url: str) -> None:
+    async with connect(ws_url, subprotocols=[PROTOCOL]) as socket_:  # type: ignore[list-item]
+        await socket_.send(
+            json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer nope"}})
+        )
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(socket_.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_subscribing_before_init_closes_the_socket_4401(ws_url: str) -> None:
+    async with connect(ws_url, subprotocols=[PROTOCOL]) as socket_:  # type: ignore[list-item]
+        await socket_.send(
+            json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}})
+        )
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(socket_.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_ping_is_answered_with_pong(ws_url: str, tenant: TenantFixture) -> None:
+    async with await _open(ws_url, await tenant.token("cashier")) as socket_:
+        await socket_.send(json.dumps({"type": "ping"}))
+        assert await _next(socket_, within=5) == {"type": "pong"}

@@ -24,6 +24,7 @@ from kernel.authn import Authenticator
 from kernel.authz.enforcers import PolicyStore
 from kernel.authz.permissions import Permission
 from kernel.db import Database, create_engine, resolve_database_url
+from kernel.dispatch import Dispatcher
 from kernel.graphql.http import GraphQLEndpoint
 from kernel.graphql.subscriptions import SubscriptionEndpoint
 from kernel.jobs import JobHandler, JobRunner
@@ -88,9 +89,16 @@ def create_app(api: ServedApi, settings: Settings) -> Starlette:
             if settings.jobs_enabled
             else None
         )
+        # The outbox dispatcher (docs/plugins.md): off with the jobs, e.g. in tests,
+        # which call ``app.state.dispatcher.run_once()`` themselves.
+        dispatcher = Dispatcher(db)
+        app.state.dispatcher = dispatcher
+        if settings.jobs_enabled:
+            dispatcher.start()
         try:
             yield
         finally:
+            await dispatcher.stop()
             if background is not None:
                 background.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

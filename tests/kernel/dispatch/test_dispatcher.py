@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -241,3 +242,14 @@ async def test_prune_forgets_old_deliveries_but_keeps_dead_ones_and_the_counts(
     async with db.unit_of_work(tenant.id) as session:
         health = await storage.health_of(session, tenant.id)
     assert health["plugin:scripted"].delivered_count == 1
+
+
+async def test_the_app_runs_one_dispatcher_that_tests_drive_explicitly(
+    app_runtime: tuple[Any, Any], tenant: TenantFixture
+) -> None:
+    app, _ = app_runtime
+    subject = app.state.dispatcher
+    assert isinstance(subject, Dispatcher)
+    assert subject._task is None  # the background loop is off in tests
+    report = await subject.run_once(tenant_id=tenant.id)
+    assert report.delivered == 0  # the tenant has no subscriber

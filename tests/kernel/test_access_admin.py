@@ -340,3 +340,51 @@ async def test_platform_admin_creates_and_lists_tenants_but_tenant_admins_cannot
         {"i": {"slug": slug, "name": "Again"}},
     )
     assert taken["data"]["createTenant"]["userErrors"][0]["code"] == "SLUG_TAKEN"
+
+
+async def test_platform_admins_are_managed_by_platform_admins_only(
+    client: httpx.AsyncClient, tenant: TenantFixture, other_tenant: TenantFixture
+) -> None:
+    me = f"op-{uuid.uuid4().hex[:6]}"
+    operator = await tenant.token("platform_admin", sub=me)
+    newcomer = f"op-{uuid.uuid4().hex[:6]}"
+    newcomer_token = await other_tenant.token(None, sub=newcomer)
+    listing = "{ platformTenants(first: 1) { edges { cursor } } }"
+    assert (await gql(client, newcomer_token, listing))["errors"][0]["extensions"][
+        "code"
+    ] == "FORBIDDEN"
+
+    assigned = await change(
+        client,
+        operator,
+        "assignPlatformAdmin",
+        "PlatformAdminInput",
+        {"subject": f"user:{newcomer}"},
+    )
+    assert codes(assigned) == []
+    await eventually(client, newcomer_token, listing, allowed=True)
+    admins = await gql(client, operator, "{ platformAdmins }")
+    assert f"user:{newcomer}" in admins["data"]["platformAdmins"]
+
+    removed = await change(
+        client,
+        operator,
+        "unassignPlatformAdmin",
+        "PlatformAdminInput",
+        {"subject": f"user:{newcomer}"},
+    )
+    assert codes(removed) == [] and removed["policyVersion"] > assigned["policyVersion"]
+    await eventually(client, newcomer_token, listing, allowed=False)
+    self_removal = await change(
+        client, operator, "unassignPlatformAdmin", "PlatformAdminInput", {"subject": f"user:{me}"}
+    )
+    assert codes(self_removal) == ["CANNOT_REMOVE_SELF"]
+
+    tenant_admin = await tenant.token("tenant_admin")
+    refused = await gql(
+        client,
+        tenant_admin,
+        CHANGE.format(name="assignPlatformAdmin", input="PlatformAdminInput"),
+        {"i": {"subject": "user:sneaky"}},
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -17,7 +17,7 @@ from typing import TypeVar
 import strawberry
 from strawberry import Info
 
-from kernel.authz import apikeys
+from kernel.authz import apikeys, roles
 from kernel.authz.admin import policy
 from kernel.authz.admin.directory import TenantDirectory, TenantRecord
 from kernel.authz.audit import CHANGED, AuditEntry, list_entries, record_change
@@ -251,6 +251,11 @@ class RevokeApiKeyInput:
 
 
 @strawberry.input
+class PlatformAdminInput:
+    subject: str = strawberry.field(description="user:<id>")
+
+
+@strawberry.input
 class CreateTenantInput:
     slug: str
     name: str
@@ -473,6 +478,32 @@ class Query:
         )
         return connection(rows, page, PlatformTenant.of, lambda t: [t.slug])
 
+    @query(policy.MANAGE_PLATFORM_ADMINS, description="Platform: who holds platform_admin.")
+    async def platform_admins(self, info: Ctx) -> list[str]:
+        context = info.context
+        return await _in_platform_scope(context, lambda: roles.platform_admins(context.session))
+
+
+async def _platform_admin_change(
+    context: RequestContext, subject: str, *, admin: bool
+) -> AccessChangePayload:
+    version, errors = await attempt(
+        context,
+        lambda: _in_platform_scope(
+            context,
+            lambda: roles.set_platform_admin(
+                context.session,
+                subject,
+                admin=admin,
+                actor=context.principal.subject,
+                request_id=context.request_id,
+            ),
+        ),
+    )
+    if not errors:
+        _store(context).invalidate(None)  # platform rows count in every tenant
+    return AccessChangePayload(policy_version=version, user_errors=errors)
+
 
 @strawberry.type
 class Mutation:
@@ -599,6 +630,25 @@ class Mutation:
         return RevokeApiKeyPayload(
             api_key=ApiKey.of(revoked) if revoked else None, user_errors=errors
         )
+
+    @mutation(
+        policy.MANAGE_PLATFORM_ADMINS,
+        description="Platform: make a user a platform admin. Codes: INVALID_SUBJECT.",
+    )
+    async def assign_platform_admin(
+        self, info: Ctx, input: PlatformAdminInput
+    ) -> AccessChangePayload:
+        return await _platform_admin_change(info.context, input.subject, admin=True)
+
+    @mutation(
+        policy.MANAGE_PLATFORM_ADMINS,
+        description="Platform: take platform_admin away. Codes: INVALID_SUBJECT, "
+        "CANNOT_REMOVE_SELF.",
+    )
+    async def unassign_platform_admin(
+        self, info: Ctx, input: PlatformAdminInput
+    ) -> AccessChangePayload:
+        return await _platform_admin_change(info.context, input.subject, admin=False)
 
     @mutation(
         policy.MANAGE_TENANTS,

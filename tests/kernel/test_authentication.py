@@ -85,3 +85,17 @@ async def test_token_without_tenant_claim_is_401(
         "/graphql", json=QUERY, headers={"authorization": f"Bearer {token}"}
     )
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "sub",
+    ["alice, t1", "alice bob", "*", "al*ce", "role:admin", "alice\n", "alıce", " alice", ""],
+)
+async def test_a_token_whose_subject_could_forge_a_rule_is_401(
+    client: httpx.AsyncClient, tenant: TenantFixture, settings: Settings, sub: str
+) -> None:
+    token = mint_dev_token(settings, tenant_id=tenant.id, subject_id=sub)
+    response = await client.post(
+        "/graphql", json=QUERY, headers={"authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 401, sub

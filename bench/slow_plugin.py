@@ -6,8 +6,9 @@
    127.0.0.1 in this process, with the outbox dispatcher running as its background task
    in the same event loop, as in production;
 3. per side, a fresh tenant with a store and 3 SKUs (seeded through the centers' ``api``)
-   and ``--clients`` keep-alive HTTP clients POSTing ``placeOrder`` until ``--orders``
-   succeed (after ``--warmup``):
+   and ``--clients`` keep-alive HTTP clients POSTing ``placeOrder``, ``--orders`` per side
+   after ``--warmup``, in ``--rounds`` interleaved rounds (the sides take turns, in a
+   rotating order):
    - **no plugin** — the dispatcher runs, nothing subscribes;
    - **slow plugin** — every ``order.placed`` goes to a plugin that takes ``--delay``
      seconds per event (and succeeds);
@@ -262,23 +263,30 @@ async def run(url: str, args: argparse.Namespace) -> int:
         ),
     )
     dispatcher.start()
-    sides = []
+    names = ("no plugin", "slow plugin", "hanging plugin")
+    plugins = (None, SLOW, HANGING)
+    base_url = f"http://127.0.0.1:{port}"
+    sides = [Side(name) for name in names]
     try:
-        for name, plugin in (
-            ("no plugin", None),
-            ("slow plugin", SLOW),
-            ("hanging plugin", HANGING),
-        ):
-            shop = await seed(db, settings, plugin)
-            print(f"{name}: warmup…", flush=True)
-            await drive(f"http://127.0.0.1:{port}", shop, Side("warmup"), args.warmup, args.clients)
-            side = Side(name)
-            print(f"{name}: {args.orders} orders, {args.clients} clients…", flush=True)
-            await drive(f"http://127.0.0.1:{port}", shop, side, args.orders, args.clients)
-            # Let the dispatcher catch up: the slow calls finish, the hanging ones time out.
-            await asyncio.sleep(max(args.delay, args.timeout) + 1.0)
+        shops = [await seed(db, settings, plugin) for plugin in plugins]
+        for shop in shops:
+            await drive(base_url, shop, Side("warmup"), args.warmup, args.clients)
+        # Rounds rotate the order of the sides, so the machine's drift and the warm-up
+        # of caches weigh on each side alike.
+        per_round = max(1, args.orders // args.rounds)
+        for round_no in range(args.rounds):
+            for index in range(3):
+                which = (round_no + index) % 3
+                print(f"round {round_no + 1}: {names[which]}…", flush=True)
+                part = Side(names[which])
+                await drive(base_url, shops[which], part, per_round, args.clients)
+                sides[which].latencies += part.latencies
+                sides[which].failures += part.failures
+                sides[which].seconds += part.seconds
+        # Let the dispatcher catch up: the slow calls finish, the hanging ones time out.
+        await asyncio.sleep(max(args.delay, args.timeout) + 1.0)
+        for side, shop in zip(sides, shops, strict=True):
             side.dispatch = await dispatch_state(db, shop.tenant_id)
-            sides.append(side)
     finally:
         await dispatcher.stop()
         server.should_exit = True
@@ -288,7 +296,8 @@ async def run(url: str, args: argparse.Namespace) -> int:
     print(
         f"environment: {os.cpu_count()} cores, load before the run "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; {args.clients} clients, "
-        f"{args.orders} orders per side, plugin delay {args.delay}s, call timeout {args.timeout}s"
+        f"{args.orders} orders per side in {args.rounds} rounds, plugin delay {args.delay}s, "
+        f"call timeout {args.timeout}s"
     )
     header = f"{'side':<16}{'orders':>8}{'failed':>8}{'orders/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'vs none':>9}"
     print(header)
@@ -319,10 +328,11 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (8)")
     parser.add_argument("--orders", type=int, default=400, help="orders per side (400)")
     parser.add_argument("--warmup", type=int, default=50, help="warmup orders per side (50)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3)")
     parser.add_argument("--delay", type=float, default=0.2, help="slow plugin seconds per event")
     parser.add_argument("--timeout", type=float, default=2.0, help="plugin call timeout (s)")
     args = parser.parse_args()
-    if args.clients < 1 or args.orders < 1 or args.warmup < 0:
+    if args.clients < 1 or args.orders < 1 or args.warmup < 0 or args.rounds < 1:
         parser.error("--clients and --orders must be positive, --warmup not negative")
     configured = os.environ.get("ZHONGTAI_DATABASE_URL")
     server_url = to_asyncpg_url(configured) if configured else start_embedded_postgres(DATA_DIR)

@@ -134,12 +134,15 @@ async def fan_out(
 # Due deliveries whose subscriber is enabled and which no earlier undelivered event of
 # the same aggregate precedes (order per aggregate: a dead letter blocks the events
 # after it until it is replayed). At most :per_tenant per tenant, so one tenant's backlog
-# cannot starve the others; the lease keeps a second dispatcher off them meanwhile.
+# cannot starve the others, and at most :per_subscriber per subscriber, so a hanging one
+# holds few calls at a time; the lease keeps a second dispatcher off them meanwhile.
 _CLAIM = sa.text(
     """
     WITH due AS (
       SELECT d.tenant_id, d.subscriber, d.event_id,
-             row_number() OVER (PARTITION BY d.tenant_id ORDER BY d.next_attempt_at) AS rank
+             row_number() OVER (PARTITION BY d.tenant_id ORDER BY d.next_attempt_at) AS rank,
+             row_number() OVER (PARTITION BY d.tenant_id, d.subscriber
+                                ORDER BY d.next_attempt_at) AS subscriber_rank
       FROM store.delivery d
       WHERE d.state = 'pending' AND d.next_attempt_at <= :now
         AND (CAST(:tenant AS uuid) IS NULL OR d.tenant_id = CAST(:tenant AS uuid))
@@ -161,7 +164,8 @@ _CLAIM = sa.text(
       FROM store.delivery d
       JOIN due ON due.tenant_id = d.tenant_id AND due.subscriber = d.subscriber
               AND due.event_id = d.event_id
-      WHERE due.rank <= :per_tenant AND d.state = 'pending' AND d.next_attempt_at <= :now
+      WHERE due.rank <= :per_tenant AND due.subscriber_rank <= :per_subscriber
+        AND d.state = 'pending' AND d.next_attempt_at <= :now
       ORDER BY d.next_attempt_at
       LIMIT :batch
       FOR UPDATE OF d SKIP LOCKED
@@ -185,6 +189,7 @@ async def claim_due(
     lease: timedelta,
     batch: int,
     per_tenant: int,
+    per_subscriber: int = 1000,
     tenant_id: uuid.UUID | None = None,
 ) -> list[Claimed]:
     rows = await session.execute(
@@ -195,6 +200,7 @@ async def claim_due(
             "lease_until": now + lease,
             "batch": batch,
             "per_tenant": per_tenant,
+            "per_subscriber": per_subscriber,
         },
     )
     claimed = [Claimed(*row) for row in rows.all()]

@@ -307,6 +307,7 @@ class Dispatcher:
                 lease=timedelta(seconds=self.settings.dispatch_lease_seconds),
                 batch=self.settings.dispatch_batch_size,
                 per_tenant=self.settings.dispatch_tenant_batch_size,
+                per_subscriber=self.settings.dispatch_subscriber_batch_size,
                 tenant_id=tenant_id,
             )
         if not claimed:

@@ -32,6 +32,8 @@ class PluginSettings(BaseSettings):
     dispatch_batch_size: int = 200
     # Per tenant per pass, so one tenant's backlog cannot starve the others.
     dispatch_tenant_batch_size: int = 50
+    # Calls in flight per subscriber per pass: a hanging backend holds at most these.
+    dispatch_subscriber_batch_size: int = 20
     dispatch_max_attempts: int = 8
     dispatch_backoff_base_seconds: float = 2.0
     dispatch_backoff_max_seconds: float = 600.0

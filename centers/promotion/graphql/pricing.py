@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import strawberry
 from strawberry import Info
 
+from centers.member import api as member_api
 from centers.product import api as product_api
 from centers.promotion import policy, pricing
 from centers.promotion.dto import AllocationSource, PriceQuote, PricingLine, PricingRequest
@@ -104,7 +106,10 @@ class PriceCartInput:
     store_id: strawberry.ID
     channel: str = strawberry.field(description="e.g. MINI_PROGRAM, APP, POS.")
     lines: list[PriceCartLineInput]
-    member_id: strawberry.ID | None = None
+    member_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Staff: any member. Customers: omit (their own membership is used).",
+    )
     coupon_codes: list[str] = strawberry.field(default_factory=list)
     points_to_redeem: int = 0
     at: datetime | None = strawberry.field(
@@ -116,6 +121,28 @@ class PriceCartInput:
 class PriceCartResult:
     quote: PriceQuoteType | None
     user_errors: list[UserError]
+
+
+async def _member(context: RequestContext, given: strawberry.ID | None) -> uuid.UUID | None:
+    """Staff price for any member (scanned at the till); a customer only as their own
+    membership (found by their app account), so nobody probes another member's coupons,
+    benefits or points balance."""
+    member_id = parse_id(given, ["input", "memberId"]) if given is not None else None
+    if context.allows(policy.READ_COUPON):
+        return member_id
+    own = await member_api.member_by_identity(
+        context.session,
+        context.tenant_id,
+        member_api.IdentityKind.APP,
+        context.principal.subject_id,
+    )
+    if member_id is not None and (own is None or own.id != member_id):
+        raise UserInputError(
+            "you can only price as your own membership",
+            code="MEMBER_NOT_YOURS",
+            field=["input", "memberId"],
+        )
+    return own.id if own is not None else None
 
 
 async def _request(context: RequestContext, input: PriceCartInput) -> tuple[PricingRequest, str]:
@@ -166,7 +193,7 @@ async def _request(context: RequestContext, input: PriceCartInput) -> tuple[Pric
     request = PricingRequest(
         store_id=parse_id(input.store_id, ["input", "storeId"]),
         channel=input.channel,
-        member_id=parse_id(input.member_id, ["input", "memberId"]) if input.member_id else None,
+        member_id=await _member(context, input.member_id),
         coupon_codes=tuple(input.coupon_codes),
         points_to_redeem=input.points_to_redeem,
         currency=currency,
@@ -183,7 +210,7 @@ class PricingQuery:
         description="Price a cart now without writing anything: promotions, member benefit, "
         "coupons and points, each discount allocated to lines and explained. Codes: "
         "NO_LINES, INVALID_ID, INVALID_QUANTITY, SKU_NOT_FOUND, MIXED_CURRENCIES, "
-        "INVALID_TIME, and the pricing codes of docs/pricing.md (COUPON_*, MEMBER_*, "
+        "INVALID_TIME, MEMBER_NOT_YOURS, and the pricing codes of docs/pricing.md (COUPON_*, MEMBER_*, "
         "POINTS_*, INSUFFICIENT_POINTS).",
     )
     async def price_cart(self, info: Ctx, input: PriceCartInput) -> PriceCartResult:

@@ -1,4 +1,5 @@
-"""A customer claims coupons for their own membership (领券) and sees only their own."""
+"""A customer claims coupons for their own membership (领券), sees only their own, and
+prices carts only as their own membership."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ import httpx
 
 from centers.member import api as member_api
 from centers.member import profile
-from tests.centers.promotion.arrange import ISSUE, coupon_template, register
+from tests.builders import open_shop
+from tests.centers.promotion.arrange import (
+    ISSUE,
+    SET_LEVEL,
+    coupon_template,
+    price_cart,
+    register,
+)
 from tests.conftest import TenantFixture, gql
 
 CLAIM = """
@@ -113,3 +121,30 @@ async def test_total_quantity_holds_when_many_members_claim_at_once(
     payloads = [r["data"]["claimCoupon"] for r in results]
     assert len([p for p in payloads if p["coupon"]]) == 3
     assert {p["userErrors"][0]["code"] for p in payloads if not p["coupon"]} == {"COUPON_EXHAUSTED"}
+
+
+async def test_a_customer_prices_only_as_their_own_membership(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    admin = await tenant.token("tenant_admin")
+    await gql(
+        client,
+        admin,
+        SET_LEVEL,
+        {"input": {"level": 1, "name": "Silver", "growthThreshold": 0, "discountBasisPoints": 500}},
+    )
+    shop = await open_shop(tenant)
+    mine, theirs = await register(tenant), await register(tenant)
+    customer = await customer_of(tenant, mine)
+    own = await price_cart(client, customer, shop.store_id, [(shop.sku_ids[0], 1)])
+    assert [a["source"] for a in own["quote"]["allocations"]] == ["MEMBER"]
+    probe = await price_cart(
+        client, customer, shop.store_id, [(shop.sku_ids[0], 1)], memberId=str(theirs)
+    )
+    assert probe["userErrors"] == [
+        {
+            "field": ["input", "memberId"],
+            "message": "you can only price as your own membership",
+            "code": "MEMBER_NOT_YOURS",
+        }
+    ]

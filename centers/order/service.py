@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.member import api as member_api
 from centers.order import amounts, repository, transitions
+from centers.order.amounts import DraftLine
 from centers.order.dto import (
     LineDiscountInfo,
     LineRequest,
@@ -79,6 +80,7 @@ class Priced:
     amounts: amounts.OrderAmounts
     explanation: tuple[str, ...]
     settings: OrderSettings
+    drafts: tuple[DraftLine, ...]
 
 
 def _check(placement: Placement) -> None:
@@ -140,16 +142,7 @@ async def place_order(
     allocations = priced.allocations
     store_id = placement.store_id
 
-    await stock_api.reserve(
-        session,
-        tenant_id,
-        store_id,
-        order_id,
-        [
-            stock_api.ReserveLine(sku_id=line.sku_id, quantity=line.quantity)
-            for line in placement.lines
-        ],
-    )
+    await _reserve(session, tenant_id, order_id, placement, priced.drafts)
 
     now = datetime.now(UTC)
     machine = machine_for(placement.order_type)
@@ -395,13 +388,13 @@ async def price(
         if placement.order_type in SHIPPED_TYPES and settings.delivery_fee
         else None
     )
+    source = await _fulfilling_locations(session, tenant_id, placement)
     drafts = [
         amounts.DraftLine(
             unit_price=unit[line.sku_id].amount,
             quantity=line.quantity,
-            # The split rule: one sub-order per fulfilling store.
-            split_key=f"store:{store_id}",
-            store_id=store_id,
+            split_key=source[line.sku_id][0],
+            store_id=source[line.sku_id][1],
         )
         for line in placement.lines
     ]
@@ -416,7 +409,74 @@ async def price(
         amounts=computed,
         explanation=quote.explanation,
         settings=settings,
+        drafts=tuple(drafts),
     )
+
+
+async def _fulfilling_locations(
+    session: AsyncSession, tenant_id: uuid.UUID, placement: Placement
+) -> dict[uuid.UUID, tuple[str, uuid.UUID]]:
+    """The split rule (拆单): each SKU ships from the ordering store when it has the whole
+    quantity, else from the active location (warehouse or another store) of best
+    priority that has it; lines from one location form one sub-order. Restaurant and
+    virtual orders are served by the store itself. Returns SKU → (split key, location).
+    """
+    store_id = placement.store_id
+    wanted: dict[uuid.UUID, int] = {}
+    for line in placement.lines:
+        wanted[line.sku_id] = wanted.get(line.sku_id, 0) + line.quantity
+    at_store = {sku: (f"store:{store_id}", store_id) for sku in wanted}
+    if placement.order_type not in SHIPPED_TYPES:
+        return at_store
+    available = await stock_api.available_at(session, tenant_id, list(wanted))
+    short = [sku for sku, qty in wanted.items() if available.get(store_id, {}).get(sku, 0) < qty]
+    if not short:
+        return at_store
+    others = [loc for loc in available if loc != store_id]
+    locations = await stock_api.get_locations(session, tenant_id, others)
+    ranked = sorted(
+        (loc for loc in locations.values() if loc.active),
+        key=lambda loc: (loc.priority, loc.code),
+    )
+    chosen = dict(at_store)
+    for sku in short:
+        for loc in ranked:
+            if available[loc.id].get(sku, 0) >= wanted[sku]:
+                chosen[sku] = (f"{str(loc.kind).lower()}:{loc.id}", loc.id)
+                break
+    return chosen
+
+
+async def _reserve(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    placement: Placement,
+    drafts: Sequence[amounts.DraftLine],
+) -> None:
+    """Reserve each sub-order's lines at its location; errors name the caller's line."""
+    groups: dict[uuid.UUID, list[int]] = {}
+    for index, draft in enumerate(drafts):
+        groups.setdefault(draft.store_id, []).append(index)
+    for location, indexes in groups.items():
+        try:
+            await stock_api.reserve(
+                session,
+                tenant_id,
+                location,
+                order_id,
+                [
+                    stock_api.ReserveLine(
+                        sku_id=placement.lines[i].sku_id, quantity=placement.lines[i].quantity
+                    )
+                    for i in indexes
+                ],
+            )
+        except UserInputError as error:
+            field = error.field or []
+            if len(field) > 2 and field[:2] == ["input", "lines"] and field[2].isdigit():
+                error.field = ["input", "lines", str(indexes[int(field[2])]), *field[3:]]
+            raise
 
 
 async def _review(

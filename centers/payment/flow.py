@@ -289,6 +289,21 @@ async def pay_with_points(
         )
     amount = points // terms.unit_points * terms.unit_value
     _due_or_refuse(order, amount)
+    # The brand's cap holds for points as a tender too: at most that share of the order.
+    tenders = (await repository.payments_by_order_ids(session, tenant_id, [order_id]))[order_id]
+    by_points = sum(
+        t.amount.amount - t.refunded_amount
+        for t in tenders
+        if t.tender is PaymentTender.POINTS and t.status is PaymentStatus.SUCCEEDED
+    )
+    cap = order.amount.amount * terms.max_bp // 10_000
+    if by_points + amount > cap:
+        most = max(0, cap - by_points) // terms.unit_value * terms.unit_points
+        raise UserInputError(
+            f"at most {most} more points can pay this order",
+            code="POINTS_CAP_EXCEEDED",
+            field=["input", "points"],
+        )
     tender = PaymentInfo(
         id=payment_id,
         tenant_id=tenant_id,

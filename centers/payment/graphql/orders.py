@@ -264,7 +264,7 @@ class OrderPaymentMutation:
         policy.RECORD_PAYMENT,
         description="Pay part or all of an order with a member's points (积分支付) at the "
         "brand's rate. Codes: INVALID_ID, PAYMENT_NOT_FOUND, POINTS_NOT_ACCEPTED, "
-        "INVALID_POINTS, AMOUNT_EXCEEDS_DUE, ORDER_CLOSED, ALREADY_PAID, "
+        "INVALID_POINTS, POINTS_CAP_EXCEEDED, AMOUNT_EXCEEDS_DUE, ORDER_CLOSED, ALREADY_PAID, "
         "INSUFFICIENT_POINTS, INVALID_IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_REUSED.",
     )
     async def pay_with_points(self, info: Ctx, input: PayWithPointsInput) -> PaymentPayload:

@@ -215,3 +215,41 @@ async def test_another_tenant_cannot_see_or_pay_an_orders_payment(
     assert result["payment"]["status"] == "SUCCEEDED"
     owner = await tenant.token("tenant_admin")
     assert (await order_payment(client, owner, order))["paidAmount"] == 0
+
+
+async def test_points_as_a_tender_respect_the_brands_cap(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    cashier = await tenant.token("cashier")
+    admin = await tenant.token("tenant_admin")
+    order = await placed_order(tenant)  # 2800
+    member = await points_member(tenant, 10_000)
+    await gql(
+        client,
+        admin,
+        """mutation { setPointsRules(input: {earnPoints: 1, earnPerAmount: 100,
+          redeemUnitPoints: 100, redeemUnitValue: 100, redeemMaxBasisPoints: 5000}) {
+          userErrors { code } } }""",
+    )
+
+    async def pay(points: int, key: str) -> dict[str, Any]:
+        body = await gql(
+            client,
+            cashier,
+            POINTS,
+            {
+                "input": {
+                    "idempotencyKey": key,
+                    "orderId": str(order.order_id),
+                    "memberId": str(member),
+                    "points": points,
+                }
+            },
+        )
+        result: dict[str, Any] = body["data"]["payWithPoints"]
+        return result
+
+    assert (await pay(1000, "a"))["userErrors"] == []
+    over = await pay(500, "b")  # 1000 + 500 > 50% of 2800
+    assert over["userErrors"] == [{"field": ["input", "points"], "code": "POINTS_CAP_EXCEEDED"}]
+    assert (await pay(400, "c"))["userErrors"] == []

@@ -3,6 +3,7 @@ in the same transaction, cancelled orders never keep money."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from typing import Any
@@ -253,3 +254,19 @@ async def test_points_as_a_tender_respect_the_brands_cap(
     over = await pay(500, "b")  # 1000 + 500 > 50% of 2800
     assert over["userErrors"] == [{"field": ["input", "points"], "code": "POINTS_CAP_EXCEEDED"}]
     assert (await pay(400, "c"))["userErrors"] == []
+
+
+async def test_concurrent_tenders_never_pay_more_than_the_order_owes(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    cashier = await tenant.token("cashier")
+    admin = await tenant.token("tenant_admin")
+    order = await placed_order(tenant)  # 2800
+    results = await asyncio.gather(*(cash(client, cashier, order, 1000) for _ in range(6)))
+    accepted = [r for r in results if r["payment"] is not None]
+    assert len(accepted) == 2
+    assert {r["userErrors"][0]["code"] for r in results if r["payment"] is None} == {
+        "AMOUNT_EXCEEDS_DUE"
+    }
+    found = await order_payment(client, admin, order)
+    assert (found["status"], found["paidAmount"]) == ("OPEN", 2000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from typing import Any
@@ -13,12 +14,15 @@ from kernel.db import Database
 from kernel.dispatch import Dispatcher
 from kernel.dispatch.deliveries import dead_letters, replay
 from kernel.plugins import storage
+from kernel.plugins.manifest import PluginContext
+from kernel.plugins.registry import PluginRegistry
 from kernel.plugins.sealing import Sealer
 from kernel.plugins.tables import delivery
 from tests.conftest import TenantFixture
 from tests.kernel.dispatch.support import (
     SCRIPTED,
     SCRIPTS,
+    ScriptedPlugin,
     emit_changes,
     enable,
     later,
@@ -253,3 +257,21 @@ async def test_the_app_runs_one_dispatcher_that_tests_drive_explicitly(
     assert subject._task is None  # the background loop is off in tests
     report = await subject.run_once(tenant_id=tenant.id)
     assert report.delivered == 0  # the tenant has no subscriber
+
+
+async def test_plugin_that_cannot_be_built_fails_its_deliveries_visibly(
+    db: Database, tenant: TenantFixture
+) -> None:
+    def explode(context: PluginContext) -> ScriptedPlugin:
+        raise ValueError("the ERP host is not configured")
+
+    broken = dataclasses.replace(SCRIPTED, factory=explode)
+    await enable(db, tenant.id, broken)
+    await emit_changes(db, tenant.id, uuid.uuid4(), [1])
+    subject = Dispatcher(db, registry=PluginRegistry([broken]), settings=plugin_settings())
+    report = await subject.run_once(tenant_id=tenant.id)
+    await subject.aclose()
+    assert report.failed == 1
+    async with db.unit_of_work(tenant.id) as session:
+        health = await storage.health_of(session, tenant.id)
+    assert health["plugin:scripted"].last_error == "ValueError: the ERP host is not configured"

@@ -168,11 +168,10 @@ class _Cart:
     ) -> int:
         total = 0
         for index in sorted(parts):
-            amount = parts[index]
+            # A guard, not a rule: every computation below caps at what the line costs.
+            amount = min(parts[index], self.current[index])
             if amount <= 0:
                 continue
-            # A guard, not a rule: every computation below caps at what the line costs.
-            amount = min(amount, self.current[index])
             self.current[index] -= amount
             total += amount
             self.allocations.append(

@@ -207,3 +207,21 @@ async def test_after_a_lost_listener_every_tenant_is_reloaded(
     assert runtime.policies.full_reloads > reloads
     policy = await runtime.policies.for_tenant(tenant.id)
     assert policy.allows("user:latecomer", Permission("store.store", "read"))
+
+
+async def test_a_change_rebuilds_only_its_tenant(
+    runtime: Runtime, tenant: TenantFixture, other_tenant: TenantFixture
+) -> None:
+    mine = await runtime.policies.for_tenant(tenant.id)
+    theirs = await runtime.policies.for_tenant(other_tenant.id)
+    async with runtime.db.unit_of_work() as session:
+        await set_rule(session, tenant.id, "user:new", Permission("store.store", "read"), "allow")
+    for _ in range(200):
+        rebuilt = await runtime.policies.for_tenant(tenant.id)
+        if rebuilt is not mine:
+            break
+        await asyncio.sleep(0.01)
+    assert rebuilt is not mine and rebuilt.version > mine.version
+    assert rebuilt.allows("user:new", Permission("store.store", "read"))
+    # The other tenant's enforcer was neither dropped nor rebuilt.
+    assert await runtime.policies.for_tenant(other_tenant.id) is theirs

@@ -11,6 +11,7 @@ from centers.product import api as product_api
 from centers.stock import api as stock_api
 from centers.store import api as store_api
 from kernel.dispatch.inbound import Inbound
+from kernel.errors import UserInputError
 from kernel.plugins.manifest import PluginError
 
 MAX_PAGES_PER_PULL = 20
@@ -103,5 +104,74 @@ async def apply_stock(
             else:
                 stats.stale += 1
         newest = max([since, *(c.version for c in counts)])
+        await inbound.save_cursor(session, {**cursor, cursor_key: newest})
+    return newest, stats
+
+
+@dataclass(frozen=True, slots=True)
+class ProductChange:
+    version: int
+    code: str
+    name: str
+    skus: tuple[product_api.NewSku, ...]
+
+
+def parse_products(items: Sequence[Any]) -> list[ProductChange]:
+    """Validate a page of products (garbage raises ``PluginError``), drop duplicates and
+    sort by source version."""
+    by_version: dict[int, ProductChange] = {}
+    for index, item in enumerate(items):
+        try:
+            change = ProductChange(
+                version=int(item["version"]),
+                code=str(item["code"]),
+                name=str(item["name"]),
+                skus=tuple(
+                    product_api.NewSku(
+                        code=str(sku["code"]), name=str(sku["name"]), price_amount=int(sku["price"])
+                    )
+                    for sku in item["skus"]
+                ),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise PluginError(f"malformed product #{index} from the ERP") from None
+        if change.version < 1 or not change.skus:
+            raise PluginError(f"product #{index}: bad version or no SKUs")
+        by_version[change.version] = change
+    return [by_version[v] for v in sorted(by_version)]
+
+
+async def apply_products(
+    inbound: Inbound, changes: Sequence[ProductChange], cursor_key: str
+) -> tuple[int, PullStats]:
+    """Upsert products newer than the cursor by external code and source version (the
+    product center ignores a version not newer than the last applied); one transaction
+    with the cursor. A product the center refuses fails the page, visibly."""
+    stats = PullStats()
+    async with inbound.transaction() as session:
+        cursor = await inbound.cursor(session)
+        since = int(cursor.get(cursor_key, 0))
+        for change in changes:
+            if change.version <= since:
+                stats.stale += 1
+                continue
+            try:
+                outcome = await product_api.upsert_product(
+                    session,
+                    inbound.tenant_id,
+                    external_code=change.code,
+                    source_version=change.version,
+                    name=change.name,
+                    skus=change.skus,
+                )
+            except UserInputError as error:
+                raise PluginError(
+                    f"product {change.code} (version {change.version}): {error.code}: {error.message}"
+                ) from None
+            if outcome.applied:
+                stats.applied += 1
+            else:
+                stats.stale += 1
+        newest = max([since, *(c.version for c in changes)])
         await inbound.save_cursor(session, {**cursor, cursor_key: newest})
     return newest, stats

@@ -6,9 +6,11 @@ Outbound (outbox events to the ERP, idempotent by event id through ``Idempotency
     order.cancelled   POST /api/v1/orders/{order_id}/cancel
     payment.refunded  POST /api/v1/refunds
 
-Inbound (the ERP is the source of truth for on-hand counts): ``pull`` reads
-``GET /api/v1/stock?since=<version>`` and applies each count once, in source-version
-order (see ``plugins.erp.inbound``).
+Inbound (the ERP is the source of truth for products, prices and on-hand counts):
+``pull`` reads ``GET /api/v1/products?since=<version>`` (upserted by external code
+through ``product.api.upsert_product``) and then ``GET /api/v1/stock?since=<version>``
+(``stock.api.sync_level``), each change once, in source-version order
+(``plugins.erp.inbound``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from pydantic import BaseModel, Field, HttpUrl, SecretStr
 
 from kernel.dispatch.inbound import Inbound
 from kernel.plugins.manifest import DeliveredEvent, PluginContext, PluginError, PluginManifest
-from plugins.erp.inbound import MAX_PAGES_PER_PULL, PullStats, apply_stock, parse_stock
+from plugins.erp.inbound import (
+    MAX_PAGES_PER_PULL,
+    PullStats,
+    apply_products,
+    apply_stock,
+    parse_products,
+    parse_stock,
+)
 
 
 class ErpRestSettings(BaseModel):
@@ -84,8 +93,28 @@ class ErpRestPlugin:
         return body
 
     async def pull(self, inbound: Inbound) -> None:
-        """Bring stock counts in, page by page, until the ERP has nothing newer."""
+        """Bring products in, then stock counts (a new SKU exists before its count),
+        page by page, until the ERP has nothing newer."""
         self.last_pull = PullStats()
+        await self._pull_products(inbound)
+        await self._pull_stock(inbound)
+
+    async def _pull_products(self, inbound: Inbound) -> None:
+        async with inbound.transaction() as session:
+            since = int((await inbound.cursor(session)).get("products", 0))
+        for _ in range(MAX_PAGES_PER_PULL):
+            page = await self.get_page("products", since)
+            changes = parse_products(page["items"])
+            if not changes:
+                return
+            newest, stats = await apply_products(inbound, changes, "products")
+            self.last_pull.applied += stats.applied
+            self.last_pull.stale += stats.stale
+            if newest <= since or len(page["items"]) < self.settings.page_size:
+                return
+            since = newest
+
+    async def _pull_stock(self, inbound: Inbound) -> None:
         async with inbound.transaction() as session:
             since = int((await inbound.cursor(session)).get("stock", 0))
         for _ in range(MAX_PAGES_PER_PULL):
@@ -119,8 +148,8 @@ MANIFEST = PluginManifest(
     name="erp-rest",
     version="1.0.0",
     title="Generic REST ERP",
-    description="Orders and refunds to the ERP; on-hand stock counts from it.",
-    ports=("order.OrderSink", "stock.StockSource"),
+    description="Orders and refunds to the ERP; products, prices and stock counts from it.",
+    ports=("order.OrderSink", "stock.StockSource", "product.CatalogSource"),
     settings_model=ErpRestSettings,
     factory=ErpRestPlugin,
     topics=("order.placed", "order.cancelled", "payment.refunded"),

@@ -43,10 +43,18 @@ class ErpState:
         )
         return self.version
 
-    def set_product(self, code: str, name: str, price: int, currency: str = "CNY") -> int:
+    def set_product(self, code: str, name: str, skus: list[tuple[str, str, int]]) -> int:
+        """Create or change a product; ``skus`` are (code, name, price in minor units)."""
         self.version += 1
         self.product_feed.append(
-            (self.version, {"code": code, "name": name, "price": price, "currency": currency})
+            (
+                self.version,
+                {
+                    "code": code,
+                    "name": name,
+                    "skus": [{"code": c, "name": n, "price": p} for c, n, p in skus],
+                },
+            )
         )
         return self.version
 

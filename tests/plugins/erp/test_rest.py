@@ -182,3 +182,32 @@ async def test_refund_reaches_the_erp_after_its_order(
     await subject.aclose()
     (sent,) = state.refunds.values()
     assert sent["payload"]["amount"] == shop.prices[0] and str(order_id) in state.orders
+
+
+async def test_products_and_prices_then_their_stock_sync_in_version_order(
+    client: httpx.AsyncClient,
+    tenant: TenantFixture,
+    runtime: Runtime,
+    erp: tuple[LoopbackServer, ErpState],
+) -> None:
+    server, state = erp
+    await connect(client, tenant, server.url)
+    shop = await open_shop(tenant, stock=0)
+    store_code, _ = await _codes(runtime, tenant, shop)
+    state.set_product("P-TEA", "Tea", [("TEA-S", "Small tea", 800), ("TEA-L", "Large tea", 1200)])
+    state.set_product("P-TEA", "Milk tea", [("TEA-S", "Small tea", 900)])  # a price change
+    state.set_stock(store_code, "TEA-S", 30)  # stock of a SKU created in the same pull
+    state.duplicate_feed = state.shuffle_feed = True
+
+    subject = dispatcher(runtime)
+    await subject.pull_once(tenant_id=tenant.id)
+    await subject.aclose()
+    async with runtime.db.unit_of_work(tenant.id) as session:
+        small = await product_api.sku_by_code(session, tenant.id, "TEA-S")
+        large = await product_api.sku_by_code(session, tenant.id, "TEA-L")
+        assert small is not None and large is not None
+        products = await product_api.get_products(session, tenant.id, [small.product_id])
+        levels = await stock_api.get_levels(session, tenant.id, [(shop.store_id, small.id)])
+    assert small.price.amount == 900 and large.price.amount == 1200
+    assert products[small.product_id].name == "Milk tea"
+    assert levels[(shop.store_id, small.id)].on_hand == 30

@@ -106,7 +106,11 @@ async def request_refund(
             code="NOT_REFUNDABLE",
             field=["input", "orderId"],
         )
-    wanted = await _lines(session, tenant_id, order, lines)
+    wanted = (
+        await _exchange_lines(session, tenant_id, order, lines)
+        if kind == "EXCHANGE"
+        else await _lines(session, tenant_id, order, lines)
+    )
     now = datetime.now(UTC)
     refund = RefundInfo(
         id=refund_id,
@@ -194,6 +198,38 @@ async def _lines(
     return result
 
 
+async def _exchange_lines(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order: OrderInfo,
+    requested: Sequence[RefundLineRequest] | None,
+) -> list[RefundLineInfo]:
+    """An exchange names lines and units; no money moves, so amounts are zero."""
+    if not requested:
+        raise UserInputError(
+            "name the lines and units to exchange", code="NO_LINES", field=["input", "lines"]
+        )
+    stored = {
+        line.line_no: line
+        for _, line in await repository.lines_by_orders(session, tenant_id, [order.id])
+    }
+    result: list[RefundLineInfo] = []
+    for index, ask in enumerate(requested):
+        field = ["input", "lines", str(index)]
+        if ask.line_no not in stored or any(r.line_no == ask.line_no for r in result):
+            raise UserInputError(
+                "no such line (or named twice)", code="LINE_NOT_FOUND", field=[*field, "lineNo"]
+            )
+        if not 1 <= ask.quantity <= stored[ask.line_no].quantity:
+            raise UserInputError(
+                "quantity must be between 1 and the line's quantity",
+                code="INVALID_QUANTITY",
+                field=[*field, "quantity"],
+            )
+        result.append(RefundLineInfo(line_no=ask.line_no, quantity=ask.quantity, amount=0))
+    return result
+
+
 async def apply_refund_event(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -235,6 +271,8 @@ async def apply_refund_event(
             await _restock(session, tenant_id, order, refund)
         elif effect == "refund_money":
             await _refund_money(session, tenant_id, order, refund)
+        elif effect == "take_replacement":
+            await _restock(session, tenant_id, order, refund, sign=-1)
         else:
             raise RuntimeError(f"unknown refund effect {effect}")
     await repository.set_refund_status(
@@ -275,9 +313,14 @@ async def _refund_money(
 
 
 async def _restock(
-    session: AsyncSession, tenant_id: uuid.UUID, order: OrderInfo, refund: RefundInfo
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order: OrderInfo,
+    refund: RefundInfo,
+    sign: int = 1,
 ) -> None:
-    # Inspected and back on the shelf: on-hand stock of the store that sold it.
+    # Inspected and back on the shelf (+), or the replacement taken off it (−): on-hand
+    # stock of the store that sold it. INSUFFICIENT_STOCK refuses an exchange.
     lines = {
         line.line_no: line
         for _, line in await repository.lines_by_orders(session, tenant_id, [order.id])
@@ -287,11 +330,12 @@ async def _restock(
             await stock_api.adjust(
                 session,
                 tenant_id,
-                idempotency_key=f"return:{refund.id}:{returned.line_no}",
+                idempotency_key=f"{'return' if sign > 0 else 'replace'}:{refund.id}:"
+                f"{returned.line_no}",
                 store_id=order.store_id,
                 sku_id=lines[returned.line_no].sku_id,
-                delta=returned.quantity,
-                reason="returned",
+                delta=sign * returned.quantity,
+                reason="returned" if sign > 0 else "exchanged",
             )
 
 

@@ -87,6 +87,14 @@ async def _pays_balance(step: Step) -> None:
         )
 
 
+async def _fully_paid(step: Step) -> None:
+    owed = step.order.total.amount - step.order.paid_amount
+    if owed > 0:
+        raise UserInputError(
+            f"{owed} is still owed on this order", code="NOT_PAID", field=["input", "event"]
+        )
+
+
 async def _after_sale_window_over(step: Step) -> None:
     received = step.order.status_changed_at or step.order.placed_at
     days = (await step.settings()).after_sale_days
@@ -101,6 +109,7 @@ async def _after_sale_window_over(step: Step) -> None:
 GUARDS: dict[str, Callable[[Step], Awaitable[None]]] = {
     "pays_deposit": _pays_deposit,
     "pays_balance": _pays_balance,
+    "fully_paid": _fully_paid,
     "after_sale_window_over": _after_sale_window_over,
 }
 
@@ -158,7 +167,9 @@ async def schedule_payment_timeout(
 
 
 async def _schedule_payment_timeout(step: Step) -> None:
-    await schedule_payment_timeout(step.session, step.tenant_id, step.order.id, step.now)
+    # Only where the machine lets an unpaid order time out (not cash on delivery).
+    if machine_for(step.order.order_type).find(step.transition.target, "TIMEOUT") is not None:
+        await schedule_payment_timeout(step.session, step.tenant_id, step.order.id, step.now)
 
 
 async def _issue_pickup_code(step: Step) -> None:

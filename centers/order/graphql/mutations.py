@@ -278,10 +278,10 @@ class Mutation:
         policy.READ_ORDER,
         description="Ask for money back on a paid order: REFUND_ONLY, RETURN_AND_REFUND "
         "(refunded once the goods are back and inspected), OUT_OF_STOCK (staff; refunded at "
-        "once). Codes: INVALID_ID, ORDER_NOT_FOUND, UNKNOWN_KIND, NOT_REFUNDABLE, "
+        "once), EXCHANGE (the same goods again; no money). Codes: INVALID_ID, ORDER_NOT_FOUND, UNKNOWN_KIND, NOT_REFUNDABLE, "
         "AFTER_SALE_WINDOW_CLOSED, LINE_NOT_FOUND, INVALID_QUANTITY, INVALID_AMOUNT, "
         "REFUND_EXCEEDS_PAID, NOTHING_TO_REFUND, INVALID_REASON, INVALID_IDEMPOTENCY_KEY, "
-        "IDEMPOTENCY_KEY_REUSED, and the payment center's refund codes.",
+        "IDEMPOTENCY_KEY_REUSED, NO_LINES, and the payment center's refund codes.",
     )
     async def request_after_sale(
         self, info: Ctx, input: RequestAfterSaleInput

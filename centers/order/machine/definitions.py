@@ -3,7 +3,8 @@
 Guard and effect names are implemented once in ``centers/order/transitions.py``:
 
 guards   ``pays_deposit`` (the payment is the presale deposit), ``pays_balance`` (the
-         payment is exactly what is still owed), ``after_sale_window_over``.
+         payment is exactly what is still owed), ``fully_paid``,
+         ``after_sale_window_over``.
 effects  ``record_payment``, ``confirm_stock``, ``release_stock``, ``release_benefits`` (coupons, budgets,
          points), ``close_payment``, ``stamp_cancelled``, ``schedule_payment_timeout``,
          ``issue_pickup_code``, ``schedule_completion``.
@@ -67,7 +68,14 @@ _PAY_IN_FULL = _t(
 # Ship → receive → complete once the after-sale window has passed.
 _DELIVERY_TAIL = (
     _t("SHIP", "PAID", "SHIPPED", (STAFF, SYSTEM)),
-    _t("RECEIVE", "SHIPPED", "RECEIVED", (BUYER, STAFF, SYSTEM), effects=("schedule_completion",)),
+    _t(
+        "RECEIVE",
+        "SHIPPED",
+        "RECEIVED",
+        (BUYER, STAFF, SYSTEM),
+        guards=("fully_paid",),
+        effects=("schedule_completion",),
+    ),
     _t("COMPLETE", "RECEIVED", "COMPLETED", (STAFF, SYSTEM), guards=("after_sale_window_over",)),
 )
 
@@ -138,6 +146,9 @@ COD = Machine(
         ),
         _t("SHIP", "PLACED", "SHIPPED", (STAFF, SYSTEM)),
         _t("REFUSE", "SHIPPED", "CANCELLED", (STAFF, SYSTEM), effects=_GIVE_BACK),
+        # A buyer may still pay before it ships (at pickup, or online after all).
+        _PAY_IN_FULL,
+        *_DELIVERY_TAIL[:2],
         _t(
             "PAY",
             "SHIPPED",
@@ -153,6 +164,7 @@ COD = Machine(
     views=_views(
         "PENDING_REVIEW",
         "PLACED",
+        "PAID",
         "SHIPPED",
         "RECEIVED",
         "COMPLETED",

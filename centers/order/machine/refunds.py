@@ -2,7 +2,7 @@
 
 Effects (``centers/order/refunds.py``): ``refund_money`` (to the original tenders, by
 line, through the payment center), ``restock`` (returned units back on hand after
-inspection).
+inspection), ``take_replacement`` (the units sent out again for an exchange).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ _VIEWS = {
     "AWAITING_RETURN": StatusView("SEND_IT_BACK", "AWAITING_RETURN", "RETURN_EXPECTED"),
     "REFUNDED": StatusView("REFUNDED", "REFUNDED", "REFUNDED"),
     "CLOSED": StatusView("CLOSED", "CLOSED", "REFUND_CLOSED"),
+    "EXCHANGED": StatusView("EXCHANGED", "EXCHANGED", "EXCHANGED"),
 }
 
 # Merchant rejects → the buyer escalates → customer service arbitrates (仲裁).
@@ -76,8 +77,38 @@ OUT_OF_STOCK = Machine(
     views={s: _VIEWS[s] for s in ("REQUESTED", "REFUNDED")},
 )
 
+EXCHANGE = Machine(
+    order_type="EXCHANGE",
+    description="Exchange (换货): the goods come back, the same SKU goes out again; no money.",
+    initial="REQUESTED",
+    transitions=(
+        _t("APPROVE", ("REQUESTED", "ARBITRATION"), "AWAITING_RETURN", (STAFF,)),
+        _t(
+            "RECEIVE_RETURN",
+            ("AWAITING_RETURN",),
+            "EXCHANGED",
+            (STAFF, SYSTEM),
+            "restock",
+            "take_replacement",
+        ),
+        _t("FAIL_INSPECTION", ("AWAITING_RETURN",), "REJECTED", (STAFF,)),
+        *_DISPUTE,
+    ),
+    views={
+        s: _VIEWS[s]
+        for s in (
+            "REQUESTED",
+            "REJECTED",
+            "ARBITRATION",
+            "AWAITING_RETURN",
+            "EXCHANGED",
+            "CLOSED",
+        )
+    },
+)
+
 REFUND_MACHINES: dict[str, Machine] = {
-    m.order_type: m for m in (REFUND_ONLY, RETURN_AND_REFUND, OUT_OF_STOCK)
+    m.order_type: m for m in (REFUND_ONLY, RETURN_AND_REFUND, OUT_OF_STOCK, EXCHANGE)
 }
 REFUND_EVENTS: tuple[str, ...] = tuple(
     sorted({e for m in REFUND_MACHINES.values() for e in m.events})

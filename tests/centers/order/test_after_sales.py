@@ -212,3 +212,24 @@ async def test_an_unpaid_or_foreign_order_cannot_be_refunded(
     assert [e["code"] for e in stolen["userErrors"]] == ["ORDER_NOT_FOUND"]
     found = await read(client, buyer, paid["id"])
     assert found is not None and found["refunded"]["amount"] == 0
+
+
+async def test_an_exchange_takes_the_goods_back_and_sends_the_same_out_again(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    staff = await tenant.token("store_manager")
+    buyer = await tenant.token("customer")
+    shop, order = await _paid_order(client, tenant, buyer, [2])
+    twice = await _request(
+        client, buyer, order["id"], "EXCHANGE", [{"lineNo": 1, "quantity": 1}] * 2
+    )
+    assert [e["code"] for e in twice["userErrors"]] == ["LINE_NOT_FOUND"]
+    asked = await _request(client, buyer, order["id"], "EXCHANGE", [{"lineNo": 1, "quantity": 1}])
+    assert asked["afterSale"]["amount"]["amount"] == 0
+    await _move(client, staff, asked["afterSale"]["id"], "APPROVE")
+    before = await stock_of(client, staff, shop)
+    done = await _move(client, staff, asked["afterSale"]["id"], "RECEIVE_RETURN")
+    assert done["afterSale"]["status"] == "EXCHANGED"
+    # One unit back on the shelf, one unit out again: on hand unchanged, no money moved.
+    assert await stock_of(client, staff, shop) == before
+    assert await _refunded_by_payment(tenant, order["id"]) == 0

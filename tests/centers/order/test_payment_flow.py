@@ -127,3 +127,28 @@ async def test_cash_racing_cancel_leaves_no_money_on_a_cancelled_order(
             assert sum(r.amount.amount for r in refunds) == payment.paid_amount
     level = await stock_of(client, buyer, shop)
     assert (level["reserved"], level["onHand"]) == (0, 100 - sold)
+
+
+async def test_cash_on_delivery_is_paid_at_the_door(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    shop = await open_shop(tenant)
+    staff = await tenant.token("store_manager")
+    order = await place(client, staff, shop, [1], order_type="COD")
+    assert (await fire(client, staff, order["id"], "SHIP"))["userErrors"] == []
+    unpaid = await fire(client, staff, order["id"], "RECEIVE")
+    assert [e["code"] for e in unpaid["userErrors"]] == ["NOT_PAID"]
+    assert await _cash(tenant, order["id"], 1200) == "TAKEN"
+    received = await read(client, staff, order["id"])
+    assert received is not None and received["status"] == "RECEIVED"
+    assert received["paid"]["amount"] == 1200
+
+
+async def test_cash_on_delivery_may_be_paid_before_it_ships(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    shop = await open_shop(tenant)
+    staff = await tenant.token("store_manager")
+    order = await place(client, staff, shop, [1], order_type="COD")
+    assert await _cash(tenant, order["id"], 1200) == "TAKEN"
+    assert (await read(client, staff, order["id"]) or {})["status"] == "PAID"

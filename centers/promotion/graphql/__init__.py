@@ -13,6 +13,7 @@ from centers.promotion.graphql.coupons import (
     OwnCouponQuery,
 )
 from centers.promotion.graphql.pricing import PricingQuery
+from centers.promotion.graphql.skus import Sku
 from kernel.graphql.subgraph import Subgraph
 
 
@@ -28,10 +29,12 @@ class Mutation(ActivityMutation, CouponMutation, OwnCouponMutation):
 
 subgraph = Subgraph(
     name="promotion",
-    schema=strawberry.federation.Schema(query=Query, mutation=Mutation),
+    schema=strawberry.federation.Schema(query=Query, mutation=Mutation, types=[Sku]),
     entity_permissions={
         "PromotionActivity": policy.READ_ACTIVITY,
         "CouponTemplate": policy.READ_COUPON,
+        # Referencing a Sku here reveals only the activities on it.
+        "Sku": policy.READ_ACTIVITY,
     },
     grants=policy.GRANTS,
 )

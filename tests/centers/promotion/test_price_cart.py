@@ -468,3 +468,24 @@ async def test_group_buy_cannot_be_activated_for_checkout(
     body = await gql(client, admin, ACTIVATE, {"input": {"activityId": activity_id}})
     assert body["data"]["activatePromotionActivity"]["userErrors"][0]["code"] == "KIND_NOT_PRICED"
     assert uuid.UUID(activity_id)
+
+
+async def test_a_sku_shows_the_activities_live_on_it(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    admin = await tenant.token("tenant_admin")
+    customer = await tenant.token("customer")
+    shop = await open_shop(tenant)
+    a, b, _ = shop.sku_ids
+    everywhere = await live_activity(client, admin, "PERCENT_OFF", {"discountBasisPoints": 100})
+    only_a = await live_activity(
+        client,
+        admin,
+        "FIXED_PRICE",
+        {"unitPrice": 999, "priority": 5, "scope": {"skuIds": [str(a)]}},
+    )
+    query = "query($id: ID!) { sku(id: $id) { id activePromotions { id } } }"
+    on_a = await gql(client, customer, query, {"id": str(a)})
+    on_b = await gql(client, customer, query, {"id": str(b)})
+    assert [p["id"] for p in on_a["data"]["sku"]["activePromotions"]] == [only_a, everywhere]
+    assert [p["id"] for p in on_b["data"]["sku"]["activePromotions"]] == [everywhere]

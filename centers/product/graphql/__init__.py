@@ -15,6 +15,7 @@ from centers.product.graphql.types import (
     Sku,
     SkuPrice,
 )
+from kernel.context import RequestContext
 from kernel.errors import UserInputError
 from kernel.graphql.fields import mutation, query
 from kernel.graphql.ids import parse_id, try_parse_id
@@ -149,6 +150,38 @@ class ImportProductsPayload:
     created: int = strawberry.field(description="Rows that created a product.")
     updated: int = strawberry.field(description="Rows applied to an existing product.")
     rejected: list[RejectedRowType]
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class SyncedProductInput:
+    external_code: str = strawberry.field(description="The ERP's code of the product.")
+    source_version: int = strawberry.field(
+        description="The ERP's version of this record; only a newer one changes the product."
+    )
+    name: str
+    description: str = ""
+    category_id: strawberry.ID | None = None
+    attributes: list[AttributeInput] = strawberry.field(default_factory=list)
+    images: list[str] = strawberry.field(default_factory=list)
+    skus: list[NewSkuInput]
+
+
+@strawberry.input
+class SyncProductsInput:
+    products: list[SyncedProductInput] = strawberry.field(description="1 to 100 products.")
+
+
+@strawberry.type
+class SyncedProduct:
+    applied: bool = strawberry.field(description="False for a stale or repeated version.")
+    created: bool
+    product: Product
+
+
+@strawberry.type
+class SyncProductsPayload:
+    results: list[SyncedProduct]
     user_errors: list[UserError]
 
 
@@ -397,6 +430,70 @@ class Mutation:
 
         report, errors = await attempt(context, run)
         return _import_payload(report, errors)
+
+    @mutation(
+        policy.SYNC_PRODUCT,
+        description="Create or update products pushed by the brand's ERP, by external code and "
+        "ordered by sourceVersion (an older version never overwrites a newer one); SKUs by "
+        "code. All or nothing. Codes: TOO_MANY_PRODUCTS, INVALID_EXTERNAL_CODE, "
+        "INVALID_SOURCE_VERSION, SKU_CODE_TAKEN, and those of createProduct.",
+    )
+    async def sync_products(self, info: Ctx, input: SyncProductsInput) -> SyncProductsPayload:
+        context = info.context
+        results, errors = await attempt(context, lambda: _sync(context, input))
+        return SyncProductsPayload(results=results or [], user_errors=errors)
+
+
+MAX_SYNC_PRODUCTS = 100
+
+
+def _prefixed(error: UserInputError, index: int) -> UserInputError:
+    """Point an error of one product at its place in the list."""
+    path = list(error.field or ["input"])
+    return UserInputError(
+        error.message, code=error.code, field=["input", "products", str(index), *path[1:]]
+    )
+
+
+async def _sync(context: RequestContext, input: SyncProductsInput) -> list[SyncedProduct]:
+    if not 1 <= len(input.products) <= MAX_SYNC_PRODUCTS:
+        raise UserInputError(
+            f"send 1 to {MAX_SYNC_PRODUCTS} products per call",
+            code="TOO_MANY_PRODUCTS",
+            field=["input", "products"],
+        )
+    results = []
+    for index, item in enumerate(input.products):
+        try:
+            outcome = await service.upsert_product(
+                context.session,
+                context.tenant_id,
+                external_code=item.external_code,
+                source_version=item.source_version,
+                name=item.name,
+                description=item.description,
+                category_id=(
+                    parse_id(item.category_id, ["input", "categoryId"])
+                    if item.category_id
+                    else None
+                ),
+                attributes=_pairs(item.attributes),
+                images=item.images,
+                skus=[
+                    NewSku(code=s.code, name=s.name, price_amount=s.price, specs=_pairs(s.specs))
+                    for s in item.skus
+                ],
+            )
+        except UserInputError as error:
+            raise _prefixed(error, index) from None
+        results.append(
+            SyncedProduct(
+                applied=outcome.applied,
+                created=outcome.created,
+                product=Product.of(outcome.product),
+            )
+        )
+    return results
 
 
 subgraph = Subgraph(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from centers.product import api as product_api
 from kernel.db import Database
 from kernel.errors import UserInputError
-from tests.conftest import TenantFixture
+from tests.conftest import TenantFixture, gql
 
 
 async def _push(
@@ -74,3 +75,57 @@ async def test_a_sku_code_of_another_product_is_refused(
                 skus=[product_api.NewSku(code="ERP-100-M", name="Medium", price_amount=1)],
             )
     assert refused.value.code == "SKU_CODE_TAKEN"
+
+
+SYNC = """
+mutation($input: SyncProductsInput!) {
+  syncProducts(input: $input) {
+    results { applied created product { name skus { code price { amount } } } }
+    userErrors { field code }
+  }
+}
+"""
+
+
+def _product(version: int, price: int, name: str = "Tea") -> dict[str, object]:
+    return {
+        "externalCode": "ERP-7",
+        "sourceVersion": version,
+        "name": name,
+        "skus": [{"code": "ERP-7-M", "name": "Medium", "price": price}],
+    }
+
+
+async def test_products_pushed_through_the_api_apply_in_version_order(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    token = await tenant.token("tenant_admin")
+    first = await gql(client, token, SYNC, {"input": {"products": [_product(3, 900)]}})
+    assert first["data"]["syncProducts"]["results"][0]["created"] is True
+    stale = await gql(client, token, SYNC, {"input": {"products": [_product(2, 100, "Old")]}})
+    result = stale["data"]["syncProducts"]["results"][0]
+    assert result["applied"] is False and result["product"]["name"] == "Tea"
+    newer = await gql(client, token, SYNC, {"input": {"products": [_product(4, 950)]}})
+    assert newer["data"]["syncProducts"]["results"][0]["product"]["skus"] == [
+        {"code": "ERP-7-M", "price": {"amount": 950}}
+    ]
+
+
+async def test_a_bad_product_in_a_push_writes_nothing(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    token = await tenant.token("tenant_admin")
+    bad = {**_product(1, 100), "externalCode": "ERP 8"}
+    body = await gql(client, token, SYNC, {"input": {"products": [_product(1, 900), bad]}})
+    assert body["data"]["syncProducts"] == {
+        "results": [],
+        "userErrors": [
+            {"field": ["input", "products", "1", "externalCode"], "code": "INVALID_EXTERNAL_CODE"}
+        ],
+    }
+    search = await gql(client, token, "{ searchProducts(first: 5) { edges { node { id } } } }")
+    assert search["data"]["searchProducts"]["edges"] == []
+    denied = await gql(
+        client, await tenant.token("store_manager"), SYNC, {"input": {"products": [_product(1, 1)]}}
+    )
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"

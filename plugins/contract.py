@@ -192,8 +192,8 @@ class PluginContract:
         self.inject("hang")
         started = time.perf_counter()
         with pytest.raises(Exception):  # noqa: B017
-            await asyncio.wait_for(self._probe(plugin), CALL_TIMEOUT * 6)
-        assert time.perf_counter() - started < CALL_TIMEOUT * 4, "honour PluginContext.call_timeout"
+            await asyncio.wait_for(self._probe(plugin), CALL_TIMEOUT * 8)
+        assert time.perf_counter() - started < CALL_TIMEOUT * 5, "honour PluginContext.call_timeout"
 
     async def test_unreachable_backend_fails_health_and_delivery(
         self, settings: dict[str, Any]

@@ -155,7 +155,7 @@ async def test_hanging_plugin_times_out_without_holding_up_another_tenant(
     )
     elapsed = time.perf_counter() - started
     await subject.aclose()
-    assert elapsed < 2.0
+    assert elapsed < 5.0  # the hanging call waits 3600 s unless cut off
     assert len(SCRIPTS[other_tenant.id].received) == 1
     async with db.unit_of_work(tenant.id) as session:
         health = await storage.health_of(session, tenant.id)

@@ -6,7 +6,7 @@ points first takes the account's row lock (the balance update), then touches lot
 concurrent changes queue instead of deadlocking.
 
 Each change carries a ``source_key`` unique per tenant (``order-redeem:<order>``,
-``order-earn:<order>``, ``expire:<lot>``…): replaying a source returns the first entry.
+``order-earn:<order>``…): replaying a source returns the first entry.
 """
 
 from __future__ import annotations
@@ -175,7 +175,10 @@ async def _expire_lot(
         member_id=member_id,
         delta=-remaining,
         reason="points expired",
-        source_key=f"expire:{lot_entry_id}",
+        # A lot can expire more than once: points given back to an expired lot (an
+        # order cancelled late) expire again. Running the sweep twice still expires once:
+        # the lot is empty after the first, under the account's lock.
+        source_key=f"expire:{lot_entry_id}:{new_id()}",
         at=now,
     )
     if expired is None:  # pragma: no cover - lots always sum to the balance
@@ -199,7 +202,8 @@ async def expire_due(
     session: AsyncSession, tenant_id: uuid.UUID, now: datetime, *, limit: int = 500
 ) -> int:
     """Expire up to ``limit`` lots past their expiry; returns the points expired.
-    Each becomes a ledger entry (``expire:<lot>``), so running it twice expires once."""
+    Each becomes a ledger entry (``expire:<lot>:<id>``) and empties the lot, so running
+    it twice expires once."""
     total = 0
     for lot_entry_id, member_id in await repository.expired_lots(session, tenant_id, now, limit):
         await repository.lock_account(session, tenant_id, member_id)

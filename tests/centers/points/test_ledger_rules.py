@@ -207,3 +207,28 @@ async def test_concurrent_redemptions_never_overdraw(
     assert set(results) == {"ok", "INSUFFICIENT_POINTS"}
     assert await balance(tenant, member) == 100
     await invariants(tenant, member)
+
+
+async def test_points_given_back_to_an_expired_lot_expire_again(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    await set_rules(client, tenant, expiryDays=1)
+    member = await register(tenant)
+    await earn(tenant, member, uuid.uuid4(), 50_000)  # 500 points, expiring tomorrow
+    order = uuid.uuid4()
+    async with tenant.runtime.db.unit_of_work(tenant.id) as session:
+        await points_api.redeem_for_order(
+            session, tenant.id, member_id=member, order_id=order, points=200
+        )
+    later = datetime.now(UTC) + timedelta(days=2)
+    for _ in range(2):
+        async with tenant.runtime.db.unit_of_work(tenant.id) as session:
+            await points_api.expire_due(session, tenant.id, later)
+    assert await balance(tenant, member) == 0
+    async with tenant.runtime.db.unit_of_work(tenant.id) as session:
+        await points_api.restore_for_order(session, tenant.id, order_id=order)
+    assert await balance(tenant, member) == 200
+    async with tenant.runtime.db.unit_of_work(tenant.id) as session:
+        assert await points_api.expire_due(session, tenant.id, later) == 200
+    assert await balance(tenant, member) == 0
+    await invariants(tenant, member)

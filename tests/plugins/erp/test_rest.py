@@ -211,3 +211,42 @@ async def test_products_and_prices_then_their_stock_sync_in_version_order(
     assert small.price.amount == 900 and large.price.amount == 1200
     assert products[small.product_id].name == "Milk tea"
     assert levels[(shop.store_id, small.id)].on_hand == 30
+
+
+async def test_erp_down_for_a_while_then_back_loses_no_order_and_books_none_twice(
+    client: httpx.AsyncClient,
+    tenant: TenantFixture,
+    runtime: Runtime,
+    erp: tuple[LoopbackServer, ErpState],
+) -> None:
+    server, state = erp
+    await connect(client, tenant, server.url)
+    shop = await open_shop(tenant)
+    token = await tenant.token("tenant_admin")
+    await server.stop()  # the ERP goes down; orders keep coming
+    placed = []
+    for _ in range(6):
+        body = await gql(client, token, PLACE, order_input(shop, [1]))
+        placed.append(body["data"]["placeOrder"]["order"]["id"])
+    for order_id in placed[:2]:
+        await gql(client, token, CANCEL, {"input": {"orderId": order_id, "reason": "late"}})
+    subject = Dispatcher(
+        runtime.db,
+        registry=PluginRegistry([MANIFEST]),
+        settings=plugin_settings(dispatch_max_attempts=50),
+    )
+    clock = later(0)
+    for _ in range(5):
+        await subject.run_once(clock, tenant_id=tenant.id)
+        clock = later(90, clock)
+    assert state.orders == {}
+
+    await server.start()  # back, dropping a few answers after booking (duplicates)
+    server.faults.lose_ack_next(3)
+    for _ in range(20):
+        await subject.run_once(clock, tenant_id=tenant.id)
+        clock = later(90, clock)
+    await subject.aclose()
+    assert set(state.orders) == set(placed)  # none lost, each booked once
+    assert state.cancelled == set(placed[:2])  # and cancelled after it was booked
+    assert state.duplicates >= 3  # the ERP saw the retries and deduped them

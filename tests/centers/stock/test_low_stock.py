@@ -74,3 +74,21 @@ async def test_negative_threshold_is_refused(
     assert body["data"]["setLowStockThreshold"]["userErrors"] == [
         {"field": ["input", "threshold"], "code": "INVALID_THRESHOLD"}
     ]
+
+
+async def test_a_flash_sale_taking_stock_below_the_threshold_alerts(
+    client: httpx.AsyncClient, tenant: TenantFixture, db: Database
+) -> None:
+    shop = await open_shop(tenant, stock=10)
+    sku = shop.sku_ids[0]
+    token = await tenant.token("tenant_admin")
+    ids = {"locationId": str(shop.store_id), "skuId": str(sku)}
+    await gql(client, token, SET_THRESHOLD, {"input": {**ids, "threshold": 2}})
+    await gql(
+        client,
+        token,
+        "mutation($i: OpenFlashSaleInput!) { openFlashSale(input: $i) { userErrors { code } } }",
+        {"i": {**ids, "units": 9}},
+    )
+    low = await events(db, tenant.id, "stock.low")
+    assert [(e["available"], e["threshold"]) for e in low] == [(1, 2)]

@@ -31,7 +31,7 @@ from kernel.db import Database
 from kernel.dispatch import deliveries
 from kernel.dispatch.deliveries import Claimed
 from kernel.dispatch.inbound import Inbound
-from kernel.dispatch.webhooks import post_event
+from kernel.dispatch.webhooks import check_public, post_event
 from kernel.plugins import storage
 from kernel.plugins.breaker import CircuitBreakers
 from kernel.plugins.manifest import (
@@ -403,6 +403,8 @@ class Dispatcher:
         try:
             if isinstance(target, tuple):
                 url, secret = target
+                if not self.settings.allow_private_webhooks:
+                    await check_public(url)
                 await post_event(self._client(), url, secret, event, call_timeout=timeout)
             else:
                 assert isinstance(target, Plugin)

@@ -11,11 +11,14 @@ captured request cannot be replayed later (``verify`` does both)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import ipaddress
 import json
 import time
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -51,6 +54,27 @@ def verify(
     if abs((now if now is not None else time.time()) - int(timestamp)) > tolerance_seconds:
         return False
     return hmac.compare_digest(sign(secret, int(timestamp), body), signature)
+
+
+async def check_public(url: str) -> None:
+    """Refuse a URL whose host resolves to a loopback, private, link-local or reserved
+    address (the host was checked at registration; DNS may have changed since)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+    except OSError:
+        raise PluginError(f"webhook host {host!r} does not resolve") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if (
+            address.is_private
+            or address.is_loopback
+            or address.is_link_local
+            or address.is_reserved
+            or address.is_multicast
+            or address.is_unspecified
+        ):
+            raise PluginError(f"webhook host {host!r} resolves to a non-public address")
 
 
 def body_of(event: DeliveredEvent) -> bytes:

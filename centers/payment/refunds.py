@@ -327,9 +327,14 @@ async def settle_refund(
     """The provider's word on a refund we asked for."""
     if callback.refund_id is None:
         raise NotFoundError("no refund id")
-    seen = await repository.refund_for_update(session, tenant_id, callback.refund_id)
-    if seen is None:
+    peek = await repository.order_of_refund(session, tenant_id, callback.refund_id)
+    if peek is None:
         raise NotFoundError("no such refund")  # not committed yet: delivered again later
+    # Lock order: the order payment first, then the refund (as every other path does).
+    order = await repository.order_payment_of(session, tenant_id, peek, lock=True)
+    seen = await repository.refund_for_update(session, tenant_id, callback.refund_id)
+    if seen is None:  # pragma: no cover - refunds are never deleted
+        raise NotFoundError("no such refund")
     if seen["status"] != RefundStatus.PENDING.value:
         return "ignored"
     now = datetime.now(UTC)
@@ -345,7 +350,6 @@ async def settle_refund(
         return "processed"
     # Refused by the provider: the money is still ours to give back; undo the counters
     # so the amount can be refunded again (by another way if need be).
-    order = await repository.order_payment_of(session, tenant_id, seen["order_id"], lock=True)
     tender = await repository.payment_for_update(session, tenant_id, seen["payment_id"])
     await repository.update_refund(
         session, tenant_id, callback.refund_id, status=RefundStatus.FAILED.value, completed_at=now
@@ -358,7 +362,10 @@ async def settle_refund(
             refunded_amount=tender.refunded_amount - seen["amount"],
             status=PaymentStatus.SUCCEEDED.value,
         )
-    if order is not None and order.refunded_amount >= seen["amount"]:
+    # Only a refund laid over lines counted toward the order's refunded amount (a whole
+    # tender the order never kept did not).
+    counted = await repository.refund_has_lines(session, tenant_id, callback.refund_id)
+    if order is not None and counted:
         await repository.update_order_payment(
             session,
             tenant_id,

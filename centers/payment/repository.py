@@ -332,6 +332,29 @@ async def refunds_of_order(
     ]
 
 
+async def order_of_refund(
+    session: AsyncSession, tenant_id: uuid.UUID, refund_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The order a refund belongs to (without locking anything)."""
+    found: uuid.UUID | None = await session.scalar(
+        sa.select(refund.c.order_id).where(
+            refund.c.tenant_id == tenant_id, refund.c.id == refund_id
+        )
+    )
+    return found
+
+
+async def refund_has_lines(
+    session: AsyncSession, tenant_id: uuid.UUID, refund_id: uuid.UUID
+) -> bool:
+    found = await session.scalar(
+        sa.select(refund_line.c.line_id)
+        .where(refund_line.c.tenant_id == tenant_id, refund_line.c.refund_id == refund_id)
+        .limit(1)
+    )
+    return found is not None
+
+
 async def refund_for_update(
     session: AsyncSession, tenant_id: uuid.UUID, refund_id: uuid.UUID
 ) -> sa.RowMapping | None:

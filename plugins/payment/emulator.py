@@ -85,6 +85,8 @@ class SandboxPayEmulator:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     # Refunds are confirmed only when this is set (tests hold them to reorder callbacks).
     hold_refunds: bool = False
+    # The bank refuses refunds (a closed card): they settle FAILED and the money stays.
+    refuse_refunds: bool = False
 
     def add_merchant(self, merchant_id: str, secret: str) -> None:
         self.merchants[merchant_id] = secret
@@ -252,8 +254,12 @@ class SandboxPayEmulator:
         }
 
     async def _confirm_refund(self, refund: _Refund) -> None:
-        refund.status = "SUCCESS"
         payment = self.payments[refund.transaction_id]
+        if self.refuse_refunds:
+            refund.status = "FAILED"
+            payment.refunded -= refund.amount
+        else:
+            refund.status = "SUCCESS"
         notification = {
             "notification_id": f"ntf_{secrets.token_hex(8)}",
             "event_type": "REFUND",
@@ -262,7 +268,7 @@ class SandboxPayEmulator:
             "transaction_id": payment.transaction_id,
             "refund_id": refund.refund_id,
             "out_refund_no": refund.out_refund_no,
-            "status": "SUCCESS",
+            "status": refund.status,
             "amount": refund.amount,
             "currency": payment.currency,
         }

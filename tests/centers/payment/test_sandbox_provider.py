@@ -306,3 +306,38 @@ async def test_a_refund_callback_that_beats_our_commit_is_delivered_again(
     assert refunds[-1].http_status == 200
     assert all(d.http_status in (200, 404) for d in refunds)
     assert found["refunds"][0]["status"] == "SUCCEEDED"
+
+
+async def test_a_refund_the_provider_refuses_can_be_asked_again(
+    client: httpx.AsyncClient, tenant: TenantFixture, app_runtime: tuple[Any, Runtime]
+) -> None:
+    token = await tenant.token("cashier")
+    admin = await tenant.token("tenant_admin")
+    order = await placed_order(tenant)
+    line = str(order.lines[0])
+    async with sandbox(app_runtime[0], tenant) as box:
+        started = await start(client, token, order)
+        await box.emulator.pay(started["payment"]["providerReference"])
+        await box.emulator.settled()
+        box.emulator.refuse_refunds = True
+        variables: dict[str, Any] = {
+            "input": {
+                "idempotencyKey": "rf-refused",
+                "orderId": str(order.order_id),
+                "lines": [{"lineId": line, "amount": 500}],
+            }
+        }
+        await gql(client, admin, REFUND, variables)
+        await box.emulator.settled()
+        refused = await state(client, admin, order)
+        assert [r["status"] for r in refused["refunds"]] == ["FAILED"]
+        assert refused["refundedAmount"] == 0
+        assert refused["tenders"][0]["status"] == "SUCCEEDED"
+        box.emulator.refuse_refunds = False
+        variables["input"]["idempotencyKey"] = "rf-again"
+        body = await gql(client, admin, REFUND, variables)
+        assert body["data"]["refundPayment"]["userErrors"] == []
+        await box.emulator.settled()
+        found = await state(client, admin, order)
+    assert [r["status"] for r in found["refunds"]] == ["FAILED", "SUCCEEDED"]
+    assert found["refundedAmount"] == 500

@@ -158,8 +158,8 @@ async def live_activities(
         .where(
             activity.c.tenant_id == tenant_id,
             activity.c.status == "ACTIVE",
-            activity.c.starts_at <= at,
             activity.c.ends_at > at,
+            activity.c.starts_at <= at,
         )
         .order_by(activity.c.priority.desc(), activity.c.id)
         .limit(MAX_LIVE_ACTIVITIES)

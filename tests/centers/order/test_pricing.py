@@ -5,6 +5,7 @@ coupons back."""
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import httpx
 from tests.builders import open_shop
 from tests.centers.order.flows import PLACE, fire, place_input
 from tests.centers.promotion.arrange import coupon_template, issue, live_activity, register
+from tests.centers.promotion.test_commit_quote import balance, give_points
 from tests.conftest import TenantFixture, gql
 
 PREVIEW = """
@@ -118,3 +120,24 @@ async def test_a_customer_cannot_spend_another_members_coupons(
     variables["input"]["memberId"] = str(someone)
     refused = await _placed(client, buyer, variables)
     assert [e["code"] for e in refused["userErrors"]] == ["MEMBER_NOT_YOURS"]
+
+
+async def test_points_redeemed_on_an_order_come_back_when_it_times_out(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    admin = await tenant.token("tenant_admin")
+    shop = await open_shop(tenant)
+    member = await register(tenant)
+    await give_points(tenant, member, 1000)
+    variables = place_input(shop, [1])
+    variables["input"] |= {"memberId": str(member), "pointsToRedeem": 300}
+    placed = await _placed(client, admin, variables)
+    assert placed["userErrors"] == [], placed
+    order = (await gql(client, admin, LINES, {"id": placed["order"]["id"]}))["data"]["order"]
+    assert order["discount"]["amount"] == 300
+    assert [d["source"] for d in order["lines"][0]["discounts"]] == ["POINTS"]
+    assert await balance(tenant, member) == 700
+    await tenant.runtime.jobs.run_due(
+        now=datetime.now(UTC) + timedelta(minutes=16), tenant_id=tenant.id
+    )
+    assert await balance(tenant, member) == 1000

@@ -233,3 +233,31 @@ async def test_an_exchange_takes_the_goods_back_and_sends_the_same_out_again(
     # One unit back on the shelf, one unit out again: on hand unchanged, no money moved.
     assert await stock_of(client, staff, shop) == before
     assert await _refunded_by_payment(tenant, order["id"]) == 0
+
+
+async def test_a_replayed_request_opens_one_after_sale(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    buyer = await tenant.token("customer")
+    _, order = await _paid_order(client, tenant, buyer, [1])
+    first = await _request(client, buyer, order["id"], "REFUND_ONLY", key="app-refund-1")
+    again = await _request(client, buyer, order["id"], "REFUND_ONLY", key="app-refund-1")
+    assert (first["replayed"], again["replayed"]) == (False, True)
+    assert again["afterSale"]["id"] == first["afterSale"]["id"]
+    found = (await gql(client, buyer, AMOUNTS, {"id": order["id"]}))["data"]["order"]
+    assert [a["id"] for a in found["afterSales"]] == [first["afterSale"]["id"]]
+
+
+async def test_another_tenant_can_neither_see_nor_request_after_sales(
+    client: httpx.AsyncClient, tenant: TenantFixture, other_tenant: TenantFixture
+) -> None:
+    buyer = await tenant.token("customer")
+    _, order = await _paid_order(client, tenant, buyer, [1])
+    mine = await _request(client, buyer, order["id"], "REFUND_ONLY")
+    outsider = await other_tenant.token("tenant_admin")
+    queue = await gql(client, outsider, "{ afterSales(first: 10) { edges { node { id } } } }")
+    assert queue["data"]["afterSales"]["edges"] == []
+    refused = await _request(client, outsider, order["id"], "OUT_OF_STOCK")
+    assert [e["code"] for e in refused["userErrors"]] == ["ORDER_NOT_FOUND"]
+    moved = await _move(client, outsider, mine["afterSale"]["id"], "APPROVE")
+    assert [e["code"] for e in moved["userErrors"]] == ["REFUND_NOT_FOUND"]

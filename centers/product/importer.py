@@ -13,7 +13,10 @@ from centers.product.dto import ImportReport
 from centers.product.service.csv_import import import_rows, merge_reports, read_csv
 from kernel.db import Database
 
-DEFAULT_BATCH = 500
+# Each row is a savepoint (a subtransaction). Past 64 in one transaction PostgreSQL's
+# per-backend cache overflows and other sessions' visibility checks slow down while it
+# runs; short batches keep that window short.
+DEFAULT_BATCH = 200
 
 
 async def import_file(

@@ -12,13 +12,15 @@ import csv
 import io
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from centers.product.dto import ImportReport, NewSku, Pairs, RejectedRow
-from centers.product.service.catalog import category_by_path, check_channel, set_listing
-from centers.product.service.products import upsert_product
+from centers.product.dto import ImportReport, ListingInfo, NewSku, Pairs, RejectedRow
+from centers.product.repository import upsert_listing
+from centers.product.service.catalog import category_by_path, check_channel
+from centers.product.service.products import KnownContext, currency_of, upsert_product
 from kernel.errors import UserInputError
 
 REQUIRED = ("product_code", "product_name", "sku_code", "sku_name", "price")
@@ -101,17 +103,31 @@ def _price(value: str) -> int:
     return int(minor)
 
 
-async def import_row(session: AsyncSession, tenant_id: uuid.UUID, row: dict[str, str]) -> bool:
-    """Apply one row; returns whether its product was created. Raises ``UserInputError``."""
+@dataclass
+class Batch:
+    """Lookups shared by the rows of one import: the tenant's currency, and category paths
+    resolved by rows that went in (a rejected row's new category was rolled back)."""
+
+    currency: str
+    categories: dict[str, uuid.UUID] = field(default_factory=dict)
+
+
+async def import_row(
+    session: AsyncSession, tenant_id: uuid.UUID, row: dict[str, str], batch: Batch
+) -> tuple[bool, dict[str, uuid.UUID]]:
+    """Apply one row; returns whether its product was created and the category path it
+    resolved. Raises ``UserInputError``."""
     for column, value in row.items():
         if len(value) > MAX_FIELD:
             raise RowError(column, "FIELD_TOO_LONG", f"at most {MAX_FIELD} characters")
     category = row.get("category", "")
-    category_id = (
-        (await category_by_path(session, tenant_id, category, ["category"])).id
-        if category
-        else None
-    )
+    resolved: dict[str, uuid.UUID] = {}
+    category_id: uuid.UUID | None = None
+    if category:
+        category_id = batch.categories.get(category)
+        if category_id is None:
+            category_id = (await category_by_path(session, tenant_id, category, ["category"])).id
+            resolved[category] = category_id
     channels = [c.strip() for c in row.get("channels", "").split(";") if c.strip()]
     for channel in channels:
         check_channel(channel, ["channels"])
@@ -126,6 +142,7 @@ async def import_row(session: AsyncSession, tenant_id: uuid.UUID, row: dict[str,
         category_id=category_id,
         attributes=_pairs(row.get("attributes", ""), "attributes"),
         images=images,
+        known=KnownContext(currency=batch.currency, category_checked=True),
         skus=[
             NewSku(
                 code=row["sku_code"],
@@ -135,11 +152,13 @@ async def import_row(session: AsyncSession, tenant_id: uuid.UUID, row: dict[str,
             )
         ],
     )
-    for channel in channels:
-        await set_listing(
-            session, tenant_id, product_id=outcome.product.id, channel=channel, on_sale=True
+    for channel in channels:  # the product exists: written just above
+        await upsert_listing(
+            session,
+            tenant_id,
+            ListingInfo(product_id=outcome.product.id, channel=channel, on_sale=True),
         )
-    return outcome.created
+    return outcome.created, resolved
 
 
 def _column(error: UserInputError) -> str | None:
@@ -160,11 +179,13 @@ async def import_rows(
     """Apply each row in a savepoint; report the rejected ones. Never commits."""
     count = created = updated = 0
     rejected: list[RejectedRow] = []
+    batch = Batch(currency=await currency_of(session, tenant_id))
     for line, row in rows:
         count += 1
         savepoint = await session.begin_nested()
         try:
-            if await import_row(session, tenant_id, row):
+            made, resolved = await import_row(session, tenant_id, row, batch)
+            if made:
                 created += 1
             else:
                 updated += 1
@@ -176,6 +197,7 @@ async def import_rows(
             raise
         else:
             await savepoint.commit()
+            batch.categories.update(resolved)
         if progress is not None:
             progress(count)
     return ImportReport(rows=count, created=created, updated=updated, rejected=tuple(rejected))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,14 @@ MAX_PRICE = 1_000_000_000
 # also carries each run's suffixes, making a prefix query find words inside a run.
 CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,}")
 MAX_SUFFIXES = 16
+
+
+@dataclass(frozen=True, slots=True)
+class KnownContext:
+    """What a bulk import looked up once for many rows."""
+
+    currency: str
+    category_checked: bool
 
 
 def _name(value: str, field: Sequence[str]) -> str:
@@ -162,6 +171,10 @@ def _description(value: str, field: Sequence[str]) -> str:
     return value
 
 
+async def currency_of(session: AsyncSession, tenant_id: uuid.UUID) -> str:
+    return await _currency(session, tenant_id)
+
+
 async def _currency(session: AsyncSession, tenant_id: uuid.UUID) -> str:
     tenant = await store_api.get_tenant(session, tenant_id)
     if tenant is None:
@@ -281,12 +294,14 @@ async def upsert_product(
     attributes: Mapping[str, str] | Pairs = (),
     images: Sequence[str] = (),
     skus: Sequence[NewSku],
+    known: KnownContext | None = None,
 ) -> UpsertOutcome:
     """Create or update the product with this external code, and its SKUs by code.
 
     With a ``source_version``, a version not newer than the last applied changes nothing
     (``applied=False``): replays and late messages never overwrite newer data. SKUs not
     in ``skus`` are kept; a SKU code held by another product is ``SKU_CODE_TAKEN``.
+    ``known`` spares a bulk import the lookups it already made (currency, category).
     """
     if not EXTERNAL_CODE.match(external_code):
         raise UserInputError(
@@ -300,8 +315,9 @@ async def upsert_product(
             code="INVALID_SOURCE_VERSION",
             field=["input", "sourceVersion"],
         )
-    currency = await _currency(session, tenant_id)
-    await check_category(session, tenant_id, category_id, ["input", "categoryId"])
+    currency = known.currency if known else await _currency(session, tenant_id)
+    if not (known and known.category_checked):
+        await check_category(session, tenant_id, category_id, ["input", "categoryId"])
     await repository.lock_external_code(session, tenant_id, external_code)
     existing = await repository.product_by_external_code(session, tenant_id, external_code)
     if existing is not None and source_version is not None:

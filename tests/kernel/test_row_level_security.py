@@ -179,3 +179,38 @@ async def test_jobs_run_behind_the_wall_of_their_tenant(
     )
     assert ran == 1
     assert seen == [{tenant.id}]
+
+
+async def test_no_view_or_definer_function_can_read_around_the_wall(db: Database) -> None:
+    """A view runs as its owner and a SECURITY DEFINER function as its definer: both
+    would skip RLS (the owner bypasses it), so business schemas have neither, unless a
+    view is ``security_invoker``."""
+    async with db.unit_of_work() as session:
+        views = (
+            await session.execute(
+                sa.text(
+                    "SELECT n.nspname || '.' || c.relname AS name, c.relkind, c.reloptions "
+                    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE c.relkind IN ('v', 'm') "
+                    "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'public')"
+                )
+            )
+        ).all()
+        definers = (
+            await session.scalars(
+                sa.text(
+                    "SELECT n.nspname || '.' || p.proname FROM pg_proc p "
+                    "JOIN pg_namespace n ON n.oid = p.pronamespace "
+                    "WHERE p.prosecdef AND n.nspname NOT IN "
+                    "('pg_catalog', 'information_schema', 'public') "
+                    "AND n.nspname NOT LIKE 'pg\\_%'"
+                )
+            )
+        ).all()
+    leaky = [
+        v.name
+        for v in views
+        if v.relkind == "m" or "security_invoker=true" not in (v.reloptions or [])
+    ]
+    assert leaky == []
+    assert definers == []

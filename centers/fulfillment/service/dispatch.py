@@ -29,6 +29,7 @@ from centers.fulfillment.dto import (
     DispatchPlan,
 )
 from centers.fulfillment.events import OrderDispatched
+from centers.product import api as product_api
 from centers.stock import api as stock_api
 from centers.store import api as store_api
 from kernel.errors import UserInputError
@@ -106,6 +107,14 @@ async def plan(
     origin = await _origin(session, tenant_id, destination)
     locations = {x.id: x for x in await stock_api.list_locations(session, tenant_id) if x.active}
     stock = await stock_api.available_at(session, tenant_id, list(wanted))
+    codes = {
+        k: v.code for k, v in (await product_api.get_skus(session, tenant_id, list(wanted))).items()
+    }
+
+    def label(sku_id: uuid.UUID) -> str:
+        """A SKU as staff know it: by its code."""
+        return f"SKU {codes.get(sku_id, sku_id)}"
+
     o2o = destination.store_id
     store_name: str | None = None
     if o2o is not None and o2o not in locations:
@@ -146,7 +155,7 @@ async def plan(
             explanation.append(f"Store first (O2O): {names[o2o]} has every line.")
         else:
             short = [
-                f"{stock.get(o2o, {}).get(sku, 0)} of {qty} of SKU {sku}"
+                f"{stock.get(o2o, {}).get(sku, 0)} of {qty} of {label(sku)}"
                 for sku, qty in wanted.items()
                 if not has(o2o, sku, qty)
             ]
@@ -167,7 +176,7 @@ async def plan(
                 able = [i for i in ([o2o] if o2o else []) + others if has(i, sku, qty)]
                 if not able:
                     raise UserInputError(
-                        f"no location has {qty} of SKU {sku}",
+                        f"no location has {qty} of {label(sku)}",
                         code="OUT_OF_STOCK",
                         field=["input", "lines"],
                     )
@@ -180,7 +189,7 @@ async def plan(
                     ),
                 )
                 chosen[sku] = best
-                explanation.append(f"SKU {sku} × {qty} from {names[best]}.")
+                explanation.append(f"{label(sku)} × {qty} from {names[best]}.")
     candidates = []
     for location_id in ([o2o] if o2o else []) + others:
         metres = distance_m(position(location_id), origin)

@@ -138,7 +138,7 @@ async def test_store_short_falls_back_to_the_nearer_warehouse_of_equal_priority(
     body = await gql(client, world.token, DISPATCH, _input(world, [3, 1]))
     plan = body["data"]["dispatchOrder"]["dispatch"]
     assert {a["locationName"] for a in plan["assignments"]} == {"WH-NEAR"}
-    assert "lacks 1 of 3" in plan["explanation"][0]
+    assert "lacks 1 of 3 of SKU D0-" in plan["explanation"][0]  # named by its code
     assert "WH-NEAR has every line" in plan["explanation"][1]
     far = next(c for c in plan["candidates"] if c["name"] == "WH-FAR")
     assert not far["chosen"] and far["distanceMeters"] > 10_000

@@ -230,6 +230,40 @@ def _check_input(event: str, reason: str, idempotency_key: str | None) -> str:
     return reason or DEFAULT_REASONS.get(event, "")
 
 
+async def _close_payment_first(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    event: str,
+    buyer: str | None,
+) -> None:
+    """Close the payment before taking the order's lock when the event will close it.
+
+    A capture locks the payment and then (through ``payment.captured``) the order; a
+    cancel that locked the order first and the payment second could deadlock with it.
+    Taking them in the capture's order makes one simply wait for the other: a capture
+    that got there first makes this raise ``INVALID_TRANSITION`` (the order is paid);
+    a cancel that got there first makes the capture find the payment closed and refund.
+    If the event then fails, the transaction rolls back and the payment stays open.
+    """
+    peek = await repository.orders_by_ids(session, tenant_id, [order_id], buyer)
+    if not peek:
+        return
+    transition = machine_for(peek[0].order_type).find(peek[0].status, event)
+    if transition is None or "close_payment" not in transition.effects:
+        return
+    try:
+        await payment_api.close_payment(session, tenant_id, order_id)
+    except UserInputError as error:
+        if error.code != "ALREADY_PAID":
+            raise
+        raise UserInputError(
+            f"{event} is not possible: the order has just been paid",
+            code="INVALID_TRANSITION",
+            field=["input", "event"],
+        ) from error
+
+
 async def apply_event(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -254,6 +288,7 @@ async def apply_event(
     ``AFTER_SALE_WINDOW_OPEN``); ``ForbiddenError`` when ``actor_kind`` may not fire it.
     """
     reason = _check_input(event, reason, idempotency_key)
+    await _close_payment_first(session, tenant_id, order_id, event, buyer)
     order = await repository.lock_order(session, tenant_id, order_id, buyer)
     if order is None:
         raise UserInputError("order not found", code="ORDER_NOT_FOUND", field=["input", "orderId"])

@@ -158,11 +158,14 @@ async def list_entries(
     limit: int,
     before: tuple[datetime, uuid.UUID] | None = None,
     result: str | None = None,
+    subject: str | None = None,
 ) -> list[dict[str, Any]]:
     """The tenant's newest audit rows first (keyset pagination on (at, id))."""
     query = sa.select(audit_log).where(audit_log.c.tenant_id == tenant_id)
     if result is not None:
         query = query.where(audit_log.c.result == result)
+    if subject is not None:
+        query = query.where(audit_log.c.subject == subject)
     if before is not None:
         query = query.where(sa.tuple_(audit_log.c.at, audit_log.c.id) < sa.tuple_(*before))
     query = query.order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)

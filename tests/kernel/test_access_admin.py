@@ -240,9 +240,16 @@ async def test_non_admins_cannot_administer_and_the_denial_is_audited(
     log = await gql(
         client,
         admin,
-        "{ auditLog(first: 10, result: DENIED) { edges { node "
+        '{ auditLog(first: 10, result: DENIED, subject: "user:cash1") { edges { node '
         "{ subject object action result matchedRule policyVersion requestId } } } }",
     )
+    assert len(log["data"]["auditLog"]["edges"]) == 1
+    someone_else = await gql(
+        client,
+        admin,
+        '{ auditLog(first: 10, subject: "user:nobody-here") { edges { cursor } } }',
+    )
+    assert someone_else["data"]["auditLog"]["edges"] == []
     entries = [e["node"] for e in log["data"]["auditLog"]["edges"]]
     assert {
         "subject": "user:cash1",

@@ -105,6 +105,7 @@ class Query:
         first: int = 50,
         after: str | None = None,
         result: AuditResult | None = None,
+        subject: str | None = None,
     ) -> Connection[AuditEntryNode]:
         context = info.context
         page = page_request(first, after)
@@ -122,6 +123,7 @@ class Query:
             limit=page.limit,
             before=before,
             result=result.value if result else None,
+            subject=check_subject(subject, ["subject"]) if subject is not None else None,
         )
         return connection(
             rows,

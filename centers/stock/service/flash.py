@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.stock import repository
 from centers.stock.dto import FlashClaim, LevelInfo
-from centers.stock.service.levels import check_location, check_sku, notify_if_low
+from centers.stock.service.levels import check_location, check_sku, notify_change
 from centers.stock.service.reservations import EXPIRY_JOB
 from kernel.errors import UserInputError
 from kernel.jobs import schedule_job
@@ -69,7 +69,7 @@ async def open_flash_sale(
         raise UserInputError(
             "not that many units available", code="INSUFFICIENT_STOCK", field=["input", "units"]
         )
-    await notify_if_low(session, tenant_id, changed.level.available + units, changed.level)
+    await notify_change(session, tenant_id, changed.level.available + units, changed.level)
     share, extra = divmod(units, count)
     await repository.open_buckets(
         session,

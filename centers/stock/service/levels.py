@@ -27,21 +27,37 @@ SOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 
 async def notify_if_low(
-    session: AsyncSession, tenant_id: uuid.UUID, before: int, after: LevelInfo
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    location_id: uuid.UUID,
+    sku_id: uuid.UUID,
+    *,
+    before: int,
+    after: int,
+    threshold: int | None,
 ) -> None:
-    """Emit ``stock.low`` when available crosses the threshold downwards."""
-    threshold = after.low_threshold
-    if threshold is not None and before > threshold >= after.available:
+    """Emit ``stock.low`` when available went from above the threshold to at or below it."""
+    if threshold is not None and before > threshold >= after:
         await emit(
             session,
             tenant_id,
-            StockLow(
-                location_id=after.store_id,
-                sku_id=after.sku_id,
-                available=after.available,
-                threshold=threshold,
-            ),
+            StockLow(location_id=location_id, sku_id=sku_id, available=after, threshold=threshold),
         )
+
+
+async def notify_change(
+    session: AsyncSession, tenant_id: uuid.UUID, before: int, level: LevelInfo
+) -> None:
+    """``notify_if_low`` for a level just changed, given its availability before."""
+    await notify_if_low(
+        session,
+        tenant_id,
+        level.store_id,
+        level.sku_id,
+        before=before,
+        after=level.available,
+        threshold=level.low_threshold,
+    )
 
 
 async def check_location(
@@ -132,7 +148,7 @@ async def adjust(
             movement_id=movement_id,
         ),
     )
-    await notify_if_low(session, tenant_id, changed.level.available - delta, changed.level)
+    await notify_change(session, tenant_id, changed.level.available - delta, changed.level)
     return changed.level
 
 
@@ -199,7 +215,7 @@ async def sync_level(
         if changed is None:  # the row is locked and target >= reserved
             raise RuntimeError("ERP count could not be applied")
         level = changed.level
-        await notify_if_low(session, tenant_id, current.available, level)
+        await notify_change(session, tenant_id, current.available, level)
     await repository.set_source_version(
         session, tenant_id, location_id, sku_id, source_version, source
     )

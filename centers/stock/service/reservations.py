@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.product import api as product_api
 from centers.stock import repository
-from centers.stock.dto import DeductionStrategy, LevelInfo, ReserveLine, StockSettings
+from centers.stock.dto import DeductionStrategy, ReserveLine, StockSettings
 from centers.stock.repository import HeldLine
-from centers.stock.service.levels import notify_if_low
+from centers.stock.service.levels import notify_change, notify_if_low
 from kernel.errors import UserInputError
 from kernel.jobs import cancel_job, schedule_job
 
@@ -85,19 +85,19 @@ async def reserve(
         raise UserInputError("stock changed while reserving", code="OUT_OF_STOCK")
     for taken in reserved:
         if taken.held and taken.low_threshold is not None:
-            after = _level_after(store_id, taken.sku_id, taken.available, taken.low_threshold)
-            await notify_if_low(session, tenant_id, taken.available + taken.quantity, after)
+            await notify_if_low(
+                session,
+                tenant_id,
+                store_id,
+                taken.sku_id,
+                before=taken.available + taken.quantity,
+                after=taken.available,
+                threshold=taken.low_threshold,
+            )
     if any(held.values()):
         await schedule_job(
             session, tenant_id, EXPIRY_JOB, str(order_id), expires_at, {"order_id": str(order_id)}
         )
-
-
-def _level_after(
-    location_id: uuid.UUID, sku_id: uuid.UUID, available: int, threshold: int
-) -> LevelInfo:
-    # Only ``available`` and the threshold matter to the low-stock check.
-    return LevelInfo(location_id, sku_id, available, 0, threshold)
 
 
 async def _unhold(
@@ -188,7 +188,7 @@ async def confirm_for_order(
                 f"SKU {line.sku_id} is no longer in stock", code="OUT_OF_STOCK", field=None
             )
         if not held:
-            await notify_if_low(
+            await notify_change(
                 session, tenant_id, changed.level.available + line.quantity, changed.level
             )
         await repository.set_reservation_status(session, tenant_id, order_id, line.sku_id, DEDUCTED)

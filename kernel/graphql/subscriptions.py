@@ -7,8 +7,9 @@ opens ``/graphql`` with subprotocol ``graphql-transport-ws`` and sends
 verified exactly as over HTTP, and the server answers ``connection_ack``. Then
 ``subscribe`` (id + query) starts an operation that sends ``next`` per event and
 ``complete`` at its end; ``complete`` from the client stops it; ``ping``/``pong`` keep
-the socket alive. Queries and mutations go over HTTP (``POST /graphql``); over the
-socket they get an ``error`` message.
+the socket alive. The socket is closed (4403) when the token it was opened with
+expires. Queries and mutations go over HTTP (``POST /graphql``); over the socket they
+get an ``error`` message.
 
 Each event runs the selection set in a fresh request context (own session, own
 DataLoaders, tenant bound), so a long-lived subscription never serves stale data and
@@ -28,12 +29,14 @@ import contextlib
 import inspect
 import json
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import asyncpg
+import jwt
 import strawberry
 from graphql import (
     ASTValidationRule,
@@ -195,9 +198,14 @@ class SubscriptionEndpoint:
         await websocket.accept(subprotocol=PROTOCOL)
         operations: dict[str, asyncio.Task[None]] = {}
         try:
-            principal = await self._initialise(websocket)
+            principal, expires_at = await self._initialise(websocket)
             while True:
-                message = await self._receive(websocket)
+                # The socket lives no longer than the token it was opened with.
+                left = expires_at - time.time()
+                try:
+                    message = await asyncio.wait_for(self._receive(websocket), max(left, 0))
+                except TimeoutError:
+                    raise _Close(4403, "Token expired") from None
                 kind = message.get("type")
                 if kind == "ping":
                     await websocket.send_json({"type": "pong"})
@@ -233,7 +241,7 @@ class SubscriptionEndpoint:
             raise _Close(4400, "Invalid message")
         return message
 
-    async def _initialise(self, websocket: WebSocket) -> Principal:
+    async def _initialise(self, websocket: WebSocket) -> tuple[Principal, float]:
         try:
             message = await asyncio.wait_for(self._receive(websocket), INIT_TIMEOUT_SECONDS)
         except TimeoutError:
@@ -250,8 +258,11 @@ class SubscriptionEndpoint:
             )
         except UnauthenticatedError:
             raise _Close(4403, "Forbidden") from None
+        # Verified just above; read its expiry to end the socket when it lapses.
+        token = str(authorization).partition(" ")[2].strip()
+        expires_at = float(jwt.decode(token, options={"verify_signature": False})["exp"])
         await websocket.send_json({"type": "connection_ack"})
-        return principal
+        return principal, expires_at
 
     def _start(
         self,

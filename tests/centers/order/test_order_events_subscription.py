@@ -9,6 +9,7 @@ import json
 import socket
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from kernel.app import create_app
+from kernel.authn import mint_dev_token
 from kernel.settings import Settings
 from schema.subgraphs import served_api
 from tests.builders import open_shop
@@ -187,3 +189,16 @@ async def test_ping_is_answered_with_pong(ws_url: str, tenant: TenantFixture) ->
     async with await _open(ws_url, await tenant.token("cashier")) as socket_:
         await socket_.send(json.dumps({"type": "ping"}))
         assert await _next(socket_, within=5) == {"type": "pong"}
+
+
+async def test_the_socket_closes_when_its_token_expires(
+    ws_url: str, tenant: TenantFixture, settings: Settings
+) -> None:
+    token = mint_dev_token(
+        settings, tenant_id=tenant.id, subject_id="short-lived", ttl=timedelta(seconds=2)
+    )
+    socket_ = await _open(ws_url, token)
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(socket_.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403

@@ -31,6 +31,8 @@ import pytest
 from pydantic import BaseModel, SecretStr
 
 from kernel.plugins.manifest import (
+    CallbackPlugin,
+    CallbackRequest,
     DeliveredEvent,
     Plugin,
     PluginContext,
@@ -194,6 +196,22 @@ class PluginContract:
         with pytest.raises(Exception):  # noqa: B017
             await asyncio.wait_for(self._probe(plugin), CALL_TIMEOUT * 8)
         assert time.perf_counter() - started < CALL_TIMEOUT * 5, "honour PluginContext.call_timeout"
+
+    async def test_unauthenticated_callback_is_refused_before_anything_else(
+        self, plugin: Plugin
+    ) -> None:
+        if not isinstance(plugin, CallbackPlugin):
+            pytest.skip(f"{self.manifest.name} takes no callbacks")
+        forged = CallbackRequest(
+            method="POST",
+            headers={"content-type": "application/json"},
+            query={},
+            body=b'{"order_id": "00000000-0000-0000-0000-000000000000", "status": "accepted"}',
+        )
+        # No inbound: a plugin that touches the database before checking the signature
+        # fails here.
+        answer = await plugin.handle_callback(forged, None)
+        assert answer.status == 401
 
     async def test_unreachable_backend_fails_health_and_delivery(
         self, settings: dict[str, Any]

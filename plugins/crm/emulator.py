@@ -22,6 +22,7 @@ class CrmState:
     api_key: str
     members: dict[str, dict[str, Any]] = field(default_factory=dict)  # by our member id
     balances: dict[str, int] = field(default_factory=dict)
+    levels: dict[str, int] = field(default_factory=dict)
     last_entry: dict[str, str] = field(default_factory=dict)
     puts: int = 0
     feed: list[dict[str, Any]] = field(default_factory=list)
@@ -47,7 +48,10 @@ def crm_app(state: CrmState) -> Starlette:
         if not authorized(request):
             return denied()
         state.puts += 1
-        state.members[request.path_params["member_id"]] = await request.json()
+        body = await request.json()
+        state.members[request.path_params["member_id"]] = body
+        if body.get("level") is not None:
+            state.levels[request.path_params["member_id"]] = body["level"]
         return JSONResponse({"ok": True})
 
     async def put_points(request: Request) -> Response:
@@ -59,6 +63,8 @@ def crm_app(state: CrmState) -> Starlette:
         if body["entry_id"] >= state.last_entry.get(member_id, ""):
             state.last_entry[member_id] = body["entry_id"]
             state.balances[member_id] = body["balance"]
+            if body.get("level") is not None:
+                state.levels[member_id] = body["level"]
         return JSONResponse({"ok": True})
 
     async def members(request: Request) -> Response:

@@ -2,8 +2,11 @@
 
 Outbound (idempotent: PUTs keyed by our ids):
 
-    member.registered  PUT /crm/v1/members/{member_id}          {phone, name}
-    points.adjusted    PUT /crm/v1/members/{member_id}/points   {balance, entry_id, delta}
+    member.registered  PUT /crm/v1/members/{member_id}          {phone, name, level}
+    points.adjusted    PUT /crm/v1/members/{member_id}/points   {balance, entry_id, delta, level}
+
+(``level`` is the member's current level, read from the member center at delivery: the
+member center publishes no event of its own when a level changes.)
 
 Points deliveries arrive in ledger order (order per aggregate = per member), and the
 CRM keeps the balance of the newest entry it has seen.
@@ -16,6 +19,7 @@ already know is left as it is (the member center has no update-from-CRM call yet
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +72,7 @@ class CrmPlugin:
             timeout=context.call_timeout,
         )
         self.registered = 0
+        self.inbound: Inbound | None = context.inbound
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -78,22 +83,39 @@ class CrmPlugin:
             raise PluginError(f"CRM answered HTTP {response.status_code} to {method} {path}")
         return response
 
+    async def _level(self, member_id: str) -> int | None:
+        """The member's current level (read from the member center when we can)."""
+        if self.inbound is None:
+            return None
+        async with self.inbound.transaction() as session:
+            member = await member_api.get_member(
+                session, self.inbound.tenant_id, uuid.UUID(member_id)
+            )
+        return member.level if member else None
+
     async def handle_event(self, event: DeliveredEvent) -> None:
         payload = event.payload
         if event.topic == "member.registered":
+            member_id = str(payload["member_id"])
             await self._request(
                 "PUT",
-                f"/members/{payload['member_id']}",
-                json={"phone": payload["phone"], "name": payload["display_name"]},
+                f"/members/{member_id}",
+                json={
+                    "phone": payload["phone"],
+                    "name": payload["display_name"],
+                    "level": await self._level(member_id),
+                },
             )
         elif event.topic == "points.adjusted":
+            member_id = str(payload["member_id"])
             await self._request(
                 "PUT",
-                f"/members/{payload['member_id']}/points",
+                f"/members/{member_id}/points",
                 json={
                     "balance": payload["balance_after"],
                     "delta": payload["delta"],
                     "entry_id": payload["entry_id"],
+                    "level": await self._level(member_id),
                 },
             )
 

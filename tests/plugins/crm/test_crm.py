@@ -71,6 +71,7 @@ async def test_member_and_its_points_balance_reach_the_crm(
     await subject.aclose()
     assert state.members[str(member.id)]["name"] == "Wang"
     assert state.balances[str(member.id)] == 120
+    assert state.levels[str(member.id)] == member.level
 
 
 async def test_members_signed_up_in_the_crm_are_registered_once(

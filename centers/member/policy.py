@@ -6,6 +6,8 @@ from kernel.authz.permissions import Permission, RoleGrants
 
 READ_MEMBER = Permission("member.member", "read")
 MANAGE_MEMBER = Permission("member.member", "manage")
+# A customer reads their own membership (found by their app account), nobody else's.
+READ_OWN_MEMBER = Permission("member.member", "read_own")
 # Levels, their benefits and member prices: the brand's pricing, admin only.
 MANAGE_LEVELS = Permission("member.level", "manage")
 READ_LEVELS = Permission("member.level", "read")
@@ -13,12 +15,12 @@ READ_LEVELS = Permission("member.level", "read")
 MANAGE_BLACKLIST = Permission("member.blacklist", "manage")
 
 GRANTS: RoleGrants = {
-    # Members are personal data (phone numbers): no platform role, and no customer role
-    # until a customer can be tied to their own member row.
+    # Members are personal data (phone numbers): no platform role; a customer reaches
+    # only their own member row, through their app account.
     "tenant_admin": [READ_MEMBER, MANAGE_MEMBER, MANAGE_LEVELS, READ_LEVELS, MANAGE_BLACKLIST],
     "store_manager": [READ_MEMBER, READ_LEVELS, MANAGE_BLACKLIST],
     # Cashiers look members up and register walk-in customers at the POS.
     "cashier": [READ_MEMBER, MANAGE_MEMBER, READ_LEVELS],
     # Customers see the levels and their benefits (the membership page).
-    "customer": [READ_LEVELS],
+    "customer": [READ_LEVELS, READ_OWN_MEMBER],
 }

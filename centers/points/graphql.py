@@ -130,6 +130,24 @@ class SetPointsRulesPayload:
 
 @strawberry.type
 class Query:
+    @query(
+        policy.READ_OWN_POINTS,
+        description="The caller's own points (by their app account); null when they have "
+        "not joined the membership.",
+    )
+    async def my_points(self, info: Ctx) -> PointsAccount | None:
+        context = info.context
+        own = await member_api.member_by_identity(
+            context.session,
+            context.tenant_id,
+            member_api.IdentityKind.APP,
+            context.principal.subject_id,
+        )
+        if own is None:
+            return None
+        balance = await loaders.balances(context).load(own.id)
+        return PointsAccount(member_id=own.id, balance=balance)
+
     @query(policy.READ_RULES, description="The brand's points rules; null until set.")
     async def points_rules(self, info: Ctx) -> PointsRulesType | None:
         context = info.context

@@ -9,6 +9,8 @@ ADJUST_POINTS = Permission("points.account", "adjust")
 # The brand's earn, redeem and expiry rules: what points are worth, admin only; read by
 # anyone who shows a balance or a checkout.
 READ_RULES = Permission("points.rule", "read")
+# A customer reads their own points (found by their app account), nobody else's.
+READ_OWN_POINTS = Permission("points.account", "read_own")
 MANAGE_RULES = Permission("points.rule", "manage")
 
 GRANTS: RoleGrants = {
@@ -17,5 +19,5 @@ GRANTS: RoleGrants = {
     "store_manager": [READ_POINTS, ADJUST_POINTS, READ_RULES],
     # Cashiers show a member's balance at the till but cannot grant points by hand.
     "cashier": [READ_POINTS, READ_RULES],
-    "customer": [READ_RULES],
+    "customer": [READ_RULES, READ_OWN_POINTS],
 }

@@ -207,6 +207,21 @@ async def _member_payload(
 @strawberry.type
 class MemberProfileQuery:
     @query(
+        policy.READ_OWN_MEMBER,
+        description="The caller's own membership (by their app account); null when they "
+        "have not joined.",
+    )
+    async def my_membership(self, info: Ctx) -> Member | None:
+        context = info.context
+        found = await profile.member_by_identity(
+            context.session,
+            context.tenant_id,
+            IdentityKind.APP,
+            context.principal.subject_id,
+        )
+        return Member.of(found) if found else None
+
+    @query(
         policy.READ_MEMBER,
         description="The member a channel id belongs to (phone, app account, mini-program "
         "openid); null when none.",

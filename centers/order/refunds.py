@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from centers.order import repository
+from centers.order import repository, transitions
 from centers.order.dto import (
     OrderInfo,
     RefundInfo,
@@ -310,6 +310,24 @@ async def _refund_money(
     await repository.add_refunded(
         session, tenant_id, order.id, {line.line_no: line.amount for line in refund.lines}
     )
+    lines = [line for _, line in await repository.lines_by_orders(session, tenant_id, [order.id])]
+    if all(
+        line.payable is not None
+        and line.refunded is not None
+        and line.refunded.amount >= line.payable.amount
+        for line in lines
+    ):
+        # Everything paid for the goods went back: the trade is closed (交易关闭).
+        await transitions.apply_event(
+            session,
+            tenant_id,
+            order.id,
+            "CLOSE",
+            actor="system:after-sale",
+            actor_kind=Actor.SYSTEM,
+            reason=f"fully refunded ({refund.kind.lower()})",
+            idempotency_key=f"closed-by:{refund.id}",
+        )
 
 
 async def _restock(

@@ -114,6 +114,7 @@ _VIEWS = {
     "DELIVERING": _v("TO_RECEIVE", "DELIVERING", "SHIPPED"),
     "DELIVERED": _v("COMPLETED", "DELIVERED", "COMPLETED"),
     "ISSUED": _v("TO_USE", "ISSUED", "SHIPPED"),
+    "CLOSED": _v("REFUNDED", "CLOSED", "CLOSED"),
 }
 
 
@@ -294,8 +295,24 @@ VIRTUAL = Machine(
     views=_views("PENDING_REVIEW", "PLACED", "ISSUED", "COMPLETED", "CANCELLED"),
 )
 
+
+def _closable(machine: Machine) -> Machine:
+    """Every type: once everything paid was refunded (交易关闭), the order closes."""
+    unpaid = {"PLACED", "PENDING_REVIEW", "CANCELLED", "COMPLETED"}
+    return Machine(
+        order_type=machine.order_type,
+        description=machine.description,
+        initial=machine.initial,
+        transitions=(
+            *machine.transitions,
+            _t("CLOSE", tuple(sorted(machine.states - unpaid)), "CLOSED", (SYSTEM,)),
+        ),
+        views={**machine.views, "CLOSED": _VIEWS["CLOSED"]},
+    )
+
+
 MACHINES: dict[str, Machine] = {
-    m.order_type: m for m in (STANDARD, COD, PRESALE, DINE_IN, TAKEOUT, VIRTUAL)
+    m.order_type: _closable(m) for m in (STANDARD, COD, PRESALE, DINE_IN, TAKEOUT, VIRTUAL)
 }
 
 ALL_STATES: tuple[str, ...] = tuple(sorted({s for m in MACHINES.values() for s in m.states}))

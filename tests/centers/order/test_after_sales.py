@@ -261,3 +261,24 @@ async def test_another_tenant_can_neither_see_nor_request_after_sales(
     assert [e["code"] for e in refused["userErrors"]] == ["ORDER_NOT_FOUND"]
     moved = await _move(client, outsider, mine["afterSale"]["id"], "APPROVE")
     assert [e["code"] for e in moved["userErrors"]] == ["REFUND_NOT_FOUND"]
+
+
+async def test_refunding_everything_closes_the_order(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    staff = await tenant.token("cashier")
+    buyer = await tenant.token("customer")
+    _, order = await _paid_order(client, tenant, buyer, [1, 2])
+    partly = await _request(
+        client, staff, order["id"], "OUT_OF_STOCK", [{"lineNo": 1, "quantity": 1}]
+    )
+    assert partly["afterSale"]["status"] == "REFUNDED"
+    assert (await read(client, buyer, order["id"]) or {})["status"] == "PAID"
+    rest = await _request(client, staff, order["id"], "OUT_OF_STOCK")
+    assert rest["afterSale"]["amount"]["amount"] == 1600
+    closed = await read(client, buyer, order["id"])
+    assert closed is not None and closed["status"] == "CLOSED"
+    assert closed["statusViews"] == {"buyer": "REFUNDED", "merchant": "CLOSED", "erp": "CLOSED"}
+    assert closed["refunded"]["amount"] == closed["paid"]["amount"] == 2800
+    closing = [h for h in closed["history"] if h["event"] == "CLOSE"]
+    assert len(closing) == 1 and "fully refunded" in closing[0]["reason"]

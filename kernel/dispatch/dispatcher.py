@@ -57,6 +57,7 @@ class DispatchReport:
     """What one ``run_once`` did."""
 
     fanned_out: int = 0
+    claimed: int = 0
     delivered: int = 0
     failed: int = 0
     dead: int = 0
@@ -64,6 +65,7 @@ class DispatchReport:
 
     def add(self, other: DispatchReport) -> None:
         self.fanned_out += other.fanned_out
+        self.claimed += other.claimed
         self.delivered += other.delivered
         self.failed += other.failed
         self.dead += other.dead
@@ -71,7 +73,7 @@ class DispatchReport:
 
     @property
     def worked(self) -> bool:
-        return bool(self.fanned_out or self.delivered or self.failed or self.dead)
+        return bool(self.fanned_out or self.claimed > self.deferred)
 
 
 def backoff_delay(
@@ -122,25 +124,45 @@ class Dispatcher:
         self._instances: dict[tuple[uuid.UUID, str], _Instance] = {}
         self._last_pull: dict[tuple[uuid.UUID, str], datetime] = {}
         self._last_prune: datetime | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
-        self._lock = asyncio.Lock()
+        self._deliver_lock = asyncio.Lock()
+        self._pull_lock = asyncio.Lock()
+        # Calls in flight per (tenant, subscriber), and their tasks: the background loop
+        # does not wait for a slow subscriber before serving the others.
+        self._in_flight: dict[tuple[uuid.UUID, str], int] = {}
+        self._calls: set[asyncio.Task[None]] = set()
 
     # Lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Run ``run_once`` in the background every ``dispatch_interval_seconds``."""
-        if self._task is None:
+        """Deliver and pull in the background: two loops, so a slow pull never delays a
+        delivery, and calls run as tasks of their own, so a slow subscriber never
+        delays the next pass."""
+        if not self._tasks:
             self._stopping.clear()
-            self._task = asyncio.create_task(self._loop(), name="zhongtai-dispatcher")
+            self._tasks = [
+                asyncio.create_task(self._loop(), name="zhongtai-dispatcher"),
+                asyncio.create_task(self._pull_loop(), name="zhongtai-dispatcher-pulls"),
+            ]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._stopping.set()
-            self._task.cancel()
+        """Stop the loops; give calls in flight their timeout to finish, then cancel them
+        (a cancelled delivery keeps its lease and is sent again later)."""
+        self._stopping.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
+        if self._calls:
+            _, pending = await asyncio.wait(
+                set(self._calls), timeout=self.settings.plugin_call_timeout_seconds + 1
+            )
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -154,8 +176,7 @@ class Dispatcher:
     async def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                report = await self.run_once()
-                await self.pull_once()
+                report = await self.run_once(wait=False)
                 now = datetime.now(UTC)
                 if self._last_prune is None or now - self._last_prune > PRUNE_EVERY:
                     self._last_prune = now
@@ -169,6 +190,17 @@ class Dispatcher:
                         self._stopping.wait(), timeout=self.settings.dispatch_interval_seconds
                     )
 
+    async def _pull_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.pull_once()
+            except Exception:
+                log.exception("dispatcher pulls failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._stopping.wait(), timeout=self.settings.dispatch_interval_seconds
+                )
+
     # One pass ---------------------------------------------------------------------------
 
     async def run_once(
@@ -177,17 +209,20 @@ class Dispatcher:
         *,
         tenant_id: uuid.UUID | None = None,
         max_rounds: int = 20,
+        wait: bool = True,
     ) -> DispatchReport:
         """Fan out new events, then deliver until nothing is due (or ``max_rounds``).
 
         Tests pass ``now`` to reach retries scheduled in the future, and their tenant
-        so they never deliver another test's events."""
-        async with self._lock:
+        so they never deliver another test's events. ``wait=False`` (the background
+        loop) returns once the calls are started; their outcomes are recorded as each
+        one ends."""
+        async with self._deliver_lock:
             report = DispatchReport()
             for _ in range(max_rounds):
                 self._now = now or datetime.now(UTC)
                 round_report = DispatchReport(fanned_out=await self._fan_out(tenant_id))
-                round_report.add(await self._deliver_due(tenant_id))
+                round_report.add(await self._deliver_due(tenant_id, wait=wait))
                 report.add(round_report)
                 if not round_report.worked:
                     break
@@ -211,7 +246,7 @@ class Dispatcher:
     ) -> int:
         """Call ``pull`` on every enabled pulling plugin whose interval has passed (all
         of them concurrently, each under its timeout and breaker); returns how many ran."""
-        async with self._lock:
+        async with self._pull_lock:
             self._now = now or datetime.now(UTC)
             pulling = [m.name for m in self.registry.all() if m.pull_interval_seconds > 0]
             async with self.db.unit_of_work() as session:
@@ -298,7 +333,7 @@ class Dispatcher:
                 if len(events) < self.settings.dispatch_batch_size:
                     return total
 
-    async def _deliver_due(self, tenant_id: uuid.UUID | None) -> DispatchReport:
+    async def _deliver_due(self, tenant_id: uuid.UUID | None, *, wait: bool) -> DispatchReport:
         report = DispatchReport()
         async with self.db.unit_of_work() as session:
             claimed = await deliveries.claim_due(
@@ -312,12 +347,46 @@ class Dispatcher:
             )
         if not claimed:
             return report
+        report.claimed = len(claimed)
         targets = await self._targets(claimed)
-        outcomes = await asyncio.gather(*(self._attempt(item, targets) for item in claimed))
-        async with self.db.unit_of_work() as session:
-            for item, (kind, error, latency_ms) in zip(claimed, outcomes, strict=True):
-                await self._record(session, item, kind, error, latency_ms, report)
+        cap = self.settings.dispatch_subscriber_batch_size
+        started: list[asyncio.Task[None]] = []
+        busy: list[Claimed] = []
+        for item in claimed:
+            key = (item.tenant_id, item.subscriber)
+            if self._in_flight.get(key, 0) >= cap:
+                busy.append(item)  # still waiting on earlier calls: try again later
+                continue
+            self._in_flight[key] = self._in_flight.get(key, 0) + 1
+            task = asyncio.create_task(self._deliver_one(item, targets, report))
+            self._calls.add(task)
+            task.add_done_callback(self._calls.discard)
+            started.append(task)
+        if busy:
+            async with self.db.unit_of_work() as session:
+                for item in busy:
+                    await self._record(session, item, "deferred", None, 0, report)
+        if wait:
+            await asyncio.gather(*started)
         return report
+
+    async def _deliver_one(
+        self,
+        item: Claimed,
+        targets: dict[tuple[uuid.UUID, str], object],
+        report: DispatchReport,
+    ) -> None:
+        key = (item.tenant_id, item.subscriber)
+        try:
+            kind, error, latency_ms = await self._attempt(item, targets)
+            async with self.db.unit_of_work() as session:
+                await self._record(session, item, kind, error, latency_ms, report)
+        except Exception:  # the lease expires and the delivery is tried again
+            log.exception("recording a delivery outcome failed")
+        finally:
+            self._in_flight[key] -= 1
+            if not self._in_flight[key]:
+                del self._in_flight[key]
 
     # Targets ------------------------------------------------------------------------------
 

@@ -254,7 +254,7 @@ async def test_the_app_runs_one_dispatcher_that_tests_drive_explicitly(
     app, _ = app_runtime
     subject = app.state.dispatcher
     assert isinstance(subject, Dispatcher)
-    assert subject._task is None  # the background loop is off in tests
+    assert subject._tasks == []  # the background loops are off in tests
     report = await subject.run_once(tenant_id=tenant.id)
     assert report.delivered == 0  # the tenant has no subscriber
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
+import uuid
 
 import httpx
 
@@ -14,7 +16,13 @@ from kernel.plugins.registry import PluginRegistry
 from tests.builders import open_shop
 from tests.centers.order.test_place_order import PLACE, order_input
 from tests.conftest import TenantFixture, gql
-from tests.kernel.dispatch.support import SCRIPTED, SCRIPTS, enable, plugin_settings
+from tests.kernel.dispatch.support import (
+    SCRIPTED,
+    SCRIPTS,
+    emit_changes,
+    enable,
+    plugin_settings,
+)
 
 
 async def test_orders_are_placed_while_a_plugin_hangs_on_earlier_ones(
@@ -42,3 +50,32 @@ async def test_orders_are_placed_while_a_plugin_hangs_on_earlier_ones(
     report = await delivering
     await subject.aclose()
     assert report.failed >= 1 and SCRIPTS[tenant.id].received == []
+
+
+async def test_background_dispatcher_serves_a_tenant_while_another_tenants_plugin_hangs(
+    db: Database, tenant: TenantFixture, other_tenant: TenantFixture
+) -> None:
+    await enable(db, tenant.id)
+    await enable(db, other_tenant.id)
+    SCRIPTS[tenant.id].mode = "hang"
+    subject = Dispatcher(
+        db,
+        registry=PluginRegistry([SCRIPTED]),
+        settings=plugin_settings(plugin_call_timeout_seconds=2, dispatch_interval_seconds=0.05),
+    )
+    subject.start()
+    try:
+        await emit_changes(db, tenant.id, uuid.uuid4(), [1])
+        await asyncio.sleep(0.3)  # the hanging call is in flight
+        started = time.perf_counter()
+        await emit_changes(db, other_tenant.id, uuid.uuid4(), [1])
+        for _ in range(250):  # up to 5 s
+            if SCRIPTS[other_tenant.id].received:
+                break
+            await asyncio.sleep(0.02)
+        served_in = time.perf_counter() - started
+        assert SCRIPTS[other_tenant.id].received, "the other tenant was never served"
+        assert served_in < 1.5  # well before the hanging call's 2 s timeout
+    finally:
+        await subject.stop()
+    assert SCRIPTS[tenant.id].received == []

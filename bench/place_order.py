@@ -12,6 +12,12 @@
 
 Any failed order is reported and makes the script exit non-zero. Traffic stays on
 127.0.0.1 (or the database's unix socket). See docs/performance.md.
+
+The raw side is the minimal order transaction (claim, store, SKUs, reserve, order,
+lines, outbox). Since issue 3, ``placeOrder`` also prices through the promotion engine
+(channel prices, categories, activities), decides the split by stock location, opens
+the payment, writes sub-orders, the first history entry, the payment-timeout job and a
+NOTIFY: more work per order than the raw side does, so the ratio is a floor.
 """
 
 from __future__ import annotations

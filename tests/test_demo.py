@@ -1,58 +1,147 @@
-"""The demo data loads, twice without duplicates, and can place an order at once."""
+"""The demo data loads, twice without duplicates, and shows each part of the platform."""
 
 from __future__ import annotations
 
-import httpx
-import sqlalchemy as sa
+from typing import Any
 
-from centers.store import api as store_api
+import httpx
+import pytest
+
 from kernel.app import Runtime
-from schema.demo import DEMO_SLUG, MENU, seed_demo
+from schema.demo import (
+    DEMO_SLUG,
+    DEV_CUSTOMER,
+    MENU,
+    OPENING_STOCK,
+    WAREHOUSE,
+    WAREHOUSE_STOCK,
+    WELCOME_POINTS,
+    seed_demo,
+)
 from tests.conftest import TenantFixture, gql
 
+COUNTS = (
+    """
+{
+  stores(first: 5) { edges { node { id code } } }
+  stockLocations(first: 5) { edges { node { id code kind } } }
+  categories { id name }
+}
+""",
+    """
+{
+  products(first: 12) { edges { node { category { name } skus { specs { name } } } } }
+}
+""",
+    """
+{
+  memberLevels { level name }
+  members(first: 5) { edges { node { id } } }
+  pointsRules { redeemUnitPoints redeemUnitValue }
+  promotionActivities(first: 5) { edges { node { name status } } }
+  couponTemplates(first: 5) { edges { node { name sharedCode issued } } }
+  orders(first: 5) { edges { node { number status type } } }
+}
+""",
+)
 
-async def test_seed_demo_is_idempotent_and_ready_to_sell(
-    client: httpx.AsyncClient, runtime: Runtime
+
+async def _demo(runtime: Runtime) -> TenantFixture:
+    async with runtime.db.unit_of_work() as session:
+        summary = await seed_demo(session)
+    return TenantFixture(
+        id=summary.tenant_id, slug=DEMO_SLUG, runtime=runtime, settings=runtime.settings
+    )
+
+
+@pytest.fixture
+async def demo(runtime: Runtime) -> TenantFixture:
+    return await _demo(runtime)
+
+
+async def _counts(client: httpx.AsyncClient, demo: TenantFixture) -> dict[str, Any]:
+    token = await demo.token("tenant_admin")
+    data: dict[str, Any] = {}
+    for query in COUNTS:
+        body = await gql(client, token, query)
+        assert "errors" not in body, body
+        data.update(body["data"])
+    return data
+
+
+async def test_seeding_twice_adds_nothing_the_first_run_made(
+    client: httpx.AsyncClient, runtime: Runtime, demo: TenantFixture
 ) -> None:
-    for _ in range(2):
-        async with runtime.db.unit_of_work() as session:
-            summary = await seed_demo(session)
-    async with runtime.db.unit_of_work() as session:
-        tenant = await store_api.tenant_by_slug(session, DEMO_SLUG)
-        assert tenant is not None and tenant.id == summary.tenant_id
-        skus = await session.scalar(
-            sa.text("SELECT count(*) FROM product.sku WHERE tenant_id = :t"), {"t": tenant.id}
-        )
-        levels = await session.execute(
-            sa.text("SELECT on_hand FROM stock.level WHERE tenant_id = :t"), {"t": tenant.id}
-        )
-    assert skus == sum(len(v) for v in MENU.values()) >= 10
-    assert {row.on_hand for row in levels} == {100}
-    async with runtime.db.unit_of_work() as session:
-        members = await session.scalar(
-            sa.text("SELECT count(*) FROM member.member WHERE tenant_id = :t"), {"t": tenant.id}
-        )
-    assert members == 2
+    first = await _counts(client, demo)
+    again = await _demo(runtime)
+    assert again.id == demo.id
+    assert await _counts(client, demo) == first
 
-    demo = TenantFixture(id=tenant.id, slug=DEMO_SLUG, runtime=runtime, settings=runtime.settings)
-    token = await demo.token("customer")
-    menu = await gql(
+
+async def test_demo_shows_catalog_members_promotions_and_orders(
+    client: httpx.AsyncClient, demo: TenantFixture
+) -> None:
+    data = await _counts(client, demo)
+    assert len(data["stores"]["edges"]) == 2
+    assert WAREHOUSE[0] in {
+        e["node"]["code"]
+        for e in data["stockLocations"]["edges"]
+        if e["node"]["kind"] == "WAREHOUSE"
+    }
+    assert {c["name"] for c in data["categories"]} == set(MENU)
+    products = [e["node"] for e in data["products"]["edges"]]
+    assert len(products) == sum(len(p) for p in MENU.values())
+    assert all(p["category"] is not None for p in products)
+    assert any(s["specs"] for p in products for s in p["skus"])
+    assert [lv["level"] for lv in data["memberLevels"]] == [1, 2, 3]
+    assert len(data["members"]["edges"]) == 2
+    assert data["pointsRules"] == {"redeemUnitPoints": 100, "redeemUnitValue": 100}
+    assert {e["node"]["status"] for e in data["promotionActivities"]["edges"]} == {"ACTIVE"}
+    assert len(data["promotionActivities"]["edges"]) == 2
+    templates = [e["node"] for e in data["couponTemplates"]["edges"]]
+    assert {t["sharedCode"] for t in templates} == {"WELCOME5", None}
+    assert {e["node"]["status"] for e in data["orders"]["edges"]} == {
+        "SERVED",
+        "ACCEPTED",
+        "CANCELLED",
+    }
+
+
+async def test_demo_stock_is_at_stores_and_warehouse(
+    client: httpx.AsyncClient, demo: TenantFixture
+) -> None:
+    data = await _counts(client, demo)
+    token = await demo.token("tenant_admin")
+    locations = {e["node"]["code"]: e["node"]["id"] for e in data["stockLocations"]["edges"]}
+    store_id = next(
+        e["node"]["id"] for e in data["stores"]["edges"] if e["node"]["code"] == "SH-002"
+    )
+    for location, expected in (
+        (store_id, OPENING_STOCK),
+        (locations[WAREHOUSE[0]], WAREHOUSE_STOCK),
+    ):
+        body = await gql(
+            client,
+            token,
+            "query($s: ID!) { stockLevels(storeId: $s, first: 50) { edges { node { onHand } } } }",
+            {"s": location},
+        )
+        assert "errors" not in body, body
+        levels = {e["node"]["onHand"] for e in body["data"]["stockLevels"]["edges"]}
+        assert levels == {expected}
+
+
+async def test_dev_customer_is_the_member_with_points_and_a_coupon(
+    client: httpx.AsyncClient, demo: TenantFixture
+) -> None:
+    token = await demo.token("customer", sub=DEV_CUSTOMER)
+    body = await gql(
         client,
         token,
-        "{ stores(first: 5) { edges { node { id code } } } products(first: 50) { edges { node { skus { id price { amount } } } } } }",
+        "{ myMembership { displayName } myPoints { balance } "
+        "myCoupons(first: 5) { edges { node { status } } } }",
     )
-    store_id = menu["data"]["stores"]["edges"][0]["node"]["id"]
-    sku = menu["data"]["products"]["edges"][0]["node"]["skus"][0]
-    placed = await gql(
-        client,
-        token,
-        "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { order { total { amount } } userErrors { code } } }",
-        {
-            "i": {
-                "idempotencyKey": "demo-1",
-                "storeId": store_id,
-                "lines": [{"skuId": sku["id"], "quantity": 2}],
-            }
-        },
-    )
-    assert placed["data"]["placeOrder"]["order"]["total"]["amount"] == 2 * sku["price"]["amount"]
+    assert "errors" not in body, body
+    assert body["data"]["myMembership"]["displayName"] == "李雷 Li Lei"
+    assert body["data"]["myPoints"]["balance"] >= WELCOME_POINTS
+    assert [e["node"]["status"] for e in body["data"]["myCoupons"]["edges"]] == ["AVAILABLE"]

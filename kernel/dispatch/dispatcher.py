@@ -66,10 +66,13 @@ class DispatchReport:
     def add(self, other: DispatchReport) -> None:
         self.fanned_out += other.fanned_out
         self.claimed += other.claimed
+        self.saturated = self.saturated or other.saturated
         self.delivered += other.delivered
         self.failed += other.failed
         self.dead += other.dead
         self.deferred += other.deferred
+
+    saturated: bool = False  # a batch came back full: more is waiting
 
     @property
     def worked(self) -> bool:
@@ -176,7 +179,7 @@ class Dispatcher:
     async def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                report = await self.run_once(wait=False)
+                report = await self.run_once(wait=False, max_rounds=1)
                 now = datetime.now(UTC)
                 if self._last_prune is None or now - self._last_prune > PRUNE_EVERY:
                     self._last_prune = now
@@ -184,7 +187,9 @@ class Dispatcher:
             except Exception:
                 log.exception("dispatcher pass failed")
                 report = DispatchReport()
-            if not report.worked:
+            # Pace the loop: go again at once only while batches come back full (a
+            # backlog); otherwise events are picked up within the interval.
+            if not report.saturated:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         self._stopping.wait(), timeout=self.settings.dispatch_interval_seconds
@@ -348,6 +353,7 @@ class Dispatcher:
         if not claimed:
             return report
         report.claimed = len(claimed)
+        report.saturated = len(claimed) >= self.settings.dispatch_batch_size
         targets = await self._targets(claimed)
         cap = self.settings.dispatch_subscriber_batch_size
         started: list[asyncio.Task[None]] = []

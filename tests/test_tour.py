@@ -1,0 +1,233 @@
+"""docs/tour.md runs as written: every ``graphql`` block, in order, on the demo brand.
+
+A block's first line ``# as: <role>`` names whose token it uses (the subject the CLI's
+``zhongtai token --role <role>`` mints for); a ``json`` block right after it holds its
+variables, where ``"{{name}}"`` stands for a value an earlier answer gave (CAPTURE).
+CHECK asserts the key values the page states.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from kernel.app import Runtime
+from schema.demo import seed_demo
+from tests.conftest import TenantFixture, gql
+
+TOUR = Path(__file__).resolve().parents[1] / "docs" / "tour.md"
+BLOCK = re.compile(r"```(graphql|json)\n(.*?)```", re.DOTALL)
+PLACEHOLDER = re.compile(r'"\{\{(\w+)\}\}"')
+Data = dict[str, Any]
+
+
+@dataclass
+class Step:
+    name: str
+    role: str
+    query: str
+    variables: str | None
+
+
+def tour_steps() -> list[Step]:
+    steps: list[Step] = []
+    for kind, text in BLOCK.findall(TOUR.read_text(encoding="utf-8")):
+        if kind == "json":
+            if steps and steps[-1].variables is None:
+                steps[-1].variables = text
+            continue
+        role = re.match(r"# as: (\w+)\n", text)
+        name = re.search(r"^(?:query|mutation) (\w+)", text, re.MULTILINE)
+        assert role and name, f"a tour operation needs '# as: <role>' and a name:\n{text}"
+        steps.append(Step(name.group(1), role.group(1), text, None))
+    return steps
+
+
+def _edges(connection: Data) -> list[Data]:
+    return [edge["node"] for edge in connection["edges"]]
+
+
+def _sku(data: Data, code: str) -> str:
+    for product in _edges(data["products"]):
+        for sku in product["skus"]:
+            if sku["code"] == code:
+                return str(sku["id"])
+    raise AssertionError(f"no SKU {code} in the menu")
+
+
+def _line(data: Data, code: str) -> Data:
+    line: Data = next(x for x in data["placeOrder"]["order"]["lines"] if x["skuCode"] == code)
+    return line
+
+
+CAPTURE: dict[str, Callable[[Data], Data]] = {
+    "Stores": lambda d: {
+        "storeId": next(s["id"] for s in _edges(d["stores"]) if s["code"] == "SH-001")
+    },
+    "Menu": lambda d: {
+        "skuBeefRegular": _sku(d, "BEEF-R"),
+        "skuBeefLarge": _sku(d, "BEEF-L"),
+        "skuDumplings": _sku(d, "JIANJIAO"),
+        "skuLemonTea": _sku(d, "LEMONTEA"),
+    },
+    "Me": lambda d: {
+        "memberId": d["myMembership"]["id"],
+        "couponCode": _edges(d["myCoupons"])[0]["code"],
+    },
+    "AskRefund": lambda d: {"refundId": d["requestAfterSale"]["afterSale"]["id"]},
+    "PlaceOrder": lambda d: {
+        "orderId": d["placeOrder"]["order"]["id"],
+        "lemonTeaLineNo": _line(d, "LEMONTEA")["lineNo"],
+        "lemonTeaPaid": _line(d, "LEMONTEA")["payable"]["amount"],
+    },
+}
+
+
+def _check_preview(d: Data) -> None:
+    preview = d["previewOrder"]
+    assert (preview["listAmount"]["amount"], preview["payable"]["amount"]) == (11300, 8500)
+    sources = {x["source"] for line in preview["lines"] for x in line["discounts"]}
+    assert sources == {"PROMOTION", "COUPON"}
+    assert sum(line["payable"]["amount"] for line in preview["lines"]) == 8500
+
+
+def _check_kitchen(d: Data) -> None:
+    assert [d[k]["order"]["status"] for k in ("accept", "prepare", "ready")] == [
+        "ACCEPTED",
+        "PREPARING",
+        "READY",
+    ]
+    assert d["ready"]["order"]["pickupCode"]
+    assert "SERVE" in d["ready"]["order"]["availableEvents"]
+
+
+def _check_serve(d: Data) -> None:
+    order = d["transitionOrder"]["order"]
+    assert order["status"] == "SERVED"
+    assert [h["toStatus"] for h in order["history"]][-6:] == [
+        "PLACED",
+        "PAID",
+        "ACCEPTED",
+        "PREPARING",
+        "READY",
+        "SERVED",
+    ]
+
+
+def _check_store_orders(d: Data) -> None:
+    orders = _edges(d["orders"])
+    assert len(orders) >= 4  # the tour's and the three demo orders
+    assert {"SERVED", "ACCEPTED", "CANCELLED"} <= {o["status"] for o in orders}
+
+
+def _check_ask_refund(d: Data) -> None:
+    request = d["requestAfterSale"]["afterSale"]
+    assert request["status"] == "REQUESTED"
+    assert request["statusViews"] == {"buyer": "WAITING_FOR_MERCHANT", "merchant": "TO_DECIDE"}
+    assert 0 < request["amount"]["amount"] < 1500  # the tea's share of the discounts stays
+
+
+def _check_after_refund(d: Data) -> None:
+    order = d["order"]
+    assert order["paid"]["amount"] == 8500
+    tea = next(x for x in order["lines"] if x["skuCode"] == "LEMONTEA")
+    assert tea["refunded"]["amount"] == tea["payable"]["amount"] == order["refunded"]["amount"]
+    assert order["status"] == "SERVED"
+
+
+CHECK: dict[str, Callable[[Data], None]] = {
+    "Menu": lambda d: assert_true(len(d["categories"]) == 4 and len(_edges(d["products"])) == 10),
+    "Search": lambda d: assert_true(
+        len(_edges(d["noodles"])) == 3
+        and [p["name"] for p in _edges(d["beef"])] == ["红烧牛肉面 Braised beef noodles"]
+        and (d["sku"]["price"]["amount"], d["sku"]["miniProgram"]["amount"]) == (3200, 3000)
+    ),
+    "Me": lambda d: assert_true(
+        d["myMembership"]["displayName"] == "李雷 Li Lei" and d["myPoints"]["balance"] >= 2000
+    ),
+    "PreviewCart": _check_preview,
+    "PlaceOrder": lambda d: assert_true(
+        d["placeOrder"]["order"]["status"] == "PLACED"
+        and d["placeOrder"]["order"]["total"]["amount"] == 8500
+        and d["placeOrder"]["order"]["statusViews"] == {"buyer": "TO_PAY", "merchant": "UNPAID"}
+        and "CANCEL" in d["placeOrder"]["order"]["availableEvents"]
+    ),
+    "PayCash": lambda d: assert_true(
+        d["recordCashPayment"]["payment"]["status"] == "SUCCEEDED"
+        and d["recordCashPayment"]["payment"]["order"]["status"] == "PAID"
+    ),
+    "Kitchen": _check_kitchen,
+    "AcceptTwice": lambda d: assert_true(
+        [e["code"] for e in d["acceptOrder"]["userErrors"]] == ["INVALID_TRANSITION"]
+    ),
+    "Serve": _check_serve,
+    "MyOrders": lambda d: assert_true(
+        [o["total"]["amount"] for o in _edges(d["orders"])] == [8500]
+    ),
+    "StoreOrders": _check_store_orders,
+    "AskRefund": _check_ask_refund,
+    "ApproveRefund": lambda d: assert_true(
+        d["transitionAfterSale"]["afterSale"]["status"] == "REFUNDED"
+    ),
+    "AfterRefund": _check_after_refund,
+}
+
+
+def assert_true(condition: bool) -> None:
+    assert condition
+
+
+def _variables(step: Step, captured: Data) -> Data | None:
+    if step.variables is None:
+        return None
+
+    def fill(match: re.Match[str]) -> str:
+        assert match.group(1) in captured, f"{step.name}: nothing captured {match.group(1)}"
+        return json.dumps(captured[match.group(1)])
+
+    filled: Data = json.loads(PLACEHOLDER.sub(fill, step.variables))
+    return filled
+
+
+def _user_errors(data: Data) -> list[Any]:
+    return [
+        error
+        for payload in data.values()
+        if isinstance(payload, dict)
+        for error in payload.get("userErrors") or []
+    ]
+
+
+def test_every_tour_operation_is_named_and_checked() -> None:
+    names = [step.name for step in tour_steps()]
+    assert len(names) == len(set(names))
+    assert set(CHECK) | set(CAPTURE) <= set(names)
+    assert [n for n in names if n not in CHECK and n not in CAPTURE] == []
+
+
+async def test_the_tour_runs_as_written(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    async with runtime.db.unit_of_work() as session:
+        summary = await seed_demo(session)
+    demo = TenantFixture(
+        id=summary.tenant_id, slug=summary.tenant_slug, runtime=runtime, settings=runtime.settings
+    )
+    tokens: dict[str, str] = {}
+    captured: Data = {}
+    for step in tour_steps():
+        if step.role not in tokens:
+            tokens[step.role] = await demo.token(
+                step.role, sub=f"dev-{step.role.replace('_', '-')}"
+            )
+        body = await gql(client, tokens[step.role], step.query, _variables(step, captured))
+        assert "errors" not in body, (step.name, body)
+        data: Data = body["data"]
+        if step.name != "AcceptTwice":
+            assert _user_errors(data) == [], (step.name, data)
+        captured.update(CAPTURE.get(step.name, lambda _d: {})(data))
+        CHECK.get(step.name, lambda _d: None)(data)

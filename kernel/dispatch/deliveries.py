@@ -3,6 +3,7 @@ recording outcomes and health, dead letters and metrics. Never commits."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -216,10 +217,19 @@ def _key(tenant_id: uuid.UUID, subscriber: str, event_id: uuid.UUID) -> Any:
     )
 
 
-async def mark_delivered(session: AsyncSession, item: Claimed, now: datetime) -> None:
+async def mark_delivered_many(
+    session: AsyncSession, items: Sequence[Claimed], now: datetime
+) -> None:
+    """``mark_delivered`` for a batch, in one statement."""
+    if not items:
+        return
     await session.execute(
         sa.update(delivery)
-        .where(_key(item.tenant_id, item.subscriber, item.event_id))
+        .where(
+            sa.tuple_(delivery.c.tenant_id, delivery.c.subscriber, delivery.c.event_id).in_(
+                [(i.tenant_id, i.subscriber, i.event_id) for i in items]
+            )
+        )
         .values(
             state=DELIVERED,
             attempts=delivery.c.attempts + 1,
@@ -302,6 +312,63 @@ async def record_health(
     await session.execute(
         statement.on_conflict_do_update(index_elements=[h.c.tenant_id, h.c.subscriber], set_=update)
     )
+
+
+@dataclass
+class HealthDelta:
+    """What a batch of outcomes changes in one subscriber's health."""
+
+    tenant_id: uuid.UUID
+    subscriber: str
+    delivered: int = 0
+    failed: int = 0
+    latency_ms: int = 0
+    succeeded_in_batch: bool = False
+    trailing_failures: int = 0  # failures after the batch's last success
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    last_success_at: datetime | None = None
+    circuit_open_until: datetime | None = None
+
+    def add(self, ok: bool, latency_ms: int, error: str | None, now: datetime) -> None:
+        self.latency_ms += latency_ms
+        if ok:
+            self.delivered += 1
+            self.succeeded_in_batch = True
+            self.trailing_failures = 0
+            self.last_success_at = now
+        else:
+            self.failed += 1
+            self.trailing_failures += 1
+            self.last_error = error
+            self.last_error_at = now
+
+
+_HEALTH_MANY = sa.text(
+    """
+    INSERT INTO store.subscriber_health AS h
+      (tenant_id, subscriber, consecutive_failures, last_error, last_error_at,
+       last_success_at, circuit_open_until, delivered_count, failed_count, total_latency_ms)
+    VALUES (:tenant_id, :subscriber, :trailing_failures, :last_error, :last_error_at,
+            :last_success_at, :circuit_open_until, :delivered, :failed, :latency_ms)
+    ON CONFLICT (tenant_id, subscriber) DO UPDATE SET
+      consecutive_failures = CASE WHEN :succeeded_in_batch THEN EXCLUDED.consecutive_failures
+                                  ELSE h.consecutive_failures + EXCLUDED.consecutive_failures END,
+      last_error = COALESCE(EXCLUDED.last_error, h.last_error),
+      last_error_at = COALESCE(EXCLUDED.last_error_at, h.last_error_at),
+      last_success_at = COALESCE(EXCLUDED.last_success_at, h.last_success_at),
+      circuit_open_until = EXCLUDED.circuit_open_until,
+      delivered_count = h.delivered_count + EXCLUDED.delivered_count,
+      failed_count = h.failed_count + EXCLUDED.failed_count,
+      total_latency_ms = h.total_latency_ms + EXCLUDED.total_latency_ms
+    """
+)
+
+
+async def record_health_many(session: AsyncSession, deltas: Sequence[HealthDelta]) -> None:
+    """Apply a batch's health changes: one upsert per subscriber."""
+    if deltas:
+        await session.execute(_HEALTH_MANY, [dataclasses.asdict(d) for d in deltas])
 
 
 async def dead_letters(

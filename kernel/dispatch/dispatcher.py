@@ -99,6 +99,15 @@ class _Instance:
     plugin: Plugin
 
 
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    item: Claimed
+    kind: str  # "delivered", "failed" or "deferred"
+    error: str | None
+    latency_ms: int
+    report: DispatchReport
+
+
 class Dispatcher:
     """Delivers outbox events to enabled plugins and webhooks. One per process; several
     processes may run side by side (claims use ``FOR UPDATE SKIP LOCKED`` and leases)."""
@@ -135,6 +144,9 @@ class Dispatcher:
         # does not wait for a slow subscriber before serving the others.
         self._in_flight: dict[tuple[uuid.UUID, str], int] = {}
         self._calls: set[asyncio.Task[None]] = set()
+        # Outcomes of finished calls, written together at the next flush (one short
+        # transaction per pass rather than one per call).
+        self._outcomes: list[_Outcome] = []
 
     # Lifecycle ------------------------------------------------------------------------
 
@@ -166,6 +178,7 @@ class Dispatcher:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        await self._flush()
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -340,6 +353,7 @@ class Dispatcher:
 
     async def _deliver_due(self, tenant_id: uuid.UUID | None, *, wait: bool) -> DispatchReport:
         report = DispatchReport()
+        await self._flush()  # outcomes of earlier calls first: they unblock successors
         async with self.db.unit_of_work() as session:
             claimed = await deliveries.claim_due(
                 session,
@@ -357,23 +371,20 @@ class Dispatcher:
         targets = await self._targets(claimed)
         cap = self.settings.dispatch_subscriber_batch_size
         started: list[asyncio.Task[None]] = []
-        busy: list[Claimed] = []
         for item in claimed:
             key = (item.tenant_id, item.subscriber)
             if self._in_flight.get(key, 0) >= cap:
-                busy.append(item)  # still waiting on earlier calls: try again later
+                # Still waiting on earlier calls to this subscriber: try again later.
+                self._outcomes.append(_Outcome(item, "deferred", None, 0, report))
                 continue
             self._in_flight[key] = self._in_flight.get(key, 0) + 1
             task = asyncio.create_task(self._deliver_one(item, targets, report))
             self._calls.add(task)
             task.add_done_callback(self._calls.discard)
             started.append(task)
-        if busy:
-            async with self.db.unit_of_work() as session:
-                for item in busy:
-                    await self._record(session, item, "deferred", None, 0, report)
         if wait:
             await asyncio.gather(*started)
+            await self._flush()
         return report
 
     async def _deliver_one(
@@ -385,14 +396,23 @@ class Dispatcher:
         key = (item.tenant_id, item.subscriber)
         try:
             kind, error, latency_ms = await self._attempt(item, targets)
-            async with self.db.unit_of_work() as session:
-                await self._record(session, item, kind, error, latency_ms, report)
-        except Exception:  # the lease expires and the delivery is tried again
-            log.exception("recording a delivery outcome failed")
+            self._outcomes.append(_Outcome(item, kind, error, latency_ms, report))
         finally:
             self._in_flight[key] -= 1
             if not self._in_flight[key]:
                 del self._in_flight[key]
+
+    async def _flush(self) -> None:
+        """Write the buffered outcomes in one transaction. If that fails, their leases
+        expire and the deliveries are sent again (at least once)."""
+        if not self._outcomes:
+            return
+        batch, self._outcomes = self._outcomes, []
+        try:
+            async with self.db.unit_of_work() as session:
+                await self._record(session, batch)
+        except Exception:
+            log.exception("recording %d delivery outcomes failed", len(batch))
 
     # Targets ------------------------------------------------------------------------------
 
@@ -502,53 +522,44 @@ class Dispatcher:
             self._http = httpx.AsyncClient(follow_redirects=False)
         return self._http
 
-    async def _record(
-        self,
-        session: AsyncSession,
-        item: Claimed,
-        kind: str,
-        error: str | None,
-        latency_ms: int,
-        report: DispatchReport,
-    ) -> None:
+    async def _record(self, session: AsyncSession, batch: Sequence[_Outcome]) -> None:
         now = self._now
-        breaker_key = (item.tenant_id, item.subscriber)
-        if kind == "delivered":
-            report.delivered += 1
-            await deliveries.mark_delivered(session, item, now)
-            await deliveries.record_health(
-                session, item.tenant_id, item.subscriber, now, ok=True, latency_ms=latency_ms
-            )
-            return
-        if kind == "deferred":
-            report.deferred += 1
-            wait = max(1.0, self.breakers.open_for(breaker_key))
-            await deliveries.release(session, item, now, now + timedelta(seconds=wait))
-            return
-        report.failed += 1
-        attempts = item.attempts + 1
-        if attempts >= self.settings.dispatch_max_attempts:
-            retry_at = None
-            report.dead += 1
-        else:
-            delay = backoff_delay(
-                attempts,
-                self.settings.dispatch_backoff_base_seconds,
-                self.settings.dispatch_backoff_max_seconds,
-            )
-            retry_at = now + timedelta(seconds=delay)
-        open_for = self.breakers.open_for(breaker_key)
-        await deliveries.mark_failed(session, item, now, error or "failed", retry_at)
-        await deliveries.record_health(
-            session,
-            item.tenant_id,
-            item.subscriber,
-            now,
-            ok=False,
-            latency_ms=latency_ms,
-            error=error,
-            circuit_open_until=now + timedelta(seconds=open_for) if open_for else None,
-        )
+        delivered: list[Claimed] = []
+        health: dict[tuple[uuid.UUID, str], deliveries.HealthDelta] = {}
+        for outcome in batch:
+            item, report = outcome.item, outcome.report
+            key = (item.tenant_id, item.subscriber)
+            if outcome.kind == "deferred":
+                report.deferred += 1
+                wait = max(1.0, self.breakers.open_for(key))
+                await deliveries.release(session, item, now, now + timedelta(seconds=wait))
+                continue
+            delta = health.setdefault(key, deliveries.HealthDelta(item.tenant_id, item.subscriber))
+            if outcome.kind == "delivered":
+                report.delivered += 1
+                delivered.append(item)
+                delta.add(True, outcome.latency_ms, None, now)
+                continue
+            report.failed += 1
+            attempts = item.attempts + 1
+            retry_at: datetime | None
+            if attempts >= self.settings.dispatch_max_attempts:
+                retry_at = None
+                report.dead += 1
+            else:
+                delay = backoff_delay(
+                    attempts,
+                    self.settings.dispatch_backoff_base_seconds,
+                    self.settings.dispatch_backoff_max_seconds,
+                )
+                retry_at = now + timedelta(seconds=delay)
+            await deliveries.mark_failed(session, item, now, outcome.error or "failed", retry_at)
+            delta.add(False, outcome.latency_ms, outcome.error, now)
+        await deliveries.mark_delivered_many(session, delivered, now)
+        for key, delta in health.items():
+            open_for = self.breakers.open_for(key)
+            delta.circuit_open_until = now + timedelta(seconds=open_for) if open_for else None
+        await deliveries.record_health_many(session, list(health.values()))
 
 
 def _ms(started: float) -> int:

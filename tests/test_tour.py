@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from graphql import parse, validate
 
 from kernel.app import Runtime
 from schema.demo import seed_demo
+from schema.subgraphs import composed_schema
 from tests.conftest import TenantFixture, gql
 
 TOUR = Path(__file__).resolve().parents[1] / "docs" / "tour.md"
@@ -231,3 +233,15 @@ async def test_the_tour_runs_as_written(client: httpx.AsyncClient, runtime: Runt
             assert _user_errors(data) == [], (step.name, data)
         captured.update(CAPTURE.get(step.name, lambda _d: {})(data))
         CHECK.get(step.name, lambda _d: None)(data)
+
+
+def test_readme_and_api_guide_examples_are_valid_operations() -> None:
+    root = TOUR.parents[1]
+    examples: list[str] = []
+    for page in (root / "README.md", root / "docs" / "api.md"):
+        text = page.read_text(encoding="utf-8")
+        examples += [body for kind, body in BLOCK.findall(text) if kind == "graphql"]
+        examples += [json.loads(f'"{q}"') for q in re.findall(r'"query":"((?:[^"\\]|\\.)*)"', text)]
+    assert len(examples) >= 2
+    for example in examples:
+        assert validate(composed_schema(), parse(example)) == [], example

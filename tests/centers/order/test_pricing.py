@@ -141,3 +141,27 @@ async def test_points_redeemed_on_an_order_come_back_when_it_times_out(
         now=datetime.now(UTC) + timedelta(minutes=16), tenant_id=tenant.id
     )
     assert await balance(tenant, member) == 1000
+
+
+async def test_preview_writes_nothing_and_reports_bad_input(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    admin = await tenant.token("tenant_admin")
+    shop = await open_shop(tenant)
+    variables = place_input(shop, [2])
+    preview_input = {k: v for k, v in variables["input"].items() if k != "idempotencyKey"}
+    for _ in range(2):
+        body = await gql(client, admin, PREVIEW, {"input": preview_input})
+        assert body["data"]["previewOrder"]["payable"]["amount"] == 2400
+    stock = await gql(
+        client,
+        admin,
+        "query($id: ID!, $s: ID!) { sku(id: $id) { stock(storeId: $s) { reserved } } }",
+        {"id": str(shop.sku_ids[0]), "s": str(shop.store_id)},
+    )
+    assert stock["data"]["sku"]["stock"]["reserved"] == 0
+    orders = await gql(client, admin, "{ orders(first: 5) { edges { node { id } } } }")
+    assert orders["data"]["orders"]["edges"] == []
+    bad = await gql(client, admin, PREVIEW, {"input": {**preview_input, "couponCodes": ["NOPE"]}})
+    assert bad["data"] is None or bad["data"]["previewOrder"] is None
+    assert bad["errors"][0]["extensions"]["code"] == "COUPON_NOT_FOUND"

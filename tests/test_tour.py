@@ -86,7 +86,6 @@ CAPTURE: dict[str, Callable[[Data], Data]] = {
     "PlaceOrder": lambda d: {
         "orderId": d["placeOrder"]["order"]["id"],
         "lemonTeaLineNo": _line(d, "LEMONTEA")["lineNo"],
-        "lemonTeaPaid": _line(d, "LEMONTEA")["payable"]["amount"],
     },
 }
 
@@ -231,8 +230,10 @@ async def test_the_tour_runs_as_written(client: httpx.AsyncClient, runtime: Runt
         data: Data = body["data"]
         if step.name != "AcceptTwice":
             assert _user_errors(data) == [], (step.name, data)
-        captured.update(CAPTURE.get(step.name, lambda _d: {})(data))
-        CHECK.get(step.name, lambda _d: None)(data)
+        if step.name in CAPTURE:
+            captured.update(CAPTURE[step.name](data))
+        if step.name in CHECK:
+            CHECK[step.name](data)
 
 
 def test_readme_and_api_guide_examples_are_valid_operations() -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLSchema, execute, parse
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from centers.member import api as member_api
 from centers.points import api as points_api
@@ -148,7 +148,8 @@ async def seed_demo(session: AsyncSession) -> DemoSummary:
     await session.commit()
     await bind_tenant(session, tenant.id)
     engine = session.bind
-    db = Database(engine)  # type: ignore[arg-type]
+    assert isinstance(engine, AsyncEngine), "seed_demo needs a session bound to an engine"
+    db = Database(engine)
     admin = _Admin(
         session=session,
         principal=Principal(

@@ -147,6 +147,8 @@ _CLAIM = sa.text(
       FROM store.delivery d
       WHERE d.state = 'pending' AND d.next_attempt_at <= :now
         AND (CAST(:tenant AS uuid) IS NULL OR d.tenant_id = CAST(:tenant AS uuid))
+        AND (d.tenant_id, d.subscriber) NOT IN (
+          SELECT * FROM unnest(CAST(:open_tenants AS uuid[]), CAST(:open_subscribers AS text[])))
         AND NOT EXISTS (
           SELECT 1 FROM store.delivery e
           WHERE e.tenant_id = d.tenant_id AND e.subscriber = d.subscriber
@@ -192,10 +194,15 @@ async def claim_due(
     per_tenant: int,
     per_subscriber: int = 1000,
     tenant_id: uuid.UUID | None = None,
+    skip: Sequence[tuple[uuid.UUID, str]] = (),
 ) -> list[Claimed]:
+    """Claim due deliveries (see ``_CLAIM``), leaving out the (tenant, subscriber) pairs
+    in ``skip`` (their circuit breaker is open)."""
     rows = await session.execute(
         _CLAIM,
         {
+            "open_tenants": [t for t, _ in skip],
+            "open_subscribers": [s for _, s in skip],
             "tenant": str(tenant_id) if tenant_id else None,
             "now": now,
             "lease_until": now + lease,

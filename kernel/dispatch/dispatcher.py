@@ -363,6 +363,7 @@ class Dispatcher:
                 per_tenant=self.settings.dispatch_tenant_batch_size,
                 per_subscriber=self.settings.dispatch_subscriber_batch_size,
                 tenant_id=tenant_id,
+                skip=self.breakers.open_keys(),
             )
         if not claimed:
             return report

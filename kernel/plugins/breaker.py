@@ -69,3 +69,7 @@ class CircuitBreakers:
         found.trial_in_flight = False
         if found.failures >= self.threshold:
             found.open_until = self._clock() + self.cooldown
+
+    def open_keys(self) -> list[Key]:
+        """Keys whose breaker is open now (not yet due for a trial call)."""
+        return [key for key in self._states if self.state(key) == "open"]

@@ -86,8 +86,8 @@ STORE_PRICES = (("COLA", "SH-002", 600),)
 LEVELS = (
     # level, name, growth threshold (1 per ¥1 paid), discount in basis points, combine
     (1, "普通会员 Member", 0, 0, "STACK"),
-    (2, "银卡 Silver", 100, 500, "UNDISCOUNTED_ONLY"),
-    (3, "金卡 Gold", 1000, 1000, "STACK"),
+    (2, "银卡 Silver", 50, 500, "UNDISCOUNTED_ONLY"),
+    (3, "金卡 Gold", 500, 1000, "STACK"),
 )
 SPEND_AND_SAVE = "满100减15 满200减40 Spend and save"
 DRINKS_OFF = "饮品8折 Drinks 20% off"

@@ -139,11 +139,14 @@ async def test_dev_customer_is_the_member_with_points_and_a_coupon(
     body = await gql(
         client,
         token,
-        "{ myMembership { displayName } myPoints { balance } "
+        "{ myMembership { displayName level growth } myPoints { balance } "
         "myCoupons(first: 5) { edges { node { template { name } } } } }",
     )
     assert "errors" not in body, body
-    assert body["data"]["myMembership"]["displayName"] == "李雷 Li Lei"
+    membership = body["data"]["myMembership"]
+    assert membership["displayName"] == "李雷 Li Lei"
+    # The served demo order's growth (1 per ¥1 paid) made him 银卡 Silver.
+    assert membership["growth"] >= 50 and membership["level"] >= 2
     assert body["data"]["myPoints"]["balance"] >= WELCOME_POINTS
     # (the tour, when it ran first in this database, has used it since)
     coupons = body["data"]["myCoupons"]["edges"]

@@ -1,8 +1,8 @@
 """docs/tour.md runs as written: every ``graphql`` block, in order, on the demo brand.
 
 A block's first line ``# as: <role>`` names whose token it uses (the subject the CLI's
-``zhongtai token --role <role>`` mints for); a ``json`` block right after it holds its
-variables, where ``"{{name}}"`` stands for a value an earlier answer gave (CAPTURE).
+``zhongtai token --role <role>`` mints for); an optional ``# expect: <CODE>`` line says it
+shows an error with that code; a ``json`` block right after it holds its variables, where ``"{{name}}"`` stands for a value an earlier answer gave (CAPTURE).
 CHECK asserts the key values the page states.
 """
 
@@ -35,6 +35,7 @@ class Step:
     role: str
     query: str
     variables: str | None
+    expect: str | None = None
 
 
 def tour_steps() -> list[Step]:
@@ -47,7 +48,10 @@ def tour_steps() -> list[Step]:
         role = re.match(r"# as: (\w+)\n", text)
         name = re.search(r"^(?:query|mutation) (\w+)", text, re.MULTILINE)
         assert role and name, f"a tour operation needs '# as: <role>' and a name:\n{text}"
-        steps.append(Step(name.group(1), role.group(1), text, None))
+        expect = re.search(r"^# expect: (\w+)$", text, re.MULTILINE)
+        steps.append(
+            Step(name.group(1), role.group(1), text, None, expect.group(1) if expect else None)
+        )
     return steps
 
 
@@ -82,6 +86,7 @@ CAPTURE: dict[str, Callable[[Data], Data]] = {
         "memberId": d["myMembership"]["id"],
         "couponCode": _edges(d["myCoupons"])[0]["code"],
     },
+    "PlaceOrderAgain": lambda d: {"replayedOrderId": d["placeOrder"]["order"]["id"]},
     "AskRefund": lambda d: {"refundId": d["requestAfterSale"]["afterSale"]["id"]},
     "PlaceOrder": lambda d: {
         "orderId": d["placeOrder"]["order"]["id"],
@@ -167,10 +172,8 @@ CHECK: dict[str, Callable[[Data], None]] = {
         d["recordCashPayment"]["payment"]["status"] == "SUCCEEDED"
         and d["recordCashPayment"]["payment"]["order"]["status"] == "PAID"
     ),
+    "PlaceOrderAgain": lambda d: assert_true(d["placeOrder"]["replayed"] is True),
     "Kitchen": _check_kitchen,
-    "AcceptTwice": lambda d: assert_true(
-        [e["code"] for e in d["acceptOrder"]["userErrors"]] == ["INVALID_TRANSITION"]
-    ),
     "Serve": _check_serve,
     "MyOrders": lambda d: assert_true(
         [o["total"]["amount"] for o in _edges(d["orders"])] == [8500]
@@ -213,7 +216,9 @@ def test_every_tour_operation_is_named_and_checked() -> None:
     names = [step.name for step in tour_steps()]
     assert len(names) == len(set(names))
     assert set(CHECK) | set(CAPTURE) <= set(names)
-    assert [n for n in names if n not in CHECK and n not in CAPTURE] == []
+    expecting = {step.name for step in tour_steps() if step.expect}
+    assert expecting == {"BadCoupon", "AcceptTwice"}
+    assert [n for n in names if n not in CHECK and n not in CAPTURE and n not in expecting] == []
 
 
 async def test_the_tour_runs_as_written(client: httpx.AsyncClient, runtime: Runtime) -> None:
@@ -224,20 +229,29 @@ async def test_the_tour_runs_as_written(client: httpx.AsyncClient, runtime: Runt
     )
     tokens: dict[str, str] = {}
     captured: Data = {}
+    errors_seen: dict[str, Data] = {}
     for step in tour_steps():
         if step.role not in tokens:
             tokens[step.role] = await demo.token(
                 step.role, sub=f"dev-{step.role.replace('_', '-')}"
             )
         body = await gql(client, tokens[step.role], step.query, _variables(step, captured))
+        if step.expect is not None:
+            codes = [e["extensions"]["code"] for e in body.get("errors", [])]
+            codes += [e["code"] for e in _user_errors(body.get("data") or {})]
+            assert codes == [step.expect], (step.name, body)
+            errors_seen[step.name] = body
+            continue
         assert "errors" not in body, (step.name, body)
         data: Data = body["data"]
-        if step.name != "AcceptTwice":
-            assert _user_errors(data) == [], (step.name, data)
+        assert _user_errors(data) == [], (step.name, data)
         if step.name in CAPTURE:
             captured.update(CAPTURE[step.name](data))
         if step.name in CHECK:
             CHECK[step.name](data)
+    assert captured["replayedOrderId"] == captured["orderId"]
+    bad_coupon = errors_seen["BadCoupon"]["errors"][0]["extensions"]
+    assert bad_coupon == {"code": "COUPON_NOT_FOUND", "field": ["input", "couponCodes", "0"]}
 
 
 def test_readme_and_api_guide_examples_are_valid_operations() -> None:

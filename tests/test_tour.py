@@ -262,3 +262,21 @@ def test_readme_and_api_guide_examples_are_valid_operations() -> None:
     assert len(examples) >= 2
     for example in examples:
         assert validate(composed_schema(), parse(example)) == [], example
+
+
+def test_links_of_the_newcomer_pages_lead_somewhere() -> None:
+    root = TOUR.parents[1]
+    pages = [
+        root / "README.md",
+        *(root / "docs" / n for n in ("api.md", "tour.md", "development.md")),
+    ]
+    checked = 0
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            if target.startswith(("http://", "https://")):
+                continue
+            resolved = (page.parent / target).resolve()
+            if resolved.is_relative_to(root):  # the shared design notes live outside the repo
+                assert resolved.exists(), f"{page.name}: {target}"
+                checked += 1
+    assert checked >= 20

@@ -135,8 +135,12 @@ def compute(
 
 
 def deposit(payable: int, percent: int) -> int:
-    """The presale deposit (定金): ``percent`` of the payable, rounded down."""
-    return payable * percent // 100
+    """The presale deposit (定金): ``percent`` of the payable, rounded down, and at least
+    1 and at most ``payable - 1`` so that both stages pay something (0 when the payable
+    is below 2 and cannot be split)."""
+    if payable < 2:
+        return 0
+    return min(max(1, payable * percent // 100), payable - 1)
 
 
 def allocate_refund(amount: int, refundable: Sequence[int]) -> list[int]:

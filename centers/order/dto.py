@@ -111,6 +111,7 @@ class OrderSettings:
     delivery_fee: int = 0
     free_delivery_from: int | None = None
     presale_deposit_percent: int = 20
+    presale_balance_hours: int = 72  # the balance is due this long after it opens
     review_orders_per_hour: int | None = None  # more orders per buyer per hour: review
     review_discount_percent: int | None = None  # a bigger discount share: review
 

@@ -44,6 +44,26 @@ async def payment_timeout(
             raise
 
 
+async def balance_timeout(
+    session: AsyncSession, tenant_id: uuid.UUID, payload: Mapping[str, Any]
+) -> None:
+    """Cancel a presale order whose balance was not paid in time (the deposit is kept);
+    an order paid or cancelled meanwhile is left alone."""
+    try:
+        await transitions.apply_event(
+            session,
+            tenant_id,
+            uuid.UUID(str(payload["order_id"])),
+            "BALANCE_TIMEOUT",
+            actor="system:balance-timeout",
+            actor_kind=Actor.SYSTEM,
+            idempotency_key="balance-timeout",
+        )
+    except UserInputError as error:
+        if error.code not in ("INVALID_TRANSITION", "ORDER_NOT_FOUND"):
+            raise
+
+
 async def complete_after_sale_window(
     session: AsyncSession, tenant_id: uuid.UUID, payload: Mapping[str, Any]
 ) -> None:
@@ -69,6 +89,9 @@ async def payment_captured(
 ) -> None:
     """``payment.captured`` → the order's ``PAY`` event, in the capturing transaction."""
     key = payload.get("payment_id") or payload.get("id")
+    stage = str(payload.get("stage") or "FULL")
+    if key and stage != "FULL":
+        key = f"{key}:{stage}"  # a presale payment is captured twice: deposit, balance
     try:
         await transitions.apply_event(
             session,
@@ -87,5 +110,6 @@ async def payment_captured(
 JOB_HANDLERS: dict[str, JobHandler] = {
     transitions.JOB_PAYMENT_TIMEOUT: payment_timeout,
     transitions.JOB_COMPLETE: complete_after_sale_window,
+    transitions.JOB_BALANCE_TIMEOUT: balance_timeout,
 }
 EVENT_HANDLERS: dict[str, EventHandler] = {"payment.captured": payment_captured}

@@ -150,6 +150,7 @@ class OrderSetting(SQLModel, table=True):
     delivery_fee: int = 0  # per shipped sub-order
     free_delivery_from: int | None = None  # sub-order payable from which delivery is free
     presale_deposit_percent: int = 20
+    presale_balance_hours: int = 72  # the balance is due this long after it opens
     # Review (审核) rules; None = off. A buyer placing more than this many orders in an
     # hour, or a discount above this share of the list amount, goes to review.
     review_orders_per_hour: int | None = None

@@ -405,6 +405,7 @@ async def get_settings(session: AsyncSession, tenant_id: uuid.UUID) -> OrderSett
         delivery_fee=row.delivery_fee,
         free_delivery_from=row.free_delivery_from,
         presale_deposit_percent=row.presale_deposit_percent,
+        presale_balance_hours=row.presale_balance_hours,
         review_orders_per_hour=row.review_orders_per_hour,
         review_discount_percent=row.review_discount_percent,
     )
@@ -419,6 +420,7 @@ async def save_settings(
         "delivery_fee": settings.delivery_fee,
         "free_delivery_from": settings.free_delivery_from,
         "presale_deposit_percent": settings.presale_deposit_percent,
+        "presale_balance_hours": settings.presale_balance_hours,
         "review_orders_per_hour": settings.review_orders_per_hour,
         "review_discount_percent": settings.review_discount_percent,
     }

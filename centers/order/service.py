@@ -269,7 +269,7 @@ async def place_order(
     )
     if machine.find(order.status, "TIMEOUT") is not None:
         await transitions.schedule_payment_timeout(session, tenant_id, order_id, now, settings)
-    await _open_payment(session, tenant_id, order, placement, lines)
+    await _open_payment(session, tenant_id, order, placement, lines, allocations)
     return order, False
 
 
@@ -279,12 +279,24 @@ async def _open_payment(
     order: OrderInfo,
     placement: Placement,
     lines: Sequence[OrderLineInfo],
+    allocations: Sequence[amounts.Allocation],
 ) -> None:
     """Open the order's payment (支付单) with what each line pays, so refunds are capped
-    per line. Presale orders are paid in two parts (deposit, balance), which one payment
-    per order cannot express: they are paid through ``api.apply_event("PAY")``."""
-    if order.total.amount <= 0 or order.order_type == "PRESALE" or placement.prepaid:
+    per line. A presale order's payment has two stages: its deposit, then the balance
+    from the end of the presale activity that priced it (at once without one)."""
+    if order.total.amount <= 0 or placement.prepaid:
         return
+    deposit: int | None = None
+    balance_from: datetime | None = None
+    if order.order_type == "PRESALE":
+        if order.deposit_amount <= 0:
+            raise UserInputError(
+                "a presale order must be at least 0.02 to split into deposit and balance",
+                code="PRESALE_TOO_SMALL",
+                field=["input", "lines"],
+            )
+        deposit = order.deposit_amount
+        balance_from = await _presale_balance_from(session, tenant_id, allocations)
     line_amounts = {
         order_line_id(order.id, line.line_no): line.payable.amount
         for line in lines
@@ -301,7 +313,28 @@ async def _open_payment(
         store_id=order.store_id,
         member_id=placement.member_id,
         line_amounts=line_amounts,
+        deposit_amount=deposit,
+        balance_from=balance_from,
     )
+
+
+async def _presale_balance_from(
+    session: AsyncSession, tenant_id: uuid.UUID, allocations: Sequence[amounts.Allocation]
+) -> datetime | None:
+    """When the balance opens: the latest end of the presale activities that priced the
+    order (预售期 ends, 尾款 starts); ``None`` (at once) when none did."""
+    ids = {
+        a.source_id
+        for a in allocations
+        if a.source == promotion_api.AllocationSource.PROMOTION and a.source_id is not None
+    }
+    if not ids:
+        return None
+    found = await promotion_api.get_activities(session, tenant_id, list(ids))
+    ends = [
+        a.ends_at for a in found.values() if a.kind is promotion_api.PromotionKind.PRESALE_DEPOSIT
+    ]
+    return max(ends) if ends else None
 
 
 async def price(
@@ -352,6 +385,7 @@ async def price(
         points_to_redeem=placement.points_to_redeem,
         currency=currency,
         at=datetime.now(UTC),
+        order_type=placement.order_type,
         lines=tuple(
             promotion_api.PricingLine(
                 sku_id=line.sku_id,

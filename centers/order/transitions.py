@@ -33,12 +33,14 @@ from kernel.outbox import emit
 
 JOB_PAYMENT_TIMEOUT = "order.payment_timeout"
 JOB_COMPLETE = "order.complete"
+JOB_BALANCE_TIMEOUT = "order.balance_timeout"
 MAX_REASON = 200
 
 # The reason recorded when the caller gives none.
 DEFAULT_REASONS = {
     "CANCEL": "cancelled",
     "TIMEOUT": "payment timeout",
+    "BALANCE_TIMEOUT": "presale balance not paid in time",
     "REJECT_REVIEW": "rejected in review",
     "REFUSE": "refused on delivery",
 }
@@ -53,6 +55,7 @@ class Step:
     order: OrderInfo
     transition: Transition
     actor: str
+    actor_kind: Actor
     reason: str
     amount: int | None
     now: datetime
@@ -141,6 +144,39 @@ async def _close_payment(step: Step) -> None:
     await payment_api.close_payment(step.session, step.tenant_id, step.order.id)
 
 
+def keeps_deposit(event: str, actor_kind: Actor) -> bool:
+    """The presale rule (定金不退): the deposit is kept when the buyer abandons the
+    balance (the buyer cancels, or the balance times out) and refunded when staff or the
+    system cancel (the merchant cannot deliver, risk control)."""
+    return event == "BALANCE_TIMEOUT" or actor_kind is Actor.BUYER
+
+
+async def _settle_deposit(step: Step) -> None:
+    # Usually done already by ``_close_payment_first`` (lock order); idempotent here.
+    await payment_api.close_payment(
+        step.session,
+        step.tenant_id,
+        step.order.id,
+        keep_paid=keeps_deposit(step.transition.event, step.actor_kind),
+    )
+
+
+async def _schedule_balance_timeout(step: Step) -> None:
+    # The balance opens at the payment's ``balance_from`` (the presale activity's end,
+    # or at once) and is due ``presale_balance_hours`` later.
+    found = await payment_api.get_order_payment(step.session, step.tenant_id, step.order.id)
+    opens = found.balance_from if found is not None and found.balance_from else step.now
+    due = max(opens, step.now) + timedelta(hours=(await step.settings()).presale_balance_hours)
+    await schedule_job(
+        step.session,
+        step.tenant_id,
+        JOB_BALANCE_TIMEOUT,
+        str(step.order.id),
+        due,
+        {"order_id": str(step.order.id)},
+    )
+
+
 async def _stamp_cancelled(step: Step) -> None:
     step.changes["cancelled_at"] = step.now
     step.changes["cancel_reason"] = step.reason
@@ -200,6 +236,8 @@ EFFECTS: dict[str, Callable[[Step], Awaitable[None]]] = {
     "close_payment": _close_payment,
     "stamp_cancelled": _stamp_cancelled,
     "schedule_payment_timeout": _schedule_payment_timeout,
+    "settle_deposit": _settle_deposit,
+    "schedule_balance_timeout": _schedule_balance_timeout,
     "issue_pickup_code": _issue_pickup_code,
     "schedule_completion": _schedule_completion,
 }
@@ -236,6 +274,7 @@ async def _close_payment_first(
     order_id: uuid.UUID,
     event: str,
     buyer: str | None,
+    actor_kind: Actor,
 ) -> None:
     """Close the payment before taking the order's lock when the event will close it.
 
@@ -250,10 +289,11 @@ async def _close_payment_first(
     if not peek:
         return
     transition = machine_for(peek[0].order_type).find(peek[0].status, event)
-    if transition is None or "close_payment" not in transition.effects:
+    if transition is None or not {"close_payment", "settle_deposit"} & set(transition.effects):
         return
+    keep = "settle_deposit" in transition.effects and keeps_deposit(event, actor_kind)
     try:
-        await payment_api.close_payment(session, tenant_id, order_id)
+        await payment_api.close_payment(session, tenant_id, order_id, keep_paid=keep)
     except UserInputError as error:
         if error.code != "ALREADY_PAID":
             raise
@@ -288,7 +328,7 @@ async def apply_event(
     ``AFTER_SALE_WINDOW_OPEN``); ``ForbiddenError`` when ``actor_kind`` may not fire it.
     """
     reason = _check_input(event, reason, idempotency_key)
-    await _close_payment_first(session, tenant_id, order_id, event, buyer)
+    await _close_payment_first(session, tenant_id, order_id, event, buyer, actor_kind)
     order = await repository.lock_order(session, tenant_id, order_id, buyer)
     if order is None:
         raise UserInputError("order not found", code="ORDER_NOT_FOUND", field=["input", "orderId"])
@@ -317,6 +357,7 @@ async def apply_event(
         order=order,
         transition=transition,
         actor=actor,
+        actor_kind=actor_kind,
         reason=reason,
         amount=amount,
         now=(now := datetime.now(UTC)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -100,6 +101,8 @@ async def open_payment(
     store_id: uuid.UUID | None = None,
     member_id: uuid.UUID | None = None,
     line_amounts: Mapping[uuid.UUID, int] | None = None,
+    deposit_amount: int | None = None,
+    balance_from: datetime | None = None,
 ) -> OrderPaymentInfo:
     """Open the order's payment (支付单) for ``amount`` (> 0; an order with nothing to pay
     needs no payment). ``line_amounts`` (order line id → payable after discounts) must
@@ -112,6 +115,14 @@ async def open_payment(
     center emits ``payment.captured`` (``order_id``, ``payment_id``, ``amount``,
     ``currency``) in the capturing transaction; a handler raising
     ``InvalidOperationError`` makes it close the payment and refund every tender.
+
+    Presale (预售): with ``deposit_amount`` (0 < deposit < amount) the payment is paid
+    in two stages. Tenders first pay at most the deposit; when it is covered
+    ``payment.captured`` is emitted with ``stage`` ``DEPOSIT`` and its amount, and the
+    payment stays ``OPEN``. The balance can be paid from ``balance_from`` on (before,
+    tenders answer ``BALANCE_NOT_OPEN``); when covered, ``payment.captured`` with stage
+    ``BALANCE`` and the balance amount, and the payment is ``PAID``. One stage orders
+    get stage ``FULL``.
     """
     return await flow.open_payment(
         session,
@@ -122,17 +133,20 @@ async def open_payment(
         store_id=store_id,
         member_id=member_id,
         line_amounts=line_amounts,
+        deposit_amount=deposit_amount,
+        balance_from=balance_from,
     )
 
 
 async def close_payment(
-    session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID
+    session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID, *, keep_paid: bool = False
 ) -> OrderPaymentInfo | None:
     """The order was cancelled before it was paid: no further capture. Tenders already
     taken are refunded to where they came from; a provider payment that succeeds later
     is refunded as soon as its callback arrives. Idempotent; ``None`` when the order
-    has no payment. Raises ``UserInputError`` ``ALREADY_PAID`` (refund it instead)."""
-    return await flow.close_payment(session, tenant_id, order_id)
+    has no payment. Raises ``UserInputError`` ``ALREADY_PAID`` (refund it instead).
+    ``keep_paid``: keep what was captured (a forfeited presale deposit, 定金不退)."""
+    return await flow.close_payment(session, tenant_id, order_id, keep_paid=keep_paid)
 
 
 async def refund(

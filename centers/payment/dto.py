@@ -118,6 +118,17 @@ class OrderPaymentInfo:
     created_at: datetime
     paid_at: datetime | None
     closed_at: datetime | None
+    # Presale (预售): paid in two stages, the deposit first, the balance from
+    # ``balance_from`` on. ``None``: one stage, the whole amount.
+    deposit_amount: int | None = None
+    balance_from: datetime | None = None
+
+    @property
+    def stage_end(self) -> int:
+        """What ``paid_amount`` must reach to complete the stage being paid now."""
+        if self.deposit_amount is not None and self.paid_amount < self.deposit_amount:
+            return self.deposit_amount
+        return self.amount.amount
 
 
 class RefundStatus(StrEnum):

@@ -32,8 +32,11 @@ class PaymentCaptured:
     topic: ClassVar[str] = "payment.captured"
     order_id: uuid.UUID
     payment_id: uuid.UUID  # the order's payment (支付单) id
-    amount: int
+    amount: int  # what this stage paid
     currency: str
+    # ``FULL`` (the whole amount), or a presale's ``DEPOSIT`` then ``BALANCE``: a
+    # presale payment is captured twice, once per stage.
+    stage: str = "FULL"
 
     @property
     def aggregate_id(self) -> uuid.UUID:

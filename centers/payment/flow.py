@@ -44,6 +44,9 @@ from kernel.outbox import emit
 MAX_LINES = 500
 ORDER_CLOSED = "ORDER_CLOSED"
 OVERPAID = "OVERPAID"
+STAGE_FULL = "FULL"
+STAGE_DEPOSIT = "DEPOSIT"
+STAGE_BALANCE = "BALANCE"
 
 
 def _money(amount: int, currency: str, field: str = "amount") -> Money:
@@ -71,8 +74,16 @@ async def open_payment(
     store_id: uuid.UUID | None,
     member_id: uuid.UUID | None,
     line_amounts: Mapping[uuid.UUID, int] | None,
+    deposit_amount: int | None = None,
+    balance_from: datetime | None = None,
 ) -> OrderPaymentInfo:
     money = _money(amount, currency)
+    if deposit_amount is not None and not 0 < deposit_amount < amount:
+        raise UserInputError(
+            "a deposit is more than nothing and less than the amount",
+            code="INVALID_AMOUNT",
+            field=["input", "depositAmount"],
+        )
     lines = dict(line_amounts) if line_amounts else {order_id: amount}
     if len(lines) > MAX_LINES or any(v < 0 for v in lines.values()):
         raise UserInputError("bad line amounts", code="INVALID_LINES", field=["input", "lines"])
@@ -93,13 +104,19 @@ async def open_payment(
         created_at=datetime.now(UTC),
         paid_at=None,
         closed_at=None,
+        deposit_amount=deposit_amount,
+        balance_from=balance_from if deposit_amount is not None else None,
     )
     if await repository.insert_order_payment(session, tenant_id, value):
         return value
     existing = await repository.order_payment_of(session, tenant_id, order_id)
     if existing is None:  # pragma: no cover - the insert saw it
         raise RuntimeError("order payment vanished")
-    if existing.amount != money or dict(existing.line_amounts) != lines:
+    if (
+        existing.amount != money
+        or dict(existing.line_amounts) != lines
+        or existing.deposit_amount != deposit_amount
+    ):
         raise UserInputError(
             "this order's payment was opened with another amount",
             code="PAYMENT_MISMATCH",
@@ -120,11 +137,12 @@ async def _locked(
 
 
 async def close_payment(
-    session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID
+    session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID, *, keep_paid: bool = False
 ) -> OrderPaymentInfo | None:
     """The order is cancelled: no further capture. Tenders already captured (a partial
     cash payment, say) are refunded; a provider payment still open is closed here and
-    refunded if its success arrives later."""
+    refunded if its success arrives later. ``keep_paid``: what was captured is kept (a
+    presale deposit forfeited, 定金不退); pending tenders are still closed."""
     found = await repository.order_payment_of(session, tenant_id, order_id, lock=True)
     if found is None:
         return None
@@ -134,12 +152,12 @@ async def close_payment(
         )
     if found.status is OrderPaymentStatus.CLOSED:
         return found
-    await _close_and_refund(session, tenant_id, found)
+    await _close_and_refund(session, tenant_id, found, keep_paid=keep_paid)
     return await repository.order_payment_of(session, tenant_id, order_id)
 
 
 async def _close_and_refund(
-    session: AsyncSession, tenant_id: uuid.UUID, found: OrderPaymentInfo
+    session: AsyncSession, tenant_id: uuid.UUID, found: OrderPaymentInfo, *, keep_paid: bool = False
 ) -> None:
     now = datetime.now(UTC)
     await repository.update_order_payment(
@@ -154,7 +172,8 @@ async def _close_and_refund(
                 session, tenant_id, tender.id, status=PaymentStatus.CLOSED.value
             )
         elif (
-            tender.status is PaymentStatus.SUCCEEDED
+            not keep_paid
+            and tender.status is PaymentStatus.SUCCEEDED
             and tender.refunded_amount < tender.amount.amount
         ):
             await refunds.refund_whole_tender(session, tenant_id, found, tender, ORDER_CLOSED)
@@ -180,7 +199,7 @@ async def _capture(
             currency=tender.amount.currency,
         ),
     )
-    due = order.amount.amount - order.paid_amount
+    due = order.stage_end - order.paid_amount
     if order.status is not OrderPaymentStatus.OPEN or tender.amount.amount > due:
         # Money arrived for an order that is closed, or more than it owes (two tenders
         # raced): keep none of it.
@@ -191,25 +210,35 @@ async def _capture(
         return
     paid = order.paid_amount + tender.amount.amount
     await repository.update_order_payment(session, tenant_id, order.order_id, paid_amount=paid)
-    if paid < order.amount.amount:
+    stage_end = order.stage_end
+    if paid < stage_end:
         return
+    # A stage is complete: the whole amount, or a presale's deposit or balance.
+    if order.deposit_amount is None:
+        stage, stage_amount = STAGE_FULL, order.amount.amount
+    elif stage_end == order.deposit_amount:
+        stage, stage_amount = STAGE_DEPOSIT, order.deposit_amount
+    else:
+        stage, stage_amount = STAGE_BALANCE, order.amount.amount - order.deposit_amount
     try:
         async with session.begin_nested():
-            await repository.update_order_payment(
-                session,
-                tenant_id,
-                order.order_id,
-                status=OrderPaymentStatus.PAID.value,
-                paid_at=now,
-            )
+            if stage != STAGE_DEPOSIT:
+                await repository.update_order_payment(
+                    session,
+                    tenant_id,
+                    order.order_id,
+                    status=OrderPaymentStatus.PAID.value,
+                    paid_at=now,
+                )
             await emit(
                 session,
                 tenant_id,
                 PaymentCaptured(
                     order_id=order.order_id,
                     payment_id=order.id,
-                    amount=order.amount.amount,
+                    amount=stage_amount,
                     currency=order.amount.currency,
+                    stage=stage,
                 ),
             )
     except InvalidOperationError:
@@ -224,7 +253,20 @@ def _due_or_refuse(order: OrderPaymentInfo, amount: int) -> None:
         raise UserInputError("the order is closed", code="ORDER_CLOSED", field=["input", "orderId"])
     if order.status is OrderPaymentStatus.PAID:
         raise UserInputError("the order is paid", code="ALREADY_PAID", field=["input", "orderId"])
-    due = order.amount.amount - order.paid_amount
+    if (
+        order.deposit_amount is not None
+        and order.paid_amount >= order.deposit_amount
+        and order.balance_from is not None
+        and datetime.now(UTC) < order.balance_from
+    ):
+        raise UserInputError(
+            f"the balance can be paid from {order.balance_from.isoformat()}",
+            code="BALANCE_NOT_OPEN",
+            field=["input", "orderId"],
+        )
+    # A tender pays at most what the stage being paid still owes (a presale's deposit
+    # first, then its balance; otherwise the whole amount).
+    due = order.stage_end - order.paid_amount
     if amount > due:
         raise UserInputError(
             f"the order owes {due}", code="AMOUNT_EXCEEDS_DUE", field=["input", "amount"]
@@ -346,7 +388,7 @@ async def start_online_payment(
             code="PROVIDER_NOT_CONFIGURED",
             field=["input", "provider"],
         )
-    due = order.amount.amount - order.paid_amount
+    due = order.stage_end - order.paid_amount
     _due_or_refuse(order, due)
     tenders = (await repository.payments_by_order_ids(session, tenant_id, [order_id]))[order_id]
     pending = [

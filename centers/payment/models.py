@@ -73,6 +73,10 @@ class OrderPayment(SQLModel, table=True):
         sa.CheckConstraint(
             "status IN ('OPEN', 'PAID', 'CLOSED')", name="order_payment_status_check"
         ),
+        sa.CheckConstraint(
+            "deposit_amount IS NULL OR (deposit_amount > 0 AND deposit_amount < amount)",
+            name="order_payment_deposit_check",
+        ),
         sa.Index("order_payment_store_day", "tenant_id", "store_id", "paid_at"),
         {"schema": SCHEMA},
     )
@@ -91,6 +95,9 @@ class OrderPayment(SQLModel, table=True):
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     paid_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     closed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    # Presale (预售): the deposit is paid first, the rest from ``balance_from`` on.
+    deposit_amount: int | None = Field(default=None, sa_type=sa.BigInteger)
+    balance_from: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
 class Refund(SQLModel, table=True):

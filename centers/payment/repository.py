@@ -152,6 +152,8 @@ def _order_payment(row: sa.RowMapping) -> OrderPaymentInfo:
         created_at=row["created_at"],
         paid_at=row["paid_at"],
         closed_at=row["closed_at"],
+        deposit_amount=row["deposit_amount"],
+        balance_from=row["balance_from"],
     )
 
 
@@ -173,6 +175,8 @@ async def insert_order_payment(
             status=value.status.value,
             line_amounts={str(k): v for k, v in value.line_amounts.items()},
             created_at=value.created_at,
+            deposit_amount=value.deposit_amount,
+            balance_from=value.balance_from,
         )
         .on_conflict_do_nothing()
         .returning(order_payment.c.id)

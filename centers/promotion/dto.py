@@ -92,6 +92,8 @@ class PricingRequest:
     currency: str
     at: datetime
     lines: tuple[PricingLine, ...]
+    # The order type being priced: ``PRESALE_DEPOSIT`` activities price PRESALE orders only.
+    order_type: str = "STANDARD"
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ PRICED_KINDS = frozenset(
         PromotionKind.FLASH_SALE,
         PromotionKind.BUY_X_GET_Y,
         PromotionKind.BUNDLE,
+        PromotionKind.PRESALE_DEPOSIT,
     }
 )
 
@@ -85,7 +86,11 @@ def check_rules(kind: PromotionKind, rules: PromotionRules) -> None:
     elif kind is PromotionKind.PERCENT_OFF:
         if not 1 <= rules.discount_bp <= 9999:
             raise _error("discountBasisPoints must be 1 to 9999", "discountBasisPoints")
-    elif kind in (PromotionKind.FIXED_PRICE, PromotionKind.FLASH_SALE):
+    elif kind in (
+        PromotionKind.FIXED_PRICE,
+        PromotionKind.FLASH_SALE,
+        PromotionKind.PRESALE_DEPOSIT,
+    ):
         _amount(rules.unit_price, "unitPrice")
         scope = rules.scope
         if not (scope.sku_ids or scope.product_ids or scope.category_ids):

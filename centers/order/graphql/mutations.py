@@ -110,7 +110,14 @@ class UpdateOrderSettingsInput:
     after_sale_days: int
     delivery_fee: int = 0
     free_delivery_from: int | None = None
-    presale_deposit_percent: int = 20
+    presale_deposit_percent: int = strawberry.field(
+        default=20, description="Presale deposit (定金), percent of the payable: 1 to 99."
+    )
+    presale_balance_hours: int = strawberry.field(
+        default=72,
+        description="Hours the presale balance may be paid once it opens (1 to 720); "
+        "unpaid then, the order is cancelled and the deposit kept.",
+    )
     review_orders_per_hour: int | None = strawberry.field(
         default=None, description="Orders per buyer per hour above which orders go to review."
     )
@@ -161,7 +168,8 @@ def _check_settings(input: UpdateOrderSettingsInput) -> OrderSettings:
         ("afterSaleDays", 0 <= input.after_sale_days <= 365),
         ("deliveryFee", 0 <= input.delivery_fee <= 1_000_000),
         ("freeDeliveryFrom", input.free_delivery_from is None or input.free_delivery_from >= 0),
-        ("presaleDepositPercent", 1 <= input.presale_deposit_percent <= 100),
+        ("presaleDepositPercent", 1 <= input.presale_deposit_percent <= 99),
+        ("presaleBalanceHours", 1 <= input.presale_balance_hours <= 720),
         ("reviewOrdersPerHour", (input.review_orders_per_hour or 1) >= 1),
         ("reviewDiscountPercent", 0 <= (input.review_discount_percent or 0) <= 100),
     )
@@ -176,6 +184,7 @@ def _check_settings(input: UpdateOrderSettingsInput) -> OrderSettings:
         delivery_fee=input.delivery_fee,
         free_delivery_from=input.free_delivery_from,
         presale_deposit_percent=input.presale_deposit_percent,
+        presale_balance_hours=input.presale_balance_hours,
         review_orders_per_hour=input.review_orders_per_hour,
         review_discount_percent=input.review_discount_percent,
     )

@@ -34,6 +34,7 @@ class OrderSettingsType:
     delivery_fee: int = strawberry.field(description="Per shipped sub-order, minor units.")
     free_delivery_from: int | None
     presale_deposit_percent: int
+    presale_balance_hours: int
     review_orders_per_hour: int | None
     review_discount_percent: int | None
 
@@ -45,6 +46,7 @@ class OrderSettingsType:
             delivery_fee=value.delivery_fee,
             free_delivery_from=value.free_delivery_from,
             presale_deposit_percent=value.presale_deposit_percent,
+            presale_balance_hours=value.presale_balance_hours,
             review_orders_per_hour=value.review_orders_per_hour,
             review_discount_percent=value.review_discount_percent,
         )

@@ -6,8 +6,9 @@ guards   ``pays_deposit`` (the payment is the presale deposit), ``pays_balance``
          payment is exactly what is still owed), ``fully_paid``,
          ``after_sale_window_over``.
 effects  ``record_payment``, ``confirm_stock``, ``release_stock``, ``release_benefits`` (coupons, budgets,
-         points), ``close_payment``, ``stamp_cancelled``, ``schedule_payment_timeout``,
-         ``issue_pickup_code``, ``schedule_completion``.
+         points), ``close_payment``, ``settle_deposit`` (close a presale payment: the
+         deposit kept or refunded), ``stamp_cancelled``, ``schedule_payment_timeout``,
+         ``schedule_balance_timeout``, ``issue_pickup_code``, ``schedule_completion``.
 
 The payment-timeout job is never cancelled by a transition: cancelling it would wait on
 the job row the runner holds while the runner waits on the order row (a deadlock).
@@ -187,15 +188,23 @@ PRESALE = Machine(
             "DEPOSIT_PAID",
             (SYSTEM,),
             guards=("pays_deposit",),
-            effects=("record_payment",),
+            effects=("record_payment", "schedule_balance_timeout"),
         ),
-        # The deposit is not refunded when the buyer abandons the balance (定金不退).
+        # settle_deposit: kept when the buyer abandons the balance (a buyer's cancel, the
+        # balance timeout: 定金不退), refunded when staff or the system cancel.
         _t(
             "CANCEL",
             "DEPOSIT_PAID",
             "CANCELLED",
             (BUYER, STAFF, SYSTEM),
-            effects=("release_stock", "release_benefits", "stamp_cancelled"),
+            effects=("release_stock", "release_benefits", "settle_deposit", "stamp_cancelled"),
+        ),
+        _t(
+            "BALANCE_TIMEOUT",
+            "DEPOSIT_PAID",
+            "CANCELLED",
+            (SYSTEM,),
+            effects=("release_stock", "release_benefits", "settle_deposit", "stamp_cancelled"),
         ),
         _t(
             "PAY",

@@ -88,6 +88,12 @@ class OrderPayment:
     created_at: datetime
     paid_at: datetime | None
     closed_at: datetime | None
+    deposit_amount: int | None = strawberry.field(
+        description="Presale (预售): the deposit paid first; null for a one-stage payment."
+    )
+    balance_from: datetime | None = strawberry.field(
+        description="Presale: when the balance can be paid (BALANCE_NOT_OPEN before)."
+    )
 
     @classmethod
     def of(cls, value: OrderPaymentInfo) -> OrderPayment:
@@ -105,6 +111,8 @@ class OrderPayment:
             created_at=value.created_at,
             paid_at=value.paid_at,
             closed_at=value.closed_at,
+            deposit_amount=value.deposit_amount,
+            balance_from=value.balance_from,
         )
 
     @strawberry.field(description="Tender payments, oldest first.")
@@ -303,7 +311,7 @@ class OrderPaymentMutation:
         description="Open a provider payment for what the order owes (统一下单); asking "
         "again while it is pending returns the same one. The provider's signed callback "
         "captures it. Codes: INVALID_ID, PAYMENT_NOT_FOUND, PROVIDER_NOT_CONFIGURED, "
-        "AMOUNT_EXCEEDS_DUE, ORDER_CLOSED, ALREADY_PAID, PROVIDER_UNAVAILABLE.",
+        "AMOUNT_EXCEEDS_DUE, BALANCE_NOT_OPEN, ORDER_CLOSED, ALREADY_PAID, PROVIDER_UNAVAILABLE.",
     )
     async def start_online_payment(
         self, info: Ctx, input: StartOnlinePaymentInput

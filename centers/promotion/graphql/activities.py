@@ -83,7 +83,9 @@ class PromotionRulesType:
     discount_basis_points: int = strawberry.field(
         description="PERCENT_OFF: basis points off; 2000 = 20% off (8折)."
     )
-    unit_price: int = strawberry.field(description="FIXED_PRICE, FLASH_SALE: price per unit.")
+    unit_price: int = strawberry.field(
+        description="FIXED_PRICE, FLASH_SALE, PRESALE_DEPOSIT: price per unit."
+    )
     buy_quantity: int
     get_quantity: int
     bundle_sku_ids: list[strawberry.ID]
@@ -197,7 +199,8 @@ class PromotionRulesInput:
         default=0, description="PERCENT_OFF: 1-9999 basis points off (2000 = 8折)."
     )
     unit_price: int = strawberry.field(
-        default=0, description="FIXED_PRICE, FLASH_SALE: price per unit (minor units)."
+        default=0,
+        description="FIXED_PRICE, FLASH_SALE, PRESALE_DEPOSIT: price per unit (minor units).",
     )
     buy_quantity: int = strawberry.field(default=0, description="BUY_X_GET_Y: buy this many…")
     get_quantity: int = strawberry.field(default=0, description="…get this many free.")

@@ -177,8 +177,10 @@ async def seed_demo(session: AsyncSession) -> DemoSummary:
     for category, products in MENU.items():
         for product_name, variants in products.items():
             found = [await product_api.sku_by_code(session, t, v[0]) for v in variants]
-            if all(f is not None for f in found):
-                skus.update((f.code, f) for f in found if f is not None)
+            existing = [f for f in found if f is not None]
+            if len(existing) == len(variants):
+                skus.update((f.code, f) for f in existing)
+                await _categorise(admin, existing[0].product_id, categories[category])
                 continue
             _, created = await product_api.create_product(
                 session,
@@ -331,6 +333,18 @@ async def _categories(admin: _Admin) -> dict[str, uuid.UUID]:
             )
             found[name] = uuid.UUID(created["createCategory"]["category"]["id"])
     return found
+
+
+async def _categorise(admin: _Admin, product_id: uuid.UUID, category_id: uuid.UUID) -> None:
+    """File a product of an older demo (seeded before categories) in its category."""
+    products = await product_api.get_products(
+        admin.session, admin.principal.tenant_id, [product_id]
+    )
+    if product_id in products and products[product_id].category_id is None:
+        await admin.run(
+            "mutation($i: UpdateProductInput!) { updateProduct(input: $i) { userErrors { field message code } } }",
+            {"i": {"productId": str(product_id), "categoryId": str(category_id)}},
+        )
 
 
 async def _promotions(admin: _Admin, drinks: uuid.UUID) -> None:

@@ -21,6 +21,7 @@ from centers.order.dto import (
     RefundInfo,
     RefundLineInfo,
     RefundLineRequest,
+    delivery_fee_id,
     order_line_id,
 )
 from centers.order.events import OrderRefundChanged
@@ -35,6 +36,8 @@ from kernel.money import Money
 from kernel.outbox import emit
 
 MAX_REASON = 200
+# A refund line with this number is the order's delivery fee (运费), not a goods line.
+DELIVERY_FEE_LINE = 0
 # After these states the goods are gone or the window is over: no new request.
 NOT_REFUNDABLE = frozenset({"PLACED", "PENDING_REVIEW", "CANCELLED", "COMPLETED"})
 
@@ -62,9 +65,12 @@ async def request_refund(
     actor_kind: Actor,
     idempotency_key: str,
     buyer: str | None = None,
+    delivery_fee: bool = False,
 ) -> tuple[RefundInfo, bool]:
     """Open an after-sale request; ``lines=None`` asks for everything still refundable.
-    Returns ``(request, replayed)``. Out-of-stock requests are staff's and refund at once.
+    ``delivery_fee``: also refund what is left of the delivery fee (a refund line
+    numbered ``DELIVERY_FEE_LINE``). Returns ``(request, replayed)``. Out-of-stock
+    requests are staff's and refund at once.
     """
     machine = REFUND_MACHINES.get(kind)
     if machine is None:
@@ -83,6 +89,7 @@ async def request_refund(
             "kind": kind,
             "lines": [[x.line_no, x.quantity, x.amount] for x in lines or []] if lines else None,
             "actor": actor,
+            **({"delivery_fee": True} if delivery_fee else {}),
         },
         refund_id,
     )
@@ -106,11 +113,17 @@ async def request_refund(
             code="NOT_REFUNDABLE",
             field=["input", "orderId"],
         )
+    if delivery_fee and kind == "EXCHANGE":
+        raise UserInputError(
+            "an exchange moves no money", code="INVALID_KIND", field=["input", "deliveryFee"]
+        )
     wanted = (
         await _exchange_lines(session, tenant_id, order, lines)
         if kind == "EXCHANGE"
-        else await _lines(session, tenant_id, order, lines)
+        else await _lines(session, tenant_id, order, lines, allow_empty=delivery_fee)
     )
+    if delivery_fee:
+        wanted.append(await _delivery_fee_line(session, tenant_id, order))
     now = datetime.now(UTC)
     refund = RefundInfo(
         id=refund_id,
@@ -139,6 +152,8 @@ async def _lines(
     tenant_id: uuid.UUID,
     order: OrderInfo,
     requested: Sequence[RefundLineRequest] | None,
+    *,
+    allow_empty: bool = False,
 ) -> list[RefundLineInfo]:
     """Validate against what each line can still refund (paid − refunded − pending)."""
     stored = {
@@ -191,11 +206,36 @@ async def _lines(
                     field=[*field, "amount"],
                 )
             result.append(RefundLineInfo(line_no=ask.line_no, quantity=ask.quantity, amount=amount))
-    if not result:
+    if not result and not allow_empty:
         raise UserInputError(
             "nothing is left to refund", code="NOTHING_TO_REFUND", field=["input", "lines"]
         )
     return result
+
+
+async def _delivery_fee_line(
+    session: AsyncSession, tenant_id: uuid.UUID, order: OrderInfo
+) -> RefundLineInfo:
+    """What is left of the delivery fee: the fee − what was refunded of it (the order's
+    refunded amount beyond its goods lines) − what open requests already claim."""
+    stored = [line for _, line in await repository.lines_by_orders(session, tenant_id, [order.id])]
+    goods_refunded = sum(line.refunded.amount for line in stored if line.refunded is not None)
+    refunded = order.refunded_amount - goods_refunded
+    pending = sum(
+        line.amount
+        for other in await repository.refunds_of_orders(session, tenant_id, [order.id])
+        if other.status in repository.OPEN_REFUND_STATUSES
+        for line in other.lines
+        if line.line_no == DELIVERY_FEE_LINE
+    )
+    left = order.delivery_fee - refunded - pending
+    if left <= 0:
+        raise UserInputError(
+            "no delivery fee is left to refund",
+            code="NOTHING_TO_REFUND",
+            field=["input", "deliveryFee"],
+        )
+    return RefundLineInfo(line_no=DELIVERY_FEE_LINE, quantity=0, amount=left)
 
 
 async def _exchange_lines(
@@ -304,7 +344,12 @@ async def _refund_money(
         tenant_id,
         order.id,
         f"order-refund:{refund.id}",
-        {order_line_id(order.id, line.line_no): line.amount for line in refund.lines},
+        {
+            delivery_fee_id(order.id)
+            if line.line_no == DELIVERY_FEE_LINE
+            else order_line_id(order.id, line.line_no): line.amount
+            for line in refund.lines
+        },
         reason=refund.kind.lower(),
     )
     await repository.add_refunded(

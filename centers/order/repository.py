@@ -39,7 +39,7 @@ from centers.order.models import (
 )
 from kernel.db import table_of
 from kernel.graphql.pagination import PageRequest
-from kernel.money import Money
+from kernel.money import Money, allocate
 
 trade_order = table_of(TradeOrder)
 order_line = table_of(OrderLine)
@@ -802,9 +802,26 @@ async def add_refunded(
     order_id: uuid.UUID,
     line_amounts: dict[int, int],
 ) -> None:
-    """Count refunded money on the lines, their sub-orders and the order."""
+    """Count refunded money on the lines, their sub-orders and the order. Line number 0
+    is the delivery fee: counted on the sub-orders in proportion to their fees."""
     total = 0
     per_sub: dict[int, int] = {}
+    fee = line_amounts.get(0, 0)
+    line_amounts = {k: v for k, v in line_amounts.items() if k != 0}
+    if fee:
+        fees = (
+            await session.execute(
+                sa.select(sub_order.c.sub_no, sub_order.c.delivery_fee)
+                .where(sub_order.c.tenant_id == tenant_id, sub_order.c.order_id == order_id)
+                .order_by(sub_order.c.sub_no)
+            )
+        ).all()
+        for (sub_no, _), part in zip(
+            fees, allocate(fee, [row.delivery_fee for row in fees]), strict=True
+        ):
+            if part:
+                per_sub[sub_no] = part
+        total += fee
     rows = await session.execute(
         sa.select(order_line.c.line_no, order_line.c.sub_no).where(
             order_line.c.tenant_id == tenant_id,

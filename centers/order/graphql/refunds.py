@@ -125,6 +125,11 @@ class RequestAfterSaleInput:
         default=None, description="Omit to ask for everything still refundable."
     )
     reason: str = ""
+    delivery_fee: bool = strawberry.field(
+        default=False,
+        description="Also refund what is left of the delivery fee (运费); it shows as "
+        "the request's line number 0.",
+    )
 
 
 @strawberry.type
@@ -188,6 +193,7 @@ async def request(context: RequestContext, input: RequestAfterSaleInput) -> Requ
             actor_kind=kind,
             idempotency_key=input.idempotency_key,
             buyer=context.principal.subject if kind is Actor.BUYER else None,
+            delivery_fee=input.delivery_fee,
         )
 
     result, errors = await attempt(context, run)

@@ -182,6 +182,9 @@ class Dispatcher:
         await self.aclose()
 
     async def aclose(self) -> None:
+        for task in list(self._calls):  # retired instances waiting to close: close now
+            task.cancel()
+        await asyncio.gather(*self._calls, return_exceptions=True)
         for instance in self._instances.values():
             await self._close_quietly(instance.plugin)
         self._instances.clear()
@@ -445,8 +448,12 @@ class Dispatcher:
         if cached is not None and cached.version == installation.config_version:
             return cached.plugin
         if cached is not None:
+            # The tenant changed its settings. Calls still in flight use the old
+            # instance: close it once they have had their timeout.
             del self._instances[key]
-            await self._close_quietly(cached.plugin)
+            retired = asyncio.create_task(self._close_later(cached.plugin))
+            self._calls.add(retired)
+            retired.add_done_callback(self._calls.discard)
         manifest = self.registry.get(installation.plugin)
         if manifest is None:
             return LookupError(f"plugin {installation.plugin!r} is not installed")
@@ -464,6 +471,11 @@ class Dispatcher:
             return error
         self._instances[key] = _Instance(installation.config_version, plugin)
         return plugin
+
+    async def _close_later(self, plugin: Plugin) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(self.settings.plugin_call_timeout_seconds)
+        await self._close_quietly(plugin)
 
     async def _close_quietly(self, plugin: Plugin) -> None:
         try:

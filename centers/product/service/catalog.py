@@ -36,13 +36,16 @@ def set_member_pricing(provider: MemberPricing | None) -> None:
 
 
 def check_channel(channel: str, field: Sequence[str]) -> str:
-    if not CHANNEL.match(channel):
+    """The channel's code as stored here (lower case). Codes are case-insensitive
+    because the order center names channels in upper case (``MINI_PROGRAM``)."""
+    code = channel.lower()
+    if not CHANNEL.match(code):
         raise UserInputError(
-            "channel must be a code of 1-32 lowercase letters, digits or '_'",
+            "channel must be a code of 1-32 letters, digits or '_'",
             code="INVALID_CHANNEL",
             field=list(field),
         )
-    return channel
+    return code
 
 
 async def create_category(
@@ -129,7 +132,7 @@ async def set_listing(
     channel: str,
     on_sale: bool,
 ) -> ListingInfo:
-    check_channel(channel, ["input", "channel"])
+    channel = check_channel(channel, ["input", "channel"])
     if not await repository.products_by_ids(session, tenant_id, [product_id]):
         raise UserInputError(
             "product not found", code="PRODUCT_NOT_FOUND", field=["input", "productId"]
@@ -156,7 +159,7 @@ async def set_sku_price(
             field=["input", "channel"],
         )
     if channel is not None:
-        check_channel(channel, ["input", "channel"])
+        channel = check_channel(channel, ["input", "channel"])
     if store_id is not None and await store_api.get_store(session, tenant_id, store_id) is None:
         raise UserInputError("store not found", code="STORE_NOT_FOUND", field=["input", "storeId"])
     skus = await repository.skus_by_ids(session, tenant_id, [sku_id])
@@ -181,10 +184,12 @@ def pick_price(
     channel: str | None,
     store_id: uuid.UUID | None,
 ) -> Money:
-    """The most specific override: channel and store, then store, then channel."""
+    """The most specific override: channel and store, then store, then channel.
+    Channel codes compare case-insensitively (the order center says ``MINI_PROGRAM``)."""
+    wanted = channel.lower() if channel else None
     best: tuple[int, Money] | None = None
     for item in overrides:
-        if item.channel is not None and item.channel != channel:
+        if item.channel is not None and item.channel != wanted:
             continue
         if item.store_id is not None and item.store_id != store_id:
             continue
@@ -243,7 +248,7 @@ async def search(
     """Products by words (prefix match), category (with sub-categories), list price
     range, and listing in a channel."""
     if channel is not None:
-        check_channel(channel, ["channel"])
+        channel = check_channel(channel, ["channel"])
     for name, bound in (("minPrice", min_price), ("maxPrice", max_price)):
         if bound is not None and bound < 0:
             raise UserInputError(

@@ -128,9 +128,11 @@ async def import_row(
         if category_id is None:
             category_id = (await category_by_path(session, tenant_id, category, ["category"])).id
             resolved[category] = category_id
-    channels = [c.strip() for c in row.get("channels", "").split(";") if c.strip()]
-    for channel in channels:
-        check_channel(channel, ["channels"])
+    channels = [
+        check_channel(c.strip(), ["channels"])
+        for c in row.get("channels", "").split(";")
+        if c.strip()
+    ]
     images = [i.strip() for i in row.get("images", "").split("|") if i.strip()]
     outcome = await upsert_product(
         session,

@@ -104,7 +104,7 @@ def search_text(value: ProductInfo, skus: Sequence[SkuInfo]) -> str:
         parts += [item.name, item.code, *(v for _, v in item.specs)]
     text = " ".join(p for p in parts if p)
     suffixes = [
-        run[i:] for run in CJK_RUN.findall(text) for i in range(1, min(len(run) - 1, MAX_SUFFIXES))
+        run[i:] for run in CJK_RUN.findall(text) for i in range(1, min(len(run), MAX_SUFFIXES + 1))
     ]
     return " ".join([text, *suffixes])[:20_000]
 

@@ -286,3 +286,58 @@ async def test_customers_cannot_manage_the_catalog(
         client, await tenant.token("customer"), CREATE_CATEGORY, {"input": {"name": "X"}}
     )
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_channel_prices_match_whatever_the_case_of_the_channel_code(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    token = await tenant.token("tenant_admin")
+    shop = await open_shop(tenant)
+    sku = str(shop.sku_ids[0])
+    set_price = await gql(
+        client,
+        token,
+        "mutation($i: SetSkuPriceInput!) { setSkuPrice(input: $i) { userErrors { code } } }",
+        {"i": {"skuId": sku, "channel": "MINI_PROGRAM", "price": 999}},
+    )
+    assert set_price["data"]["setSkuPrice"]["userErrors"] == []
+    body = await gql(
+        client,
+        token,
+        """query($id: ID!) { sku(id: $id) {
+            lower: priceIn(channel: "mini_program") { amount }
+            upper: priceIn(channel: "MINI_PROGRAM") { amount } } }""",
+        {"id": sku},
+    )
+    assert body["data"]["sku"]["lower"]["amount"] == 999
+    assert body["data"]["sku"]["upper"]["amount"] == 999
+
+
+async def test_an_order_in_a_channel_pays_that_channels_price(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    token = await tenant.token("tenant_admin")
+    shop = await open_shop(tenant)
+    sku = str(shop.sku_ids[0])
+    await gql(
+        client,
+        token,
+        "mutation($i: SetSkuPriceInput!) { setSkuPrice(input: $i) { userErrors { code } } }",
+        {"i": {"skuId": sku, "channel": "mini_program", "price": 777}},
+    )
+    placed = await gql(
+        client,
+        token,
+        """mutation($i: PlaceOrderInput!) { placeOrder(input: $i) {
+            order { total { amount } } userErrors { code } } }""",
+        {
+            "i": {
+                "idempotencyKey": "channel-price-1",
+                "storeId": str(shop.store_id),
+                "channel": "MINI_PROGRAM",
+                "lines": [{"skuId": sku, "quantity": 2}],
+            }
+        },
+    )
+    assert placed["data"]["placeOrder"]["userErrors"] == []
+    assert placed["data"]["placeOrder"]["order"]["total"]["amount"] == 2 * 777

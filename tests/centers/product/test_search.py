@@ -83,6 +83,7 @@ async def test_search_by_words_category_price_and_channel(
     assert await _names(client, token, q="noodle") == ["Beef noodle soup", "Dan dan noodles"]
     assert await _names(client, token, q="tea HOT") == ["Milk tea"]  # spec values count
     assert await _names(client, token, q="牛肉") == ["红烧牛肉面"]  # inside a Chinese word
+    assert await _names(client, token, q="面") == ["红烧牛肉面"]  # its last character alone
     assert await _names(client, token, c=ids["noodles"]) == [
         "Beef noodle soup",
         "Dan dan noodles",

@@ -81,6 +81,8 @@ class Priced:
     explanation: tuple[str, ...]
     settings: OrderSettings
     drafts: tuple[DraftLine, ...]
+    # Lines priced by an active FLASH_SALE activity: claimed from the flash sale's stock.
+    flash_lines: frozenset[int] = frozenset()
 
 
 def _check(placement: Placement) -> None:
@@ -142,7 +144,7 @@ async def place_order(
     allocations = priced.allocations
     store_id = placement.store_id
 
-    await _reserve(session, tenant_id, order_id, placement, priced.drafts)
+    await _reserve(session, tenant_id, order_id, placement, priced.drafts, priced.flash_lines)
 
     now = datetime.now(UTC)
     machine = machine_for(placement.order_type)
@@ -422,7 +424,10 @@ async def price(
         if placement.order_type in SHIPPED_TYPES and settings.delivery_fee
         else None
     )
-    source = await _fulfilling_locations(session, tenant_id, placement)
+    flash_lines = await _flash_sale_lines(session, tenant_id, allocations)
+    source = await _fulfilling_locations(
+        session, tenant_id, placement, {placement.lines[i].sku_id for i in flash_lines}
+    )
     drafts = [
         amounts.DraftLine(
             unit_price=unit[line.sku_id].amount,
@@ -444,16 +449,39 @@ async def price(
         explanation=quote.explanation,
         settings=settings,
         drafts=tuple(drafts),
+        flash_lines=flash_lines,
     )
 
 
+async def _flash_sale_lines(
+    session: AsyncSession, tenant_id: uuid.UUID, allocations: Sequence[amounts.Allocation]
+) -> frozenset[int]:
+    """The lines an active FLASH_SALE activity priced (秒杀): their units come from the
+    flash sale opened at the ordering store (``stock.api.flash_reserve``), never from
+    ordinary stock, so the flash price is sold exactly as many times as there are units."""
+    ids = {
+        a.source_id
+        for a in allocations
+        if a.source == promotion_api.AllocationSource.PROMOTION and a.source_id is not None
+    }
+    if not ids:
+        return frozenset()
+    found = await promotion_api.get_activities(session, tenant_id, list(ids))
+    flash = {i for i, a in found.items() if a.kind is promotion_api.PromotionKind.FLASH_SALE}
+    return frozenset(a.line_index for a in allocations if a.source_id in flash)
+
+
 async def _fulfilling_locations(
-    session: AsyncSession, tenant_id: uuid.UUID, placement: Placement
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    placement: Placement,
+    pinned: set[uuid.UUID] | frozenset[uuid.UUID] = frozenset(),
 ) -> dict[uuid.UUID, tuple[str, uuid.UUID]]:
     """The split rule (拆单): each SKU ships from the ordering store when it has the whole
     quantity, else from the active location (warehouse or another store) of best
     priority that has it; lines from one location form one sub-order. Restaurant and
-    virtual orders are served by the store itself. Returns SKU → (split key, location).
+    virtual orders are served by the store itself, and ``pinned`` SKUs (flash-sale
+    lines) by the ordering store. Returns SKU → (split key, location).
     """
     store_id = placement.store_id
     wanted: dict[uuid.UUID, int] = {}
@@ -463,7 +491,11 @@ async def _fulfilling_locations(
     if placement.order_type not in SHIPPED_TYPES:
         return at_store
     available = await stock_api.available_at(session, tenant_id, list(wanted))
-    short = [sku for sku, qty in wanted.items() if available.get(store_id, {}).get(sku, 0) < qty]
+    short = [
+        sku
+        for sku, qty in wanted.items()
+        if sku not in pinned and available.get(store_id, {}).get(sku, 0) < qty
+    ]
     if not short:
         return at_store
     others = [loc for loc in available if loc != store_id]
@@ -487,11 +519,27 @@ async def _reserve(
     order_id: uuid.UUID,
     placement: Placement,
     drafts: Sequence[amounts.DraftLine],
+    flash_lines: frozenset[int] = frozenset(),
 ) -> None:
-    """Reserve each sub-order's lines at its location; errors name the caller's line."""
+    """Reserve each sub-order's lines at its location; errors name the caller's line.
+    Flash-sale lines claim from the sale's buckets (no oversell under a rush)."""
+    for index in sorted(flash_lines):
+        try:
+            await stock_api.flash_reserve(
+                session,
+                tenant_id,
+                location_id=drafts[index].store_id,
+                sku_id=placement.lines[index].sku_id,
+                order_id=order_id,
+                quantity=placement.lines[index].quantity,
+            )
+        except UserInputError as error:
+            error.field = ["input", "lines", str(index), "quantity"]
+            raise
     groups: dict[uuid.UUID, list[int]] = {}
     for index, draft in enumerate(drafts):
-        groups.setdefault(draft.store_id, []).append(index)
+        if index not in flash_lines:
+            groups.setdefault(draft.store_id, []).append(index)
     for location, indexes in groups.items():
         try:
             await stock_api.reserve(

@@ -12,7 +12,12 @@ from centers.member.graphql.members import (
     MemberProfileQuery,
     MemberQuery,
 )
+from centers.member.pricing import LevelPricing
+from centers.product import api as product_api
 from kernel.graphql.subgraph import Subgraph
+
+# Product quotes for a member carry the member's level price (会员价), as checkout does.
+product_api.set_member_pricing(LevelPricing())
 
 
 @strawberry.type

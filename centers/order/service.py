@@ -66,7 +66,7 @@ class Placement:
     member_id: uuid.UUID | None = None  # the buyer's membership, for benefits/coupons/points
     coupon_codes: tuple[str, ...] = ()
     points_to_redeem: int = 0
-    prepaid: bool = False  # a channel collected the money: no payment is opened here
+    prepaid: bool = False  # a channel collected the money: a CHANNEL tender pays it
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +286,29 @@ async def _open_payment(
     """Open the order's payment (支付单) with what each line pays, so refunds are capped
     per line. A presale order's payment has two stages: its deposit, then the balance
     from the end of the presale activity that priced it (at once without one)."""
-    if order.total.amount <= 0 or placement.prepaid:
+    if order.total.amount <= 0:
+        return
+    line_amounts = {
+        order_line_id(order.id, line.line_no): line.payable.amount
+        for line in lines
+        if line.payable is not None and line.payable.amount > 0
+    }
+    if order.delivery_fee:
+        line_amounts[delivery_fee_id(order.id)] = order.delivery_fee
+    if placement.prepaid:
+        # The channel collected the money: recorded as a CHANNEL tender, so after-sale
+        # refunds go back through it and are reported for the channel to settle.
+        await payment_api.record_channel_payment(
+            session,
+            tenant_id,
+            order_id=order.id,
+            amount=order.total.amount,
+            currency=order.currency,
+            channel=order.channel,
+            reference=placement.external_id or str(order.id),
+            store_id=order.store_id,
+            line_amounts=line_amounts,
+        )
         return
     deposit: int | None = None
     balance_from: datetime | None = None
@@ -299,13 +321,6 @@ async def _open_payment(
             )
         deposit = order.deposit_amount
         balance_from = await _presale_balance_from(session, tenant_id, allocations)
-    line_amounts = {
-        order_line_id(order.id, line.line_no): line.payable.amount
-        for line in lines
-        if line.payable is not None and line.payable.amount > 0
-    }
-    if order.delivery_fee:
-        line_amounts[delivery_fee_id(order.id)] = order.delivery_fee
     await payment_api.open_payment(
         session,
         tenant_id,

@@ -38,6 +38,7 @@ __all__ = [
     "open_payment",
     "payments_of_orders",
     "record_cash_payment",
+    "record_channel_payment",
     "refund",
     "refunds_of_order",
     "register_provider",
@@ -135,6 +136,39 @@ async def open_payment(
         line_amounts=line_amounts,
         deposit_amount=deposit_amount,
         balance_from=balance_from,
+    )
+
+
+async def record_channel_payment(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    order_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    channel: str,
+    reference: str,
+    store_id: uuid.UUID | None = None,
+    line_amounts: Mapping[uuid.UUID, int] | None = None,
+) -> OrderPaymentInfo:
+    """Record that a sales channel (takeout platform, agency) collected the order's
+    ``amount``: the order's payment is opened and ``PAID`` by one ``CHANNEL`` tender whose
+    provider is ``channel`` and reference the channel's order id. Refunds then go back
+    to that tender like any other (``SUCCEEDED`` at once: the channel pays the buyer
+    back and settles with the brand) and appear under ``CHANNEL``/``channel`` in the
+    daily reconciliation. Emits ``payment.succeeded``, not ``payment.captured`` (the
+    caller moves its order). Idempotent per order. Raises ``UserInputError`` as
+    ``open_payment``."""
+    return await flow.record_channel_payment(
+        session,
+        tenant_id,
+        order_id=order_id,
+        amount=amount,
+        currency=currency,
+        channel=channel,
+        reference=reference,
+        store_id=store_id,
+        line_amounts=line_amounts or {order_id: amount},
     )
 
 

@@ -16,6 +16,7 @@ class PaymentTender(StrEnum):
     CASH = "CASH"  # 现金, taken at the POS
     POINTS = "POINTS"  # 积分抵现
     STORED_VALUE = "STORED_VALUE"  # 储值卡 / member balance
+    CHANNEL = "CHANNEL"  # collected by a sales channel (美团, 饿了么…); ``provider`` names it
 
 
 class PaymentStatus(StrEnum):

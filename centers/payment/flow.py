@@ -125,6 +125,71 @@ async def open_payment(
     return existing
 
 
+async def record_channel_payment(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    order_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    channel: str,
+    reference: str,
+    store_id: uuid.UUID | None,
+    line_amounts: Mapping[uuid.UUID, int],
+) -> OrderPaymentInfo:
+    """The order's payment as a sales channel collected it: opened and ``PAID`` at once by
+    one ``CHANNEL`` tender (provider = the channel, reference = its order id). Emits
+    ``payment.succeeded`` but not ``payment.captured``: the importer moves the order."""
+    await open_payment(
+        session,
+        tenant_id,
+        order_id=order_id,
+        amount=amount,
+        currency=currency,
+        store_id=store_id,
+        member_id=None,
+        line_amounts=line_amounts,
+    )
+    order = await _locked(session, tenant_id, order_id)
+    if order.status is not OrderPaymentStatus.OPEN or order.paid_amount:
+        return order  # recorded already
+    now = datetime.now(UTC)
+    tender = PaymentInfo(
+        id=new_id(),
+        tenant_id=tenant_id,
+        order_id=order_id,
+        tender=PaymentTender.CHANNEL,
+        amount=order.amount,
+        status=PaymentStatus.SUCCEEDED,
+        provider_reference=reference[:128],
+        created_at=now,
+        provider=channel[:32],
+        store_id=store_id,
+        captured_at=now,
+    )
+    await repository.insert_payment(session, tender)
+    await repository.update_order_payment(
+        session,
+        tenant_id,
+        order_id,
+        paid_amount=order.amount.amount,
+        status=OrderPaymentStatus.PAID.value,
+        paid_at=now,
+    )
+    await emit(
+        session,
+        tenant_id,
+        PaymentSucceeded(
+            payment_id=tender.id,
+            order_id=order_id,
+            tender=tender.tender.value,
+            amount=tender.amount.amount,
+            currency=tender.amount.currency,
+        ),
+    )
+    return await _locked(session, tenant_id, order_id)
+
+
 async def _locked(
     session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID
 ) -> OrderPaymentInfo:

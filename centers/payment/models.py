@@ -19,7 +19,8 @@ class Payment(SQLModel, table=True):
     __tablename__ = "payment"
     __table_args__ = (
         sa.CheckConstraint(
-            "tender IN ('ONLINE', 'CASH', 'POINTS', 'STORED_VALUE')", name="payment_tender_check"
+            "tender IN ('ONLINE', 'CASH', 'POINTS', 'STORED_VALUE', 'CHANNEL')",
+            name="payment_tender_check",
         ),
         sa.CheckConstraint("amount > 0", name="payment_amount_check"),
         sa.CheckConstraint(

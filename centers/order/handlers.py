@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from centers.order import transitions
+from centers.order import groups, refunds, repository, transitions
 from centers.order.machine import Actor
 from kernel.errors import InvalidOperationError, UserInputError
 from kernel.jobs import JobHandler
@@ -64,6 +64,55 @@ async def balance_timeout(
             raise
 
 
+async def group_expire(
+    session: AsyncSession, tenant_id: uuid.UUID, payload: Mapping[str, Any]
+) -> None:
+    """A group's window ended: fail it if short, one follow-up job per member order."""
+    await groups.expire(session, tenant_id, payload, datetime.now(UTC))
+
+
+async def group_member_failed(
+    session: AsyncSession, tenant_id: uuid.UUID, payload: Mapping[str, Any]
+) -> None:
+    """A member order of a failed group: an unpaid one is cancelled (stock, coupons,
+    points back); a paid one is refunded in full, delivery fee included, and its units
+    go back on hand (after-sale kind GROUP_BUY_FAILED), which closes it."""
+    order_id = uuid.UUID(str(payload["order_id"]))
+    found = await repository.orders_by_ids(session, tenant_id, [order_id], None)
+    if not found:
+        return
+    order = found[0]
+    if order.status in ("PLACED", "PENDING_REVIEW"):
+        try:
+            await transitions.apply_event(
+                session,
+                tenant_id,
+                order_id,
+                "CANCEL",
+                actor="system:group-buy",
+                actor_kind=Actor.SYSTEM,
+                reason="group buy failed",
+                idempotency_key="group-buy-failed",
+            )
+        except UserInputError as error:
+            if error.code != "INVALID_TRANSITION":  # paid a moment ago: the next run refunds
+                raise
+            raise InvalidOperationError("the order changed; try again") from error
+    elif order.status == "PAID":
+        await refunds.request_refund(
+            session,
+            tenant_id,
+            order_id,
+            kind="GROUP_BUY_FAILED",
+            lines=None,
+            reason="group buy failed",
+            actor="system:group-buy",
+            actor_kind=Actor.SYSTEM,
+            idempotency_key=f"group-buy-failed:{order_id}",
+            delivery_fee=order.delivery_fee > 0,
+        )
+
+
 async def complete_after_sale_window(
     session: AsyncSession, tenant_id: uuid.UUID, payload: Mapping[str, Any]
 ) -> None:
@@ -111,5 +160,7 @@ JOB_HANDLERS: dict[str, JobHandler] = {
     transitions.JOB_PAYMENT_TIMEOUT: payment_timeout,
     transitions.JOB_COMPLETE: complete_after_sale_window,
     transitions.JOB_BALANCE_TIMEOUT: balance_timeout,
+    groups.JOB_GROUP_EXPIRE: group_expire,
+    groups.JOB_GROUP_MEMBER_FAILED: group_member_failed,
 }
 EVENT_HANDLERS: dict[str, EventHandler] = {"payment.captured": payment_captured}

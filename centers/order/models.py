@@ -191,3 +191,43 @@ class OrderRefundLine(SQLModel, table=True):
     line_no: int = Field(primary_key=True)
     quantity: int  # units coming back (returns restock them after inspection)
     amount: int
+
+
+class BuyGroup(SQLModel, table=True):
+    """A group buy (拼团) group: ``size`` paid orders within its window complete it."""
+
+    __tablename__ = "buy_group"
+    __table_args__ = (
+        sa.CheckConstraint("size BETWEEN 2 AND 100", name="buy_group_size_check"),
+        sa.CheckConstraint("paid >= 0 AND paid <= size", name="buy_group_paid_check"),
+        sa.CheckConstraint(
+            "status IN ('OPEN', 'COMPLETED', 'FAILED')", name="buy_group_status_check"
+        ),
+        {"schema": SCHEMA},
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(primary_key=True)
+    activity_id: uuid.UUID  # promotion.activity (GROUP_BUY), by id only
+    size: int
+    paid: int = 0  # member orders paid so far
+    status: str = Field(sa_type=sa.Text)
+    expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    closed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class BuyGroupMember(SQLModel, table=True):
+    """An order that joined (or opened) a group."""
+
+    __tablename__ = "buy_group_member"
+    __table_args__ = (
+        sa.Index("buy_group_member_order", "tenant_id", "order_id", unique=True),
+        {"schema": SCHEMA},
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    group_id: uuid.UUID = Field(primary_key=True)
+    order_id: uuid.UUID = Field(primary_key=True)
+    paid: bool = False
+    joined_at: datetime = Field(sa_type=sa.DateTime(timezone=True))

@@ -36,6 +36,8 @@ from kernel.money import Money
 from kernel.outbox import emit
 
 MAX_REASON = 200
+# Refund kinds only the system opens (and approves at once).
+SYSTEM_KINDS = frozenset({"GROUP_BUY_FAILED"})
 # A refund line with this number is the order's delivery fee (运费), not a goods line.
 DELIVERY_FEE_LINE = 0
 # After these states the goods are gone or the window is over: no new request.
@@ -77,6 +79,8 @@ async def request_refund(
         raise UserInputError(f"unknown kind {kind!r}", code="UNKNOWN_KIND", field=["input", "kind"])
     if kind == "OUT_OF_STOCK" and actor_kind is Actor.BUYER:
         raise ForbiddenError("out-of-stock refunds are reported by the store")
+    if kind in SYSTEM_KINDS and actor_kind is not Actor.SYSTEM:
+        raise ForbiddenError(f"{kind} refunds are made by the system")
     reason = _reason(reason)
     refund_id = new_id()
     claim = await idempotency.claim(
@@ -140,7 +144,7 @@ async def request_refund(
     )
     await repository.insert_refund(session, tenant_id, refund)
     await _record(session, tenant_id, order, refund, "REQUEST", None, actor, reason, now)
-    if kind == "OUT_OF_STOCK":
+    if kind == "OUT_OF_STOCK" or kind in SYSTEM_KINDS:
         refund = await apply_refund_event(
             session, tenant_id, refund_id, "APPROVE", actor=actor, actor_kind=actor_kind
         )

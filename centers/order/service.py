@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.member import api as member_api
-from centers.order import amounts, repository, transitions
+from centers.order import amounts, groups, repository, transitions
 from centers.order.amounts import DraftLine
 from centers.order.dto import (
     LineDiscountInfo,
@@ -67,6 +67,9 @@ class Placement:
     coupon_codes: tuple[str, ...] = ()
     points_to_redeem: int = 0
     prepaid: bool = False  # a channel collected the money: a CHANNEL tender pays it
+    # Group buy (拼团): the GROUP_BUY activity, and the group to join (None: open one).
+    group_activity_id: uuid.UUID | None = None
+    group_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +134,11 @@ async def place_order(
         "member": placement.member_id,
         "coupons": list(placement.coupon_codes),
         "points": placement.points_to_redeem,
+        **(
+            {"group": [placement.group_activity_id, placement.group_id]}
+            if placement.group_activity_id is not None
+            else {}
+        ),
     }
     claim = await idempotency.claim(
         session, tenant_id, "order.place", placement.idempotency_key, request, order_id
@@ -147,6 +155,8 @@ async def place_order(
     await _reserve(session, tenant_id, order_id, placement, priced.drafts, priced.flash_lines)
 
     now = datetime.now(UTC)
+    if placement.group_activity_id is not None:
+        await _join_group(session, tenant_id, order_id, placement, allocations, now)
     machine = machine_for(placement.order_type)
     settings = priced.settings
     review_reason = await _review(session, tenant_id, placement, computed, settings, now)
@@ -335,6 +345,41 @@ async def _open_payment(
     )
 
 
+async def _join_group(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    placement: Placement,
+    allocations: Sequence[amounts.Allocation],
+    now: datetime,
+) -> None:
+    """Open or join the group (拼团); the order must be STANDARD and priced by the
+    group-buy activity (its goods in scope, the group price below the price)."""
+    activity_id = placement.group_activity_id
+    if activity_id is None:
+        return
+    if placement.order_type != "STANDARD":
+        raise UserInputError(
+            "group buys are STANDARD orders", code="GROUP_BUY_NOT_FOR_TYPE", field=["input", "type"]
+        )
+    # Unknown or stopped activities, full or closed groups are refused first; the
+    # transaction rolls back whatever the join wrote when an error follows.
+    await groups.join(
+        session,
+        tenant_id,
+        order_id=order_id,
+        activity_id=activity_id,
+        group_id=placement.group_id,
+        now=now,
+    )
+    if not any(a.source_id == activity_id for a in allocations):
+        raise UserInputError(
+            "the group-buy activity does not price these goods",
+            code="GROUP_BUY_NOT_APPLICABLE",
+            field=["input", "groupBuy", "activityId"],
+        )
+
+
 async def _presale_balance_from(
     session: AsyncSession, tenant_id: uuid.UUID, allocations: Sequence[amounts.Allocation]
 ) -> datetime | None:
@@ -403,6 +448,7 @@ async def price(
         currency=currency,
         at=datetime.now(UTC),
         order_type=placement.order_type,
+        group_buy_activity_id=placement.group_activity_id,
         lines=tuple(
             promotion_api.PricingLine(
                 sku_id=line.sku_id,

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from centers.order import repository
+from centers.order import groups, repository
 from centers.order.dto import OrderInfo, OrderSettings, TransitionResult
 from centers.order.events import OrderCancelled, OrderStatusChanged
 from centers.order.machine import Actor, Transition, machine_for
@@ -98,6 +98,17 @@ async def _fully_paid(step: Step) -> None:
         )
 
 
+async def _group_complete(step: Step) -> None:
+    # A group-buy order ships once its group is complete (拼团成功); others always pass.
+    group = await groups.group_of_order(step.session, step.tenant_id, step.order.id)
+    if group is not None and group.status != "COMPLETED":
+        raise UserInputError(
+            f"the group has {group.paid} of {group.size} paid orders",
+            code="GROUP_NOT_COMPLETE",
+            field=["input", "event"],
+        )
+
+
 async def _after_sale_window_over(step: Step) -> None:
     received = step.order.status_changed_at or step.order.placed_at
     days = (await step.settings()).after_sale_days
@@ -113,6 +124,7 @@ GUARDS: dict[str, Callable[[Step], Awaitable[None]]] = {
     "pays_deposit": _pays_deposit,
     "pays_balance": _pays_balance,
     "fully_paid": _fully_paid,
+    "group_complete": _group_complete,
     "after_sale_window_over": _after_sale_window_over,
 }
 
@@ -122,6 +134,12 @@ GUARDS: dict[str, Callable[[Step], Awaitable[None]]] = {
 
 async def _record_payment(step: Step) -> None:
     step.changes["paid_amount"] = step.order.paid_amount + (step.amount or 0)
+
+
+async def _count_group_payment(step: Step) -> None:
+    # A group-buy member paid: the group's size-th paid order completes it; a group that
+    # failed meanwhile refuses the payment (GROUP_BUY_FAILED, the money goes back).
+    await groups.on_paid(step.session, step.tenant_id, step.order.id, step.now)
 
 
 async def _release_stock(step: Step) -> None:
@@ -230,6 +248,7 @@ async def _schedule_completion(step: Step) -> None:
 
 EFFECTS: dict[str, Callable[[Step], Awaitable[None]]] = {
     "record_payment": _record_payment,
+    "count_group_payment": _count_group_payment,
     "release_stock": _release_stock,
     "confirm_stock": _confirm_stock,
     "release_benefits": _release_benefits,

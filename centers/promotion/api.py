@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from centers.promotion import pricing, repository, service
 from centers.promotion.dto import (
     AllocationSource,
+    GroupBuyTerms,
     LineAllocation,
     PricedLine,
     PriceQuote,
@@ -23,6 +24,7 @@ from centers.promotion.dto import (
 
 __all__ = [
     "AllocationSource",
+    "GroupBuyTerms",
     "LineAllocation",
     "PriceQuote",
     "PricedLine",
@@ -35,6 +37,7 @@ __all__ = [
     "create_activity",
     "get_activities",
     "get_activity",
+    "group_buy_terms",
     "quote",
     "release_for_order",
 ]
@@ -67,6 +70,25 @@ async def get_activity(
 ) -> PromotionActivityInfo | None:
     """One activity of the tenant, or ``None`` (also for another tenant's activity)."""
     return (await get_activities(session, tenant_id, [activity_id])).get(activity_id)
+
+
+async def group_buy_terms(
+    session: AsyncSession, tenant_id: uuid.UUID, activity_id: uuid.UUID, at: datetime
+) -> GroupBuyTerms | None:
+    """The GROUP_BUY activity's group size and window, and whether it is live at ``at``;
+    ``None`` when it is no GROUP_BUY activity of the tenant."""
+    found = await repository.activity_rows_by_ids(session, tenant_id, [activity_id])
+    if not found or found[0].info.kind is not PromotionKind.GROUP_BUY:
+        return None
+    details = service.details_of(found[0])
+    info = details.activity
+    return GroupBuyTerms(
+        activity_id=info.id,
+        active=info.status is PromotionStatus.ACTIVE and info.starts_at <= at < info.ends_at,
+        group_size=details.rules.group_size,
+        group_minutes=details.rules.group_minutes,
+        ends_at=info.ends_at,
+    )
 
 
 async def quote(session: AsyncSession, tenant_id: uuid.UUID, request: PricingRequest) -> PriceQuote:

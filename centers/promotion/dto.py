@@ -94,6 +94,9 @@ class PricingRequest:
     lines: tuple[PricingLine, ...]
     # The order type being priced: ``PRESALE_DEPOSIT`` activities price PRESALE orders only.
     order_type: str = "STANDARD"
+    # The GROUP_BUY activity whose group the order joins or opens; group prices apply
+    # to such orders only.
+    group_buy_activity_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,12 +164,25 @@ class PromotionRules:
     get_quantity: int = 0
     bundle_sku_ids: tuple[uuid.UUID, ...] = ()  # BUNDLE
     bundle_price: int = 0
+    group_size: int = 0  # GROUP_BUY: orders that make a group (拼团人数)…
+    group_minutes: int = 0  # …within this many minutes of the group opening
     scope: PromotionScope = PromotionScope()
     priority: int = 0  # higher applies first
     exclusive: bool = False  # applies only to lines nothing else discounted, then alone
     stack_group: str | None = None  # one activity per group applies (the first by priority)
     budget: int | None = None  # total discount it may give, minor units
     per_member_limit: int | None = None  # orders per member
+
+
+@dataclass(frozen=True, slots=True)
+class GroupBuyTerms:
+    """A GROUP_BUY activity as the order center's groups need it."""
+
+    activity_id: uuid.UUID
+    active: bool  # ACTIVE and inside its window at the time asked
+    group_size: int
+    group_minutes: int
+    ends_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -215,7 +215,12 @@ def _activity_parts(rule: ActivityRule, cart: _Cart, eligible: list[int]) -> dic
     if kind is PromotionKind.PERCENT_OFF:
         base = sum(current[i] for i in eligible)
         return _spread(base * rule.discount_bp // BASIS_POINTS, eligible, current)
-    if kind in (PromotionKind.FIXED_PRICE, PromotionKind.FLASH_SALE, PromotionKind.PRESALE_DEPOSIT):
+    if kind in (
+        PromotionKind.FIXED_PRICE,
+        PromotionKind.FLASH_SALE,
+        PromotionKind.PRESALE_DEPOSIT,
+        PromotionKind.GROUP_BUY,
+    ):
         return {i: max(0, current[i] - rule.unit_price * lines[i].quantity) for i in eligible}
     if kind is PromotionKind.BUY_X_GET_Y:
         group = rule.buy_quantity + rule.get_quantity
@@ -227,7 +232,6 @@ def _activity_parts(rule: ActivityRule, cart: _Cart, eligible: list[int]) -> dic
         return parts
     if kind is PromotionKind.BUNDLE:
         return _bundle_parts(rule, cart, eligible)
-    # Group buy is priced by its own order flow, not at checkout.
     return {}
 
 
@@ -263,6 +267,10 @@ def _apply_activities(
         if rule.kind is PromotionKind.PRESALE_DEPOSIT and request.order_type != "PRESALE":
             if any(rule.scope.matches_line(line) for line in request.lines):
                 cart.explanation.append(f"{rule.name}: skipped, it prices presale orders only")
+            continue
+        if rule.kind is PromotionKind.GROUP_BUY and request.group_buy_activity_id != rule.id:
+            if any(rule.scope.matches_line(line) for line in request.lines):
+                cart.explanation.append(f"{rule.name}: skipped, for orders joining its groups")
             continue
         in_scope = [i for i, line in enumerate(request.lines) if rule.scope.matches_line(line)]
         eligible = [i for i in in_scope if not cart.locked[i]]

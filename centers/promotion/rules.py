@@ -24,6 +24,7 @@ PRICED_KINDS = frozenset(
         PromotionKind.BUY_X_GET_Y,
         PromotionKind.BUNDLE,
         PromotionKind.PRESALE_DEPOSIT,
+        PromotionKind.GROUP_BUY,
     }
 )
 
@@ -90,8 +91,13 @@ def check_rules(kind: PromotionKind, rules: PromotionRules) -> None:
         PromotionKind.FIXED_PRICE,
         PromotionKind.FLASH_SALE,
         PromotionKind.PRESALE_DEPOSIT,
+        PromotionKind.GROUP_BUY,
     ):
         _amount(rules.unit_price, "unitPrice")
+        if kind is PromotionKind.GROUP_BUY and not 2 <= rules.group_size <= 100:
+            raise _error("groupSize must be 2 to 100", "groupSize")
+        if kind is PromotionKind.GROUP_BUY and not 1 <= rules.group_minutes <= 7 * 24 * 60:
+            raise _error("groupMinutes must be 1 to 10080 (a week)", "groupMinutes")
         scope = rules.scope
         if not (scope.sku_ids or scope.product_ids or scope.category_ids):
             raise _error(
@@ -142,6 +148,8 @@ def rule_to_json(rules: PromotionRules) -> dict[str, Any]:
         "get_quantity": rules.get_quantity,
         "bundle_sku_ids": [str(v) for v in rules.bundle_sku_ids],
         "bundle_price": rules.bundle_price,
+        "group_size": rules.group_size,
+        "group_minutes": rules.group_minutes,
     }
 
 
@@ -166,6 +174,8 @@ def rules_from_row(
         get_quantity=int(rule.get("get_quantity") or 0),
         bundle_sku_ids=tuple(uuid.UUID(str(v)) for v in rule.get("bundle_sku_ids") or []),
         bundle_price=int(rule.get("bundle_price") or 0),
+        group_size=int(rule.get("group_size") or 0),
+        group_minutes=int(rule.get("group_minutes") or 0),
         scope=scope_from_json(scope),
         priority=priority,
         exclusive=exclusive,

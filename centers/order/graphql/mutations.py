@@ -15,7 +15,7 @@ import strawberry
 from centers.order import policy, repository, service, transitions
 from centers.order.dto import OrderInfo, OrderSettings, TransitionResult
 from centers.order.graphql import refunds as refund_api
-from centers.order.graphql.placement import OrderLineInput, placement_of
+from centers.order.graphql.placement import GroupBuyInput, OrderLineInput, placement_of
 from centers.order.graphql.queries import OrderSettingsType
 from centers.order.graphql.refunds import (
     RequestAfterSaleInput,
@@ -57,6 +57,10 @@ class PlaceOrderInput:
     )
     coupon_codes: list[str] = strawberry.field(default_factory=list)
     points_to_redeem: int = 0
+    group_buy: GroupBuyInput | None = strawberry.field(
+        default=None,
+        description="Open or join a group of a GROUP_BUY activity (拼团), STANDARD orders only.",
+    )
 
 
 @strawberry.type

@@ -26,6 +26,14 @@ class OrderLineInput:
 
 
 @strawberry.input
+class GroupBuyInput:
+    activity_id: strawberry.ID = strawberry.field(description="The GROUP_BUY activity.")
+    group_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The group to join; omit to open a new group."
+    )
+
+
+@strawberry.input(description="Price a cart without writing anything.")
 class PreviewOrderInput:
     store_id: strawberry.ID
     lines: list[OrderLineInput]
@@ -34,6 +42,9 @@ class PreviewOrderInput:
     member_id: strawberry.ID | None = None
     coupon_codes: list[str] = strawberry.field(default_factory=list)
     points_to_redeem: int = 0
+    group_buy: GroupBuyInput | None = strawberry.field(
+        default=None, description="Price at the group-buy price (拼团价)."
+    )
 
 
 @strawberry.type(description="One line as placing the order would charge it.")
@@ -107,6 +118,16 @@ async def placement_of(
         member_id=await _member(context, input.member_id),
         coupon_codes=tuple(input.coupon_codes),
         points_to_redeem=input.points_to_redeem,
+        group_activity_id=(
+            parse_id(input.group_buy.activity_id, ["input", "groupBuy", "activityId"])
+            if input.group_buy is not None
+            else None
+        ),
+        group_id=(
+            parse_id(input.group_buy.group_id, ["input", "groupBuy", "groupId"])
+            if input.group_buy is not None and input.group_buy.group_id is not None
+            else None
+        ),
     )
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry import Info
 
-from centers.order import loaders, policy
+from centers.order import groups, loaders, policy
 from centers.order.dto import (
     HistoryEntry,
     LineDiscountInfo,
@@ -203,6 +203,29 @@ class OrderStatusViews:
     erp: str = strawberry.field(graphql_type=ErpOrderStatus)
 
 
+@strawberry.type(description="A group buy (拼团) group: size paid orders in time complete it.")
+class GroupBuy:
+    id: strawberry.ID = strawberry.field(description="Share it: others join with it.")
+    activity_id: strawberry.ID
+    size: int
+    paid: int = strawberry.field(description="Member orders paid so far.")
+    members: int = strawberry.field(description="Member orders not cancelled.")
+    status: str = strawberry.field(description="OPEN, COMPLETED or FAILED.")
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, value: groups.GroupInfo) -> GroupBuy:
+        return cls(
+            id=strawberry.ID(str(value.id)),
+            activity_id=strawberry.ID(str(value.activity_id)),
+            size=value.size,
+            paid=value.paid,
+            members=value.members,
+            status=value.status,
+            expires_at=value.expires_at,
+        )
+
+
 @strawberry.federation.type(keys=["id"], description="A trade order (交易单).")
 class Order:
     id: strawberry.ID
@@ -290,6 +313,13 @@ class Order:
         from centers.order.graphql.refunds import order_refunds
 
         return await order_refunds(info.context, uuid.UUID(self.id))
+
+    @strawberry.field(description="The group buy (拼团) this order opened or joined; null if none.")
+    async def group_buy(self, info: Ctx) -> GroupBuy | None:
+        found = await groups.group_of_order(
+            info.context.session, info.context.tenant_id, uuid.UUID(self.id)
+        )
+        return GroupBuy.of(found) if found is not None else None
 
     @strawberry.field(description="Every transition: time, actor, event, from, to, reason.")
     async def history(self, info: Ctx) -> list[OrderHistoryEntry]:

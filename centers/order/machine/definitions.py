@@ -4,11 +4,13 @@ Guard and effect names are implemented once in ``centers/order/transitions.py``:
 
 guards   ``pays_deposit`` (the payment is the presale deposit), ``pays_balance`` (the
          payment is exactly what is still owed), ``fully_paid``,
-         ``after_sale_window_over``.
+         ``after_sale_window_over``, ``group_complete`` (a group-buy order's group is
+         complete; other orders pass).
 effects  ``record_payment``, ``confirm_stock``, ``release_stock``, ``release_benefits`` (coupons, budgets,
          points), ``close_payment``, ``settle_deposit`` (close a presale payment: the
          deposit kept or refunded), ``stamp_cancelled``, ``schedule_payment_timeout``,
-         ``schedule_balance_timeout``, ``issue_pickup_code``, ``schedule_completion``.
+         ``schedule_balance_timeout``, ``issue_pickup_code``, ``schedule_completion``,
+         ``count_group_payment`` (a group-buy member paid; no-op for other orders).
 
 The payment-timeout job is never cancelled by a transition: cancelling it would wait on
 the job row the runner holds while the runner waits on the order row (a deadlock).
@@ -63,12 +65,12 @@ _PAY_IN_FULL = _t(
     "PAID",
     (SYSTEM,),
     guards=("pays_balance",),
-    effects=("record_payment", "confirm_stock"),
+    effects=("record_payment", "confirm_stock", "count_group_payment"),
 )
 
 # Ship → receive → complete once the after-sale window has passed.
 _DELIVERY_TAIL = (
-    _t("SHIP", "PAID", "SHIPPED", (STAFF, SYSTEM)),
+    _t("SHIP", "PAID", "SHIPPED", (STAFF, SYSTEM), guards=("group_complete",)),
     _t(
         "RECEIVE",
         "SHIPPED",

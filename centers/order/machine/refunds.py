@@ -77,6 +77,15 @@ OUT_OF_STOCK = Machine(
     views={s: _VIEWS[s] for s in ("REQUESTED", "REFUNDED")},
 )
 
+GROUP_BUY_FAILED = Machine(
+    order_type="GROUP_BUY_FAILED",
+    description="Group buy failed (拼团失败): the group did not fill in time; the system "
+    "refunds everything paid, delivery fee included, and puts the units back.",
+    initial="REQUESTED",
+    transitions=(_t("APPROVE", ("REQUESTED",), "REFUNDED", (SYSTEM,), "refund_money", "restock"),),
+    views={s: _VIEWS[s] for s in ("REQUESTED", "REFUNDED")},
+)
+
 EXCHANGE = Machine(
     order_type="EXCHANGE",
     description="Exchange (换货): the goods come back, the same SKU goes out again; no money.",
@@ -108,7 +117,8 @@ EXCHANGE = Machine(
 )
 
 REFUND_MACHINES: dict[str, Machine] = {
-    m.order_type: m for m in (REFUND_ONLY, RETURN_AND_REFUND, OUT_OF_STOCK, EXCHANGE)
+    m.order_type: m
+    for m in (REFUND_ONLY, RETURN_AND_REFUND, OUT_OF_STOCK, EXCHANGE, GROUP_BUY_FAILED)
 }
 REFUND_EVENTS: tuple[str, ...] = tuple(
     sorted({e for m in REFUND_MACHINES.values() for e in m.events})

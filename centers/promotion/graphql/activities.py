@@ -84,12 +84,16 @@ class PromotionRulesType:
         description="PERCENT_OFF: basis points off; 2000 = 20% off (8折)."
     )
     unit_price: int = strawberry.field(
-        description="FIXED_PRICE, FLASH_SALE, PRESALE_DEPOSIT: price per unit."
+        description="FIXED_PRICE, FLASH_SALE, PRESALE_DEPOSIT, GROUP_BUY: price per unit."
     )
     buy_quantity: int
     get_quantity: int
     bundle_sku_ids: list[strawberry.ID]
     bundle_price: int
+    group_size: int = strawberry.field(description="GROUP_BUY: paid orders that make a group.")
+    group_minutes: int = strawberry.field(
+        description="GROUP_BUY: minutes a group has to fill once opened."
+    )
     scope: PromotionScopeType
     priority: int = strawberry.field(description="Higher applies first.")
     exclusive: bool = strawberry.field(
@@ -111,6 +115,8 @@ class PromotionRulesType:
             get_quantity=rules.get_quantity,
             bundle_sku_ids=[strawberry.ID(str(v)) for v in rules.bundle_sku_ids],
             bundle_price=rules.bundle_price,
+            group_size=rules.group_size,
+            group_minutes=rules.group_minutes,
             scope=PromotionScopeType.of(rules.scope),
             priority=rules.priority,
             exclusive=rules.exclusive,
@@ -200,7 +206,7 @@ class PromotionRulesInput:
     )
     unit_price: int = strawberry.field(
         default=0,
-        description="FIXED_PRICE, FLASH_SALE, PRESALE_DEPOSIT: price per unit (minor units).",
+        description="FIXED_PRICE, FLASH_SALE, PRESALE_DEPOSIT, GROUP_BUY: price per unit (minor units).",
     )
     buy_quantity: int = strawberry.field(default=0, description="BUY_X_GET_Y: buy this many…")
     get_quantity: int = strawberry.field(default=0, description="…get this many free.")
@@ -208,6 +214,12 @@ class PromotionRulesInput:
         default_factory=list, description="BUNDLE: one of each of 2-20 skus…"
     )
     bundle_price: int = strawberry.field(default=0, description="…for this price together.")
+    group_size: int = strawberry.field(
+        default=0, description="GROUP_BUY (拼团): 2-100 paid orders make a group…"
+    )
+    group_minutes: int = strawberry.field(
+        default=0, description="…within this many minutes of its opening (1-10080)."
+    )
     scope: PromotionScopeInput | None = None
     priority: int = strawberry.field(default=0, description="-1000 to 1000; higher first.")
     exclusive: bool = False
@@ -229,6 +241,8 @@ class PromotionRulesInput:
             get_quantity=self.get_quantity,
             bundle_sku_ids=tuple(parse_id(v, [*path, "bundleSkuIds"]) for v in self.bundle_sku_ids),
             bundle_price=self.bundle_price,
+            group_size=self.group_size,
+            group_minutes=self.group_minutes,
             scope=self.scope.to_domain([*path, "scope"]) if self.scope else PromotionScope(),
             priority=self.priority,
             exclusive=self.exclusive,

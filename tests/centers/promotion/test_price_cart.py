@@ -446,7 +446,7 @@ async def test_rules_are_checked_for_the_kind(
     ]
 
 
-async def test_group_buy_cannot_be_activated_for_checkout(
+async def test_a_group_buy_without_its_group_size_cannot_be_activated(
     client: httpx.AsyncClient, tenant: TenantFixture
 ) -> None:
     admin = await tenant.token("tenant_admin")
@@ -466,7 +466,9 @@ async def test_group_buy_cannot_be_activated_for_checkout(
     )
     activity_id = body["data"]["createPromotionActivity"]["promotionActivity"]["id"]
     body = await gql(client, admin, ACTIVATE, {"input": {"activityId": activity_id}})
-    assert body["data"]["activatePromotionActivity"]["userErrors"][0]["code"] == "KIND_NOT_PRICED"
+    assert [
+        (e["field"], e["code"]) for e in body["data"]["activatePromotionActivity"]["userErrors"]
+    ] == [(["input", "rules", "groupSize"], "INVALID_RULES")]
     assert uuid.UUID(activity_id)
 
 

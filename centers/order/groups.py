@@ -180,8 +180,8 @@ async def on_paid(
     session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID, now: datetime
 ) -> None:
     """A member order was paid (its row is locked): count it; the ``size``-th completes
-    the group. A group that failed meanwhile refuses the payment (``GROUP_BUY_FAILED``;
-    the payment center then gives the money back)."""
+    the group. A group that failed, or whose window is over, refuses the payment
+    (``GROUP_BUY_FAILED``; the payment center then gives the money back)."""
     member = (
         await session.execute(
             buy_group_member.update()
@@ -204,6 +204,8 @@ async def on_paid(
                 buy_group.c.tenant_id == tenant_id,
                 buy_group.c.id == member.group_id,
                 buy_group.c.status == "OPEN",
+                # Past its window a group only waits for its expiry job to fail it.
+                buy_group.c.expires_at > now,
             )
             .values(
                 paid=buy_group.c.paid + 1,

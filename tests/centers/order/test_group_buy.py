@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
 from centers.order import api as order_api
 from centers.payment import api as payment_api
+from kernel.db import Database
 from tests.builders import Shop, open_shop
 from tests.centers.order.flows import PLACE, fire, place_input
 from tests.centers.order.test_payment_flow import _cash
@@ -194,3 +196,30 @@ async def test_group_buy_input_errors(client: httpx.AsyncClient, tenant: TenantF
     assert [e["code"] for e in body["data"]["placeOrder"]["userErrors"]] == [
         "GROUP_BUY_NOT_FOR_TYPE"
     ]
+
+
+async def test_a_payment_after_the_window_is_refused_even_before_the_expiry_job_ran(
+    client: httpx.AsyncClient, tenant: TenantFixture, db: Database
+) -> None:
+    admin = await tenant.token("tenant_admin")
+    staff = await tenant.token("cashier")
+    shop = await open_shop(tenant)
+    activity = await _group_activity(client, admin, shop, 2)
+    opened = await _place(client, staff, shop, {"activityId": activity})
+    order_id = opened["order"]["id"]
+    group_id = (await _read(client, staff, order_id))["groupBuy"]["id"]
+    async with db.unit_of_work(tenant.id) as session:  # the window passes
+        await session.execute(
+            sa.text(
+                "UPDATE \"order\".buy_group SET expires_at = now() - interval '1 minute' "
+                "WHERE id = :id"
+            ),
+            {"id": uuid.UUID(group_id)},
+        )
+    assert await _cash(tenant, order_id, 900) == "TAKEN"  # money came, and went back
+    after = await _read(client, staff, order_id)
+    assert after["status"] == "PLACED"
+    assert after["groupBuy"]["paid"] == 0
+    async with db.unit_of_work(tenant.id) as session:
+        back = await payment_api.refunds_of_order(session, tenant.id, uuid.UUID(order_id))
+    assert [r.amount.amount for r in back] == [900]

@@ -259,3 +259,28 @@ async def test_the_balance_racing_a_buyer_cancel_never_keeps_the_balance_of_a_ca
             assert payment["status"] == "CLOSED"
             # The deposit is forfeited; a balance that got in is given back in full.
             assert refunded == (total - deposit if balance == [] else 0)
+
+
+async def test_the_balance_racing_the_balance_timeout_job_leaves_one_consistent_outcome(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    admin = await tenant.token("tenant_admin")
+    cashier = await tenant.token("cashier")
+    shop = await open_shop(tenant)
+    order = await place(client, cashier, shop, [1], order_type="PRESALE")
+    total, deposit = order["total"]["amount"], order["deposit"]["amount"]
+    assert await _cash(client, cashier, order["id"], deposit) == []
+    _, balance = await asyncio.gather(
+        tenant.runtime.jobs.run_due(now=datetime.now(UTC) + timedelta(hours=73)),
+        _cash(client, cashier, order["id"], total - deposit),
+    )
+    final = await read(client, cashier, order["id"])
+    payment = await _payment(client, admin, order["id"])
+    assert final is not None
+    refunded = sum(r["amount"]["amount"] for r in payment["refunds"])
+    if final["status"] == "PAID":
+        assert balance == [] and (payment["status"], refunded) == ("PAID", 0)
+    else:
+        assert final["status"] == "CANCELLED"
+        assert payment["status"] == "CLOSED"
+        assert refunded == (total - deposit if balance == [] else 0)

@@ -120,6 +120,14 @@ def _page_size(node: FieldNode, field_type: GraphQLOutputType, arg_defaults: dic
     return UNPAGED_LIST_SIZE if isinstance(unwrapped, GraphQLList) else 1
 
 
+def _is_page_of_connection(parent: GraphQLNamedType | None, node: FieldNode) -> bool:
+    return (
+        parent is not None
+        and parent.name.endswith("Connection")
+        and node.name.value in ("edges", "nodes")
+    )
+
+
 def operation_cost(
     schema: GraphQLSchema,
     selection_set: SelectionSetNode | None,
@@ -143,7 +151,12 @@ def operation_cost(
                 total += 1
                 continue
             defaults = {name: arg.default_value for name, arg in definition.args.items()}
-            size = _page_size(selection, definition.type, defaults)
+            size = (
+                # The connection field already multiplied by its page size (first/last).
+                1
+                if _is_page_of_connection(parent, selection)
+                else _page_size(selection, definition.type, defaults)
+            )
             inner = operation_cost(
                 schema, selection.selection_set, get_named_type(definition.type), fragments, seen
             )

@@ -57,18 +57,28 @@ async def test_an_operation_over_the_cost_budget_is_refused_before_running(
     client: httpx.AsyncClient, tenant: TenantFixture
 ) -> None:
     token = await tenant.token("tenant_admin")
-    # 100 orders x 100 stores each… far over the budget, though shallow and alias-free.
-    expensive = (
-        "{ a: orders(first: 100) { edges { node { id } } } "
-        "stores(first: 100) { edges { node { id name code timezone } } } "
-        "products(first: 100) { edges { node { id skus { id name } } } } }"
-    )
+    # Two pages of 100 products, each SKU list and spec list counted as 10: 42,602 > 20,000,
+    # though shallow and nearly alias-free.
+    page = "products(first: 100) { edges { node { skus { specs { name value } } } } }"
+    expensive = f"{{ a: {page} b: {page} }}"
     body = await gql(client, token, expensive)
     assert body["errors"][0]["extensions"]["code"] == "BAD_OPERATION"
     assert "cost" in body["errors"][0]["message"]
     assert body.get("data") is None
     cheap = await gql(client, token, STORES)
     assert "errors" not in cheap
+
+
+async def test_a_connection_page_counts_once_so_a_menu_query_fits_the_budget(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    token = await tenant.token("tenant_admin")
+    menu = (
+        "{ products(first: 10) { edges { cursor node { id name "
+        "skus { id name price { amount } specs { name value } } } } pageInfo { hasNextPage } } }"
+    )
+    body = await gql(client, token, menu)
+    assert "errors" not in body, body
 
 
 async def test_an_operation_over_the_token_limit_is_refused(

@@ -52,7 +52,7 @@ class Scope:
     def matches_cart(self, request: PricingRequest, member_level: int | None) -> bool:
         if self.store_ids and request.store_id not in self.store_ids:
             return False
-        if self.channels and request.channel not in self.channels:
+        if self.channels and request.channel.lower() not in self.channels:
             return False
         return not self.member_levels or (
             member_level is not None and member_level in self.member_levels

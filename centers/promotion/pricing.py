@@ -48,7 +48,8 @@ def scope_of(raw: dict[str, Any]) -> Scope:
 
     return Scope(
         store_ids=ids("store_ids"),
-        channels=frozenset(str(v) for v in raw.get("channels") or []),
+        # Channel codes are case-insensitive (the catalog says mini_program, orders MINI_PROGRAM).
+        channels=frozenset(str(v).lower() for v in raw.get("channels") or []),
         member_levels=frozenset(int(v) for v in raw.get("member_levels") or []),
         sku_ids=ids("sku_ids"),
         product_ids=ids("product_ids"),

@@ -491,3 +491,19 @@ async def test_a_sku_shows_the_activities_live_on_it(
     on_b = await gql(client, customer, query, {"id": str(b)})
     assert [p["id"] for p in on_a["data"]["sku"]["activePromotions"]] == [only_a, everywhere]
     assert [p["id"] for p in on_b["data"]["sku"]["activePromotions"]] == [everywhere]
+
+
+async def test_a_channel_scope_matches_the_channel_code_in_any_case(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    admin = await tenant.token("tenant_admin")
+    shop = await open_shop(tenant)
+    await live_activity(
+        client,
+        admin,
+        "PERCENT_OFF",
+        {"discountBasisPoints": 1000, "scope": {"channels": ["mini_program"]}},
+    )
+    cart = [(shop.sku_ids[0], 1)]
+    quote = (await price_cart(client, admin, shop.store_id, cart, channel="MINI_PROGRAM"))["quote"]
+    assert quote["payableTotal"] == 1080

@@ -43,6 +43,7 @@ __all__ = [
     "import_csv_file",
     "import_csv_rows",
     "listings_of",
+    "member_pricing",
     "quote_prices",
     "read_csv",
     "set_member_pricing",
@@ -161,6 +162,11 @@ async def listings_of(
     for item in await repository.listings_by_products(session, tenant_id, product_ids):
         found.setdefault(item.product_id, []).append(item)
     return found
+
+
+def member_pricing() -> MemberPricing | None:
+    """The member-price provider in place (the member center registers one), if any."""
+    return service.member_pricing()
 
 
 def set_member_pricing(provider: MemberPricing | None) -> None:

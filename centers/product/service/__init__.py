@@ -2,6 +2,7 @@
 
 from centers.product.service.catalog import (
     create_category,
+    member_pricing,
     quote,
     search,
     set_listing,
@@ -15,6 +16,7 @@ __all__ = [
     "create_category",
     "create_product",
     "import_rows",
+    "member_pricing",
     "merge_reports",
     "quote",
     "read_csv",

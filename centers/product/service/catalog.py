@@ -29,6 +29,10 @@ MAX_TERMS = 8
 _member_pricing: list[MemberPricing] = []
 
 
+def member_pricing() -> MemberPricing | None:
+    return _member_pricing[0] if _member_pricing else None
+
+
 def set_member_pricing(provider: MemberPricing | None) -> None:
     _member_pricing.clear()
     if provider is not None:

@@ -266,6 +266,7 @@ class TenPercentOff:
 async def test_member_price_hook_fills_quotes(tenant: TenantFixture, db: Database) -> None:
     shop = await open_shop(tenant, prices=(1000,), stock=0)
     sku = shop.sku_ids[0]
+    registered = product_api.member_pricing()
     product_api.set_member_pricing(TenPercentOff())
     try:
         async with db.unit_of_work(tenant.id) as session:
@@ -274,7 +275,7 @@ async def test_member_price_hook_fills_quotes(tenant: TenantFixture, db: Databas
                 session, tenant.id, [sku], member_id=uuid.uuid4()
             )
     finally:
-        product_api.set_member_pricing(None)
+        product_api.set_member_pricing(registered)
     assert plain[sku].member_price is None and plain[sku].payable == Money(1000, "CNY")
     assert member[sku].member_price == Money(900, "CNY") and member[sku].payable.amount == 900
 

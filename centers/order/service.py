@@ -152,8 +152,6 @@ async def place_order(
     allocations = priced.allocations
     store_id = placement.store_id
 
-    await _reserve(session, tenant_id, order_id, placement, priced.drafts, priced.flash_lines)
-
     now = datetime.now(UTC)
     if placement.group_activity_id is not None:
         await _join_group(session, tenant_id, order_id, placement, allocations, now)
@@ -281,6 +279,11 @@ async def place_order(
     )
     if machine.find(order.status, "TIMEOUT") is not None:
         await transitions.schedule_payment_timeout(session, tenant_id, order_id, now, settings)
+    # Stock rows are the placement's hot locks (every buyer of a SKU takes the same row):
+    # reserve as late as possible so they are held for the last statements and the commit
+    # only, not for the whole placement. Before the payment opens, since tenders that
+    # cover the order (points) capture it at once and payment deducts the reservation.
+    await _reserve(session, tenant_id, order_id, placement, priced.drafts, priced.flash_lines)
     await _open_payment(session, tenant_id, order, placement, lines, allocations)
     return order, False
 

@@ -156,6 +156,20 @@ async def payment_captured(
         raise OrderNotPayable(error.message, error.code) from error
 
 
+async def order_lines_refunded(
+    session: AsyncSession, tenant_id: uuid.UUID, payload: Mapping[str, Any]
+) -> None:
+    """The payment center refunded amounts of the order's lines (after-sale or a direct
+    ``refundPayment``): count them on the lines, in the same transaction (decision 0080)."""
+    await refunds.count_refund(
+        session,
+        tenant_id,
+        uuid.UUID(str(payload["order_id"])),
+        {uuid.UUID(str(k)): int(v) for k, v in dict(payload["line_amounts"]).items()},
+        request_key=str(payload["request_key"]),
+    )
+
+
 JOB_HANDLERS: dict[str, JobHandler] = {
     transitions.JOB_PAYMENT_TIMEOUT: payment_timeout,
     transitions.JOB_COMPLETE: complete_after_sale_window,
@@ -163,4 +177,7 @@ JOB_HANDLERS: dict[str, JobHandler] = {
     groups.JOB_GROUP_EXPIRE: group_expire,
     groups.JOB_GROUP_MEMBER_FAILED: group_member_failed,
 }
-EVENT_HANDLERS: dict[str, EventHandler] = {"payment.captured": payment_captured}
+EVENT_HANDLERS: dict[str, EventHandler] = {
+    "payment.captured": payment_captured,
+    "payment.order_lines_refunded": order_lines_refunded,
+}

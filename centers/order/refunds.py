@@ -10,7 +10,7 @@ goods are restocked after inspection. Each request follows its kind's state mach
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +25,7 @@ from centers.order.dto import (
     order_line_id,
 )
 from centers.order.events import OrderRefundChanged
-from centers.order.machine import Actor
+from centers.order.machine import Actor, machine_for
 from centers.order.machine.refunds import REFUND_MACHINES
 from centers.payment import api as payment_api
 from centers.stock import api as stock_api
@@ -356,26 +356,56 @@ async def _refund_money(
         },
         reason=refund.kind.lower(),
     )
-    await repository.add_refunded(
-        session, tenant_id, order.id, {line.line_no: line.amount for line in refund.lines}
-    )
-    lines = [line for _, line in await repository.lines_by_orders(session, tenant_id, [order.id])]
-    if all(
+    # The payment center's ``payment.order_lines_refunded`` counts the amounts on the
+    # order's lines, in this transaction (``count_refund``, decision 0080).
+
+
+async def count_refund(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    line_amounts: Mapping[uuid.UUID, int],
+    *,
+    request_key: str,
+) -> None:
+    """Count money the payment center refunded on the order's lines (whoever asked:
+    an after-sale request or a direct ``refundPayment``); close the trade when all
+    that was paid for the goods went back. An order this center does not hold (cash
+    recorded against a foreign order id) is left alone."""
+    order = await repository.lock_order(session, tenant_id, order_id, None)
+    if order is None:
+        return
+    lines = [line for _, line in await repository.lines_by_orders(session, tenant_id, [order_id])]
+    numbers = {order_line_id(order_id, line.line_no): line.line_no for line in lines}
+    numbers[delivery_fee_id(order_id)] = DELIVERY_FEE_LINE
+    counted: dict[int, int] = {}
+    for line_id, amount in line_amounts.items():
+        line_no = numbers.get(line_id)
+        if line_no is None:
+            raise RuntimeError(f"refunded line {line_id} is not on order {order_id}")
+        counted[line_no] = counted.get(line_no, 0) + amount
+    if not counted:
+        return
+    await repository.add_refunded(session, tenant_id, order_id, counted)
+    lines = [line for _, line in await repository.lines_by_orders(session, tenant_id, [order_id])]
+    closable = machine_for(order.order_type).find(order.status, "CLOSE") is not None
+    if closable and all(
         line.payable is not None
         and line.refunded is not None
         and line.refunded.amount >= line.payable.amount
         for line in lines
     ):
-        # Everything paid for the goods went back: the trade is closed (交易关闭).
+        # Everything paid for the goods went back: the trade is closed (交易关闭). A
+        # completed (or already closed) order keeps its status; its lines show the refund.
         await transitions.apply_event(
             session,
             tenant_id,
-            order.id,
+            order_id,
             "CLOSE",
-            actor="system:after-sale",
+            actor="system:refund",
             actor_kind=Actor.SYSTEM,
-            reason=f"fully refunded ({refund.kind.lower()})",
-            idempotency_key=f"closed-by:{refund.id}",
+            reason="fully refunded",
+            idempotency_key=f"closed-by:{request_key}",
         )
 
 

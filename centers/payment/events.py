@@ -60,3 +60,25 @@ class PaymentRefunded:
     @property
     def aggregate_id(self) -> uuid.UUID:
         return self.order_id
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLinesRefunded:
+    """A refund request by line amounts went through (once per request, never on a
+    replay), whoever asked: the order center's after-sale flow or ``refundPayment``.
+    The order center handles it in the same transaction and counts the amounts as
+    refunded on its lines (decision 0080), so the order's and the payment's money views
+    never disagree. ``line_amounts`` maps the payment's line ids (the order's
+    ``order_line_id``/``delivery_fee_id``, as strings) to the amounts refunded."""
+
+    topic: ClassVar[str] = "payment.order_lines_refunded"
+    order_id: uuid.UUID
+    request_key: str
+    reason: str
+    amount: int
+    currency: str
+    line_amounts: dict[str, int]
+
+    @property
+    def aggregate_id(self) -> uuid.UUID:
+        return self.order_id

@@ -27,7 +27,7 @@ from centers.payment.dto import (
     RefundInfo,
     RefundStatus,
 )
-from centers.payment.events import PaymentRefunded
+from centers.payment.events import OrderLinesRefunded, PaymentRefunded
 from centers.points import api as points_api
 from kernel import idempotency
 from kernel.errors import NotFoundError, UserInputError
@@ -309,6 +309,23 @@ async def refund(
             )
         )
     total = sum(r.amount.amount for r in made)
+    refunded_lines: dict[str, int] = {}
+    for made_refund in made:
+        for line_id, amount in made_refund.line_amounts.items():
+            refunded_lines[str(line_id)] = refunded_lines.get(str(line_id), 0) + amount
+    # The order counts the refund on its lines in this same transaction (decision 0080).
+    await emit(
+        session,
+        tenant_id,
+        OrderLinesRefunded(
+            order_id=order_id,
+            request_key=key,
+            reason=reason,
+            amount=total,
+            currency=order.amount.currency,
+            line_amounts=refunded_lines,
+        ),
+    )
     # Points the order earned go back in proportion; points it redeemed come back too.
     await points_api.reverse_for_refund(
         session,

@@ -8,16 +8,23 @@
    keep-alive HTTP clients POSTing ``placeOrder`` (3 lines) until ``--orders`` succeed;
 4. the same business transaction in raw asyncpg (prepared statements, a pool of
    ``--clients`` connections, the same concurrency, tenant, store and SKUs);
-5. a table: orders/s, p50, p99 and CPU per order for each side, and the ratios.
+5. a table: orders/s, p50, p99 and CPU per order for each side, and the ratios;
+6. the rows each side wrote per order in every table the order touches (found by order
+   id) and PostgreSQL's per-table insert/update/delete counters for each side.
 
-Any failed order is reported and makes the script exit non-zero. Traffic stays on
-127.0.0.1 (or the database's unix socket). See docs/performance.md.
+Any failed order, or any table where the two sides wrote a different number of rows per
+order, is reported and makes the script exit non-zero. Traffic stays on 127.0.0.1 (or
+the database's unix socket). See docs/performance.md.
 
-The raw side is the minimal order transaction (claim, store, SKUs, reserve, order,
-lines, outbox). Since issue 3, ``placeOrder`` also prices through the promotion engine
-(channel prices, categories, activities), decides the split by stock location, opens
-the payment, writes sub-orders, the first history entry, the payment-timeout job and a
-NOTIFY: more work per order than the raw side does, so the ratio is a floor.
+The raw side replays, statement for statement, what one ``placeOrder`` of this cart
+sends today (captured with ``log_statement=all``, 2026-11-25): the RLS role and tenant
+setting, the idempotency claim, store, SKUs (twice, as the app reads them), channel
+prices, products, the promotion pricing claim, activities and saved quote, the order
+settings, the split read, the order, its sub-order, lines, ``order.placed`` event,
+history entry and NOTIFY, the payment-timeout job, the stock lock and reservation, the
+reservation's expiry job and the payment (23 statements in one transaction). It skips
+only the decisions: no promotion, member, coupon or channel price applies (it checks
+that and fails otherwise), so the engine's result is written as the app writes it then.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import dataclasses
 import itertools
 import json
 import math
@@ -38,7 +46,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +55,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from centers.product import api as product_api
+from centers.promotion import api as promotion_api
 from centers.stock import api as stock_api
 from centers.store import api as store_api
 from kernel.authn import mint_dev_token
@@ -76,63 +85,166 @@ mutation PlaceOrder($input: PlaceOrderInput!) {
 
 
 # --- the raw-SQL baseline: the statements placeOrder sends, minus the ORM ------------
+#
+# Captured with ``log_statement=all`` for one placeOrder of the bench's cart (3 lines,
+# POS, no member, coupon or points; 2026-11-25, after commit f3d9f90) and replayed here
+# in the same order, one asyncpg prepared statement each, in one transaction. Columns,
+# WHERE clauses and locks are the app's; only SQLAlchemy's ``$n::TYPE`` casts differ.
+# The numbers in the comments are the statement's place in the app's transaction.
 
+# 1. request session: the tenant and the RLS role, transaction-local (kernel/db.py)
+SQL_BIND = """
+SELECT set_config('role', 'zhongtai_app', true), set_config('zhongtai.tenant_id', $1, true)
+"""
+# 2. kernel.idempotency.claim
 SQL_CLAIM = """
 INSERT INTO kernel.idempotency_key (tenant_id, scope, key, request_hash, result_id, created_at)
 VALUES ($1, 'order.place', $2, $3, $4, $5)
 ON CONFLICT DO NOTHING RETURNING result_id
 """
+# 3. store_api.get_store
 SQL_STORE = """
-SELECT id, tenant_id, code, name, timezone FROM store.store WHERE tenant_id = $1 AND id = $2
-"""
-SQL_SKUS = """
-SELECT id, product_id, code, name, price_amount, currency FROM product.sku
+SELECT id, tenant_id, code, name, timezone FROM store.store
 WHERE tenant_id = $1 AND id = ANY($2::uuid[])
 """
-# Copied from centers/stock/repository.py (_LOCK_LEVELS and _RESERVE).
-SQL_LOCK_LEVELS = """
-SELECT sku_id, on_hand - reserved AS available FROM stock.level
-WHERE tenant_id = $1 AND store_id = $2 AND sku_id = ANY($3::uuid[])
-ORDER BY sku_id FOR UPDATE
+# 4 and 5. product_api.get_skus, then again inside product_api.quote_prices
+SQL_SKUS = """
+SELECT id, product_id, code, name, price_amount, currency, specs FROM product.sku
+WHERE tenant_id = $1 AND id = ANY($2::uuid[])
 """
-SQL_RESERVE = """
-WITH wanted AS (
-  SELECT * FROM unnest($4::uuid[], $5::int[]) AS w(sku_id, qty)
-), taken AS (
-  UPDATE stock.level l SET reserved = l.reserved + w.qty, updated_at = now()
-  FROM wanted w
-  WHERE l.tenant_id = $1 AND l.store_id = $2 AND l.sku_id = w.sku_id
-    AND l.on_hand - l.reserved >= w.qty
-  RETURNING l.sku_id, w.qty
-), held AS (
-  INSERT INTO stock.reservation (tenant_id, order_id, sku_id, store_id, quantity, created_at)
-  SELECT $1::uuid, $3::uuid, sku_id, $2::uuid, qty, now()
-  FROM taken
-), logged AS (
-  INSERT INTO stock.movement
-    (tenant_id, id, store_id, sku_id, on_hand_delta, reserved_delta, reason, source_id, created_at)
-  SELECT $1::uuid, gen_random_uuid(), $2::uuid, sku_id, 0, qty, 'reserve', $3::text, now()
-  FROM taken
-)
-SELECT count(*) FROM taken
+# 6. product_api.quote_prices: channel/store prices
+SQL_SKU_PRICES = """
+SELECT p.sku_id, p.channel, p.store_id, p.price_amount, s.currency
+FROM product.sku_price p JOIN product.sku s ON s.tenant_id = p.tenant_id AND s.id = p.sku_id
+WHERE p.tenant_id = $1 AND p.sku_id IN ($2, $3, $4)
+ORDER BY p.sku_id, p.channel, p.store_id
 """
+# 7. product_api.get_products (category of each line, for promotion scopes)
+SQL_PRODUCTS = """
+SELECT id, name, description, category_id, attributes, images, external_code
+FROM product.product WHERE tenant_id = $1 AND id IN ($2, $3, $4)
+"""
+# 8. promotion commit_quote: claim the order's pricing
+SQL_PRICING_CLAIM = """
+INSERT INTO promotion.order_pricing
+  (tenant_id, order_id, request_hash, quote, consumed, status, created_at)
+VALUES ($1, $2, $3, '{}'::jsonb, '{}'::jsonb, 'COMMITTED', $4)
+ON CONFLICT DO NOTHING RETURNING order_id
+"""
+# 9. promotion: the tenant's running activities
+SQL_ACTIVITIES = """
+SELECT id, tenant_id, name, kind, status, starts_at, ends_at, created_at, rule, scope,
+       priority, exclusive, stack_group, budget, budget_used, per_member_limit
+FROM promotion.activity
+WHERE tenant_id = $1 AND status = 'ACTIVE' AND ends_at > $2 AND starts_at <= $2
+ORDER BY priority DESC, id LIMIT 500
+"""
+# 10. promotion: save the quote and what it consumed
+SQL_PRICING_SAVE = """
+UPDATE promotion.order_pricing SET quote = $3::jsonb, consumed = $4::jsonb
+WHERE tenant_id = $1 AND order_id = $2
+"""
+# 11. order settings (payment timeout, delivery fee, …)
+SQL_ORDER_SETTING = """
+SELECT tenant_id, payment_timeout_seconds, after_sale_days, delivery_fee, free_delivery_from,
+       presale_deposit_percent, presale_balance_hours, review_orders_per_hour,
+       review_discount_percent
+FROM "order".order_setting WHERE tenant_id = $1
+"""
+# 12. the split rule: where each SKU is stocked (no lock)
+SQL_SPLIT_LEVELS = """
+SELECT store_id, sku_id, on_hand, reserved, low_threshold FROM stock.level
+WHERE tenant_id = $1 AND sku_id IN ($2, $3, $4) ORDER BY sku_id, store_id
+"""
+# 13. the order, with a random number (retried on the rare collision)
 SQL_ORDER = """
 INSERT INTO "order".trade_order
-  (tenant_id, id, number, store_id, buyer_subject, status, currency, total_amount, placed_at)
-VALUES ($1, $2, $3, $4, $5, 'PLACED', $6, $7, $8)
+  (tenant_id, id, number, store_id, buyer_subject, order_type, channel, status, currency,
+   list_amount, discount_amount, delivery_fee, total_amount, deposit_amount, paid_amount,
+   refunded_amount, external_id, placed_at, status_changed_at)
+VALUES ($1, $2, $3, $4, $5, 'STANDARD', 'POS', 'PLACED', $6, $7, 0, 0, $8, 0, 0, 0, NULL, $9, $9)
 ON CONFLICT (tenant_id, number) DO NOTHING RETURNING id
 """
-SQL_LINES = """
-INSERT INTO "order".order_line (tenant_id, order_id, line_no, sku_id, sku_code, sku_name,
-                                unit_price_amount, quantity, line_amount)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9),
-       ($10, $11, $12, $13, $14, $15, $16, $17, $18),
-       ($19, $20, $21, $22, $23, $24, $25, $26, $27)
+# 14. its one sub-order (everything ships from the ordering store)
+SQL_SUB_ORDER = """
+INSERT INTO "order".sub_order (tenant_id, order_id, sub_no, split_key, store_id, list_amount,
+                               discount_amount, delivery_fee, payable_amount, refunded_amount)
+VALUES ($1, $2, 1, $3, $4, $5, 0, 0, $5, 0)
 """
+# 15. the lines (executemany, one round trip, as SQLAlchemy's insertmanyvalues sends them)
+SQL_LINE = """
+INSERT INTO "order".order_line (tenant_id, order_id, line_no, sub_no, sku_id, sku_code, sku_name,
+                                unit_price_amount, quantity, line_amount, discount_amount,
+                                payable_amount, refunded_amount)
+VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, 0, $9, 0)
+"""
+# 16. the order.placed event
 SQL_OUTBOX = """
 INSERT INTO kernel.outbox_event (tenant_id, id, topic, aggregate_id, payload, occurred_at)
 VALUES ($1, $2, 'order.placed', $3, $4::json, $5)
 """
+# 17. the first history entry
+SQL_HISTORY = """
+INSERT INTO "order".order_history (tenant_id, order_id, seq, at, actor, event, from_status,
+                                   to_status, reason, idempotency_key)
+VALUES ($1, $2, 1, $3, $4, 'PLACE', NULL, 'PLACED', '', NULL)
+"""
+# 18. the subscription NOTIFY
+SQL_NOTIFY = "SELECT pg_notify('zhongtai_order_events', $1)"
+# 19 and 22. kernel.jobs.schedule_job: payment timeout, then the reservation's expiry
+SQL_JOB = """
+INSERT INTO kernel.scheduled_job
+  (tenant_id, id, kind, key, payload, due_at, status, attempts, created_at)
+VALUES ($1, $2, $3, $4, $5::json, $6, 'pending', 0, $7)
+ON CONFLICT (tenant_id, kind, key) DO NOTHING RETURNING id
+"""
+# 20. Copied from centers/stock/repository/levels.py (_LOCK_LEVELS): the hot locks.
+SQL_LOCK_LEVELS = """
+SELECT l.sku_id, l.on_hand - l.reserved AS available,
+       s.deduction_strategy, s.reservation_ttl_seconds,
+       EXISTS (SELECT 1 FROM stock.product_strategy p WHERE p.tenant_id = $1) AS overridden
+FROM stock.level l LEFT JOIN stock.setting s ON s.tenant_id = l.tenant_id
+WHERE l.tenant_id = $1 AND l.store_id = $2 AND l.sku_id = ANY($3::uuid[])
+ORDER BY l.sku_id FOR UPDATE OF l
+"""
+# 21. Copied from centers/stock/repository/levels.py (_RESERVE).
+SQL_RESERVE = """
+WITH wanted AS (
+  SELECT * FROM unnest($1::uuid[], $2::int[], $3::boolean[]) AS w(sku_id, qty, held)
+), taken AS (
+  UPDATE stock.level l
+  SET reserved = l.reserved + CASE WHEN w.held THEN w.qty ELSE 0 END, updated_at = now()
+  FROM wanted w
+  WHERE l.tenant_id = $4 AND l.store_id = $5 AND l.sku_id = w.sku_id
+    AND l.on_hand - l.reserved >= w.qty
+  RETURNING l.sku_id, w.qty, w.held, l.on_hand - l.reserved AS available, l.low_threshold
+), kept AS (
+  INSERT INTO stock.reservation
+    (tenant_id, order_id, sku_id, store_id, quantity, created_at, status, expires_at)
+  SELECT $4::uuid, $6::uuid, sku_id, $5::uuid,
+         qty, now(), CASE WHEN held THEN 'HELD' ELSE 'PENDING' END,
+         CASE WHEN held THEN $7::timestamptz END
+  FROM taken
+), logged AS (
+  INSERT INTO stock.movement
+    (tenant_id, id, store_id, sku_id, on_hand_delta, reserved_delta, reason, source_id, created_at)
+  SELECT $4::uuid, gen_random_uuid(), $5::uuid, sku_id, 0, qty, 'reserve', $8::text, now()
+  FROM taken WHERE held
+)
+SELECT sku_id, qty, held, available, low_threshold FROM taken
+"""
+# 23. payment_api.open_payment
+SQL_PAYMENT = """
+INSERT INTO payment.order_payment
+  (tenant_id, order_id, id, store_id, member_id, amount, currency, paid_amount,
+   refunded_amount, status, line_amounts, created_at, deposit_amount, balance_from)
+VALUES ($1, $2, $3, $4, NULL, $5, $6, 0, 0, 'OPEN', $7::jsonb, $8, NULL, NULL)
+ON CONFLICT DO NOTHING RETURNING id
+"""
+PAYMENT_TIMEOUT_JOB = "order.payment_timeout"
+RESERVATION_EXPIRY_JOB = "stock.reservation_expiry"
+DEFAULT_PAYMENT_TIMEOUT = timedelta(seconds=900)  # order.dto.OrderSettings default
+DEFAULT_RESERVATION_TTL = timedelta(seconds=900)  # stock DEFAULT_SETTINGS (AT_ORDER, 15 min)
 
 
 @dataclass(frozen=True)
@@ -333,7 +445,7 @@ def graphql_placer(
     async def place(n: int) -> str | None:
         variables = {
             "input": {
-                "idempotencyKey": f"bench-gql-{run_id}-{n}",
+                "idempotencyKey": f"{GQL_KEY_PREFIX}{run_id}-{n}",
                 "storeId": str(shop.store_id),
                 "lines": lines,
             }
@@ -461,66 +573,153 @@ async def bench_graphql(
 def raw_placer(
     pool: asyncpg.Pool, shop: Shop, run_id: str
 ) -> Callable[[int], Awaitable[str | None]]:
+    """One order, statement for statement as placeOrder sends it (see the SQL above)."""
     tenant, store = shop.tenant_id, shop.store_id
     buyer = "user:bench"
+    lines = [(sku, 1) for sku in shop.sku_ids]
+    sku_ids = [sku for sku, _ in lines]
+    quantities = dict(lines)
 
     async def place(n: int) -> str | None:
         order_id = new_id()
-        key = f"bench-raw-{run_id}-{n}"
-        lines = [(sku, 1) for sku in shop.sku_ids]
+        key = f"{RAW_KEY_PREFIX}{run_id}-{n}"
         digest = request_hash(
-            {"buyer": buyer, "store": store, "lines": [[sku, qty] for sku, qty in lines]}
+            {
+                "buyer": buyer,
+                "store": store,
+                "type": "STANDARD",
+                "channel": "POS",
+                "lines": [[sku, qty] for sku, qty in lines],
+                "member": None,
+                "coupons": [],
+                "points": 0,
+            }
         )
-        now = datetime.now(UTC)
         async with pool.acquire() as connection, connection.transaction():
-            if await connection.fetchval(SQL_CLAIM, tenant, key, digest, order_id, now) is None:
+            run = connection.fetch
+            await run(SQL_BIND, str(tenant))
+            if await connection.fetchval(SQL_CLAIM, tenant, key, digest, order_id, _now()) is None:
                 return "idempotency key already claimed"
-            if await connection.fetchrow(SQL_STORE, tenant, store) is None:
+            if not await run(SQL_STORE, tenant, [store]):
                 return "store not found"
-            skus = {
-                row["id"]: row
-                for row in await connection.fetch(SQL_SKUS, tenant, [sku for sku, _ in lines])
-            }
-            if len(skus) != len(lines):
+            skus = {row["id"]: row for row in await run(SQL_SKUS, tenant, sku_ids)}
+            if len(skus) != len(sku_ids):
                 return "SKU not found"
-            quantities = dict(lines)
-            available = {
-                row["sku_id"]: row["available"]
-                for row in await connection.fetch(SQL_LOCK_LEVELS, tenant, store, list(quantities))
-            }
-            if any(available.get(sku, 0) < qty for sku, qty in quantities.items()):
-                return "out of stock"
-            taken = await connection.fetchval(
-                SQL_RESERVE,
-                tenant,
-                store,
-                order_id,
-                list(quantities),
-                list(quantities.values()),
+            # quote_prices reads the SKUs again, then their channel/store prices.
+            await run(SQL_SKUS, tenant, sku_ids)
+            if await run(SQL_SKU_PRICES, tenant, *sku_ids):
+                return "the bench's SKUs must have no channel or store price"
+            products = await run(SQL_PRODUCTS, tenant, *[skus[s]["product_id"] for s in sku_ids])
+            category = {row["id"]: row["category_id"] for row in products}
+            currency = skus[sku_ids[0]]["currency"]
+            unit = {sku: skus[sku]["price_amount"] for sku in sku_ids}
+            at = _now()
+            pricing = promotion_api.PricingRequest(
+                store_id=store,
+                channel="POS",
+                member_id=None,
+                coupon_codes=(),
+                points_to_redeem=0,
+                currency=currency,
+                at=at,
+                order_type="STANDARD",
+                group_buy_activity_id=None,
+                lines=tuple(
+                    promotion_api.PricingLine(
+                        sku_id=sku,
+                        product_id=skus[sku]["product_id"],
+                        category_id=category.get(skus[sku]["product_id"]),
+                        quantity=qty,
+                        unit_price=unit[sku],
+                    )
+                    for sku, qty in lines
+                ),
             )
-            if taken != len(quantities):
-                return "stock changed while reserving"
-            currency = skus[lines[0][0]]["currency"]
-            priced = [
-                (i + 1, skus[sku], qty, skus[sku]["price_amount"] * qty)
-                for i, (sku, qty) in enumerate(lines)
-            ]
-            total = sum(amount for *_, amount in priced)
+            claimed = await connection.fetchval(
+                SQL_PRICING_CLAIM,
+                tenant,
+                order_id,
+                request_hash(dataclasses.asdict(pricing)),
+                _now(),
+            )
+            if claimed is None:
+                return "order pricing already claimed"
+            if await run(SQL_ACTIVITIES, tenant, at):
+                return "the bench's tenant must have no running promotion"
+            amounts = [unit[sku] * qty for sku, qty in lines]
+            total = sum(amounts)
+            quote = {
+                "lines": [
+                    {
+                        "line_index": index,
+                        "list_amount": amount,
+                        "payable_amount": amount,
+                        "discount_amount": 0,
+                    }
+                    for index, amount in enumerate(amounts)
+                ],
+                "subtotal": total,
+                "allocations": [],
+                "explanation": ["no promotion, benefit or coupon applies"],
+                "payable_total": total,
+                "discount_total": 0,
+                "points_redeemed": 0,
+            }
+            consumed = {
+                "points": 0,
+                "budgets": [],
+                "coupons": [],
+                "member_id": None,
+                "member_uses": [],
+                "shared_codes": [],
+            }
+            await connection.execute(
+                SQL_PRICING_SAVE, tenant, order_id, json.dumps(quote), json.dumps(consumed)
+            )
+            setting = await connection.fetchrow(SQL_ORDER_SETTING, tenant)
+            timeout = (
+                timedelta(seconds=setting["payment_timeout_seconds"])
+                if setting is not None
+                else DEFAULT_PAYMENT_TIMEOUT
+            )
+            stocked = {
+                row["sku_id"]
+                for row in await run(SQL_SPLIT_LEVELS, tenant, *sku_ids)
+                if row["store_id"] == store
+            }
+            if stocked != set(sku_ids):
+                return "the bench's store must stock every SKU (one sub-order)"
+            now = _now()
             number = new_order_number(now)
             for _ in range(5):
                 if await connection.fetchval(
-                    SQL_ORDER, tenant, order_id, number, store, buyer, currency, total, now
+                    SQL_ORDER, tenant, order_id, number, store, buyer, currency, total, total, now
                 ):
                     break
                 number = new_order_number(now)
             else:
                 return "could not draw a free order number"
-            params: list[Any] = []
-            for line_no, sku, qty, amount in priced:
-                params += [tenant, order_id, line_no, sku["id"], sku["code"], sku["name"]]
-                params += [sku["price_amount"], qty, amount]
-            await connection.execute(SQL_LINES, *params)
-            payload = {
+            await connection.execute(
+                SQL_SUB_ORDER, tenant, order_id, f"store:{store}", store, total
+            )
+            await connection.executemany(
+                SQL_LINE,
+                [
+                    (
+                        tenant,
+                        order_id,
+                        index + 1,
+                        sku,
+                        skus[sku]["code"],
+                        skus[sku]["name"],
+                        unit[sku],
+                        qty,
+                        amount,
+                    )
+                    for index, ((sku, qty), amount) in enumerate(zip(lines, amounts, strict=True))
+                ],
+            )
+            placed = {
                 "order_id": str(order_id),
                 "number": number,
                 "store_id": str(store),
@@ -529,20 +728,104 @@ def raw_placer(
                 "total_amount": total,
                 "lines": [
                     {
-                        "sku_id": str(sku["id"]),
+                        "sku_id": str(sku),
                         "quantity": qty,
-                        "unit_price_amount": sku["price_amount"],
+                        "unit_price_amount": unit[sku],
                         "line_amount": amount,
                     }
-                    for _, sku, qty, amount in priced
+                    for (sku, qty), amount in zip(lines, amounts, strict=True)
                 ],
+                "order_type": "STANDARD",
+                "channel": "POS",
+                "status": "PLACED",
             }
             await connection.execute(
-                SQL_OUTBOX, tenant, new_id(), order_id, json.dumps(payload), datetime.now(UTC)
+                SQL_OUTBOX, tenant, new_id(), order_id, json.dumps(placed), _now()
             )
+            await connection.execute(SQL_HISTORY, tenant, order_id, now, buyer)
+            change = {
+                "tenant": str(tenant),
+                "store": str(store),
+                "order": str(order_id),
+                "event": "PLACE",
+                "from": None,
+                "to": "PLACED",
+                "at": now.isoformat(),
+            }
+            await run(SQL_NOTIFY, json.dumps(change))
+            job_payload = json.dumps({"order_id": str(order_id)})
+            await connection.fetchval(
+                SQL_JOB,
+                tenant,
+                new_id(),
+                PAYMENT_TIMEOUT_JOB,
+                str(order_id),
+                job_payload,
+                now + timeout,
+                _now(),
+            )
+            # The hot rows: locked from here to the COMMIT, as in the app.
+            locked = await run(SQL_LOCK_LEVELS, tenant, store, list(quantities))
+            if any(
+                row["available"] < quantities[row["sku_id"]] or row["overridden"] for row in locked
+            ) or len(locked) != len(quantities):
+                return "out of stock (or a product deduction strategy the bench does not model)"
+            first = locked[0]
+            if first["deduction_strategy"] not in (None, "AT_ORDER"):
+                return "the bench's tenant must deduct stock at order"
+            ttl = (
+                timedelta(seconds=first["reservation_ttl_seconds"])
+                if first["deduction_strategy"] is not None
+                else DEFAULT_RESERVATION_TTL
+            )
+            expires_at = _now() + ttl
+            taken = await run(
+                SQL_RESERVE,
+                list(quantities),
+                list(quantities.values()),
+                [True] * len(quantities),
+                tenant,
+                store,
+                order_id,
+                expires_at,
+                str(order_id),
+            )
+            if len(taken) != len(quantities):
+                return "stock changed while reserving"
+            await connection.fetchval(
+                SQL_JOB,
+                tenant,
+                new_id(),
+                RESERVATION_EXPIRY_JOB,
+                str(order_id),
+                job_payload,
+                expires_at,
+                _now(),
+            )
+            line_amounts = {
+                str(uuid.uuid5(order_id, f"line:{index + 1}")): amount
+                for index, amount in enumerate(amounts)
+            }
+            opened = await connection.fetchval(
+                SQL_PAYMENT,
+                tenant,
+                order_id,
+                new_id(),
+                store,
+                total,
+                currency,
+                json.dumps(line_amounts),
+                _now(),
+            )
+            if opened is None:
+                return "payment already open"
         return None
 
     return place
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -571,6 +854,155 @@ async def bench_raw(
     finally:
         await pool.close()
     return side
+
+
+# --- did both sides do the same work? -----------------------------------------------
+
+GQL_KEY_PREFIX = "bench-gql-"
+RAW_KEY_PREFIX = "bench-raw-"
+
+# Every row one placeOrder writes, found by the order's id, counted per side (a side's
+# orders are those whose idempotency key it claimed), by table and a distinguishing column.
+SQL_WRITTEN = """
+WITH placed AS (
+  SELECT result_id AS order_id, CASE WHEN key LIKE 'bench-gql-%' THEN 'gql' ELSE 'raw' END AS side
+  FROM kernel.idempotency_key
+  WHERE tenant_id = $1 AND scope = 'order.place' AND key LIKE 'bench-%-' || $2 || '-%'
+), written AS (
+  SELECT 'kernel.idempotency_key' AS tbl, k.scope AS detail, p.side
+    FROM kernel.idempotency_key k JOIN placed p ON k.result_id = p.order_id
+    WHERE k.tenant_id = $1
+  UNION ALL SELECT 'order.trade_order', o.status || '/' || o.channel, p.side
+    FROM "order".trade_order o JOIN placed p ON o.id = p.order_id WHERE o.tenant_id = $1
+  UNION ALL SELECT 'order.sub_order', '', p.side
+    FROM "order".sub_order s JOIN placed p USING (order_id) WHERE s.tenant_id = $1
+  UNION ALL SELECT 'order.order_line', '', p.side
+    FROM "order".order_line l JOIN placed p USING (order_id) WHERE l.tenant_id = $1
+  UNION ALL SELECT 'order.order_line_discount', '', p.side
+    FROM "order".order_line_discount d JOIN placed p USING (order_id) WHERE d.tenant_id = $1
+  UNION ALL SELECT 'order.order_history', h.event, p.side
+    FROM "order".order_history h JOIN placed p USING (order_id) WHERE h.tenant_id = $1
+  UNION ALL SELECT 'promotion.order_pricing', r.status, p.side
+    FROM promotion.order_pricing r JOIN placed p USING (order_id) WHERE r.tenant_id = $1
+  UNION ALL SELECT 'kernel.outbox_event', e.topic, p.side
+    FROM kernel.outbox_event e JOIN placed p ON e.aggregate_id = p.order_id
+    WHERE e.tenant_id = $1
+  UNION ALL SELECT 'kernel.scheduled_job', j.kind || '/' || j.status, p.side
+    FROM kernel.scheduled_job j JOIN placed p ON j.key = p.order_id::text
+    WHERE j.tenant_id = $1
+  UNION ALL SELECT 'stock.reservation', r.status, p.side
+    FROM stock.reservation r JOIN placed p USING (order_id) WHERE r.tenant_id = $1
+  UNION ALL SELECT 'stock.movement', m.reason, p.side
+    FROM stock.movement m JOIN placed p ON m.source_id = p.order_id::text
+    WHERE m.tenant_id = $1
+  UNION ALL SELECT 'payment.order_payment', y.status, p.side
+    FROM payment.order_payment y JOIN placed p USING (order_id) WHERE y.tenant_id = $1
+)
+SELECT tbl, detail, side, count(*) AS n FROM written GROUP BY tbl, detail, side
+"""
+# The stock rows both sides update: what they hold must equal the held reservations.
+SQL_LEVELS_CHECK = """
+SELECT l.sku_id, l.reserved,
+       (SELECT coalesce(sum(r.quantity), 0) FROM stock.reservation r
+        WHERE r.tenant_id = l.tenant_id AND r.store_id = l.store_id AND r.sku_id = l.sku_id
+          AND r.status = 'HELD') AS held
+FROM stock.level l WHERE l.tenant_id = $1 AND l.store_id = $2
+"""
+SQL_TABLE_STATS = """
+SELECT schemaname || '.' || relname AS tbl, n_tup_ins, n_tup_upd, n_tup_del
+FROM pg_stat_user_tables
+"""
+
+
+async def table_writes(url: str) -> dict[str, tuple[int, int, int]]:
+    """Rows inserted, updated, deleted per table so far (PostgreSQL's statistics; a
+    backend reports them at the latest when it exits, and both sides' are closed)."""
+    await asyncio.sleep(1.5)  # let exiting backends flush their counters
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        rows = await connection.fetch(SQL_TABLE_STATS)
+    finally:
+        await connection.close()
+    return {row["tbl"]: (row["n_tup_ins"], row["n_tup_upd"], row["n_tup_del"]) for row in rows}
+
+
+def stats_delta(
+    before: dict[str, tuple[int, int, int]], after: dict[str, tuple[int, int, int]]
+) -> dict[str, tuple[int, int, int]]:
+    delta: dict[str, tuple[int, int, int]] = {}
+    for table, (ins, upd, dele) in after.items():
+        was = before.get(table, (0, 0, 0))
+        if (ins, upd, dele) != was:
+            delta[table] = (ins - was[0], upd - was[1], dele - was[2])
+    return delta
+
+
+async def compare_writes(
+    url: str,
+    shop: Shop,
+    run_id: str,
+    stats: dict[str, dict[str, tuple[int, int, int]]],
+) -> list[str]:
+    """Print the rows each side wrote per order, by table; return the differences."""
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        async with connection.transaction():
+            # Visible under Row-Level Security too, when the bench's user is not a superuser.
+            await connection.execute(
+                "SELECT set_config('zhongtai.tenant_id', $1, true)", str(shop.tenant_id)
+            )
+            rows = await connection.fetch(SQL_WRITTEN, shop.tenant_id, run_id)
+            levels = await connection.fetch(SQL_LEVELS_CHECK, shop.tenant_id, shop.store_id)
+    finally:
+        await connection.close()
+    counts: dict[tuple[str, str], dict[str, int]] = collections.defaultdict(dict)
+    for row in rows:
+        counts[(row["tbl"], row["detail"])][row["side"]] = row["n"]
+    orders = {
+        side: sum(
+            n
+            for (table, _), by in counts.items()
+            if table == "order.trade_order"
+            for s, n in by.items()
+            if s == side
+        )
+        for side in ("gql", "raw")
+    }
+    problems: list[str] = []
+    print("\nrows written per order (all orders of the run, warmup included):")
+    print(f"  {'table':<28}{'detail':<34}{'GraphQL':>9}{'raw':>9}")
+    for (table, detail), by in sorted(counts.items()):
+        per = {
+            side: by.get(side, 0) / orders[side] if orders[side] else float("nan")
+            for side in ("gql", "raw")
+        }
+        mark = "" if per["gql"] == per["raw"] else "   <- differs"
+        print(f"  {table:<28}{detail[:33]:<34}{per['gql']:>9.2f}{per['raw']:>9.2f}{mark}")
+        if mark:
+            problems.append(f"{table} ({detail}): {per['gql']:.2f} vs {per['raw']:.2f} per order")
+    print(f"  (orders: GraphQL {orders['gql']}, raw {orders['raw']})")
+    for level in levels:
+        if level["reserved"] != level["held"]:
+            problems.append(
+                f"stock.level {level['sku_id']}: reserved {level['reserved']} "
+                f"but {level['held']} held by reservations"
+            )
+    print("\nrows inserted / updated / deleted per order, every table (pg_stat_user_tables):")
+    tables = sorted(set(stats["gql"]) | set(stats["raw"]))
+    print(f"  {'table':<36}{'GraphQL':>18}{'raw':>18}")
+    for table in tables:
+        cells = []
+        for side in ("gql", "raw"):
+            ins, upd, dele = stats[side].get(table, (0, 0, 0))
+            n = orders[side] or 1
+            cells.append(f"{ins / n:.2f}/{upd / n:.2f}/{dele / n:.2f}")
+        mark = "" if cells[0] == cells[1] else "   <- differs"
+        print(f"  {table:<36}{cells[0]:>18}{cells[1]:>18}{mark}")
+    print(
+        "  (GraphQL-only updates of kernel.outbox_event are the server's outbox dispatcher\n"
+        "   fanning events out after the order committed: background work, not placeOrder's)"
+    )
+    return problems
 
 
 # --- setup: database, seed, token -----------------------------------------------------
@@ -702,10 +1134,15 @@ async def run(url: str, embedded: bool, args: argparse.Namespace) -> int:
     env = {**await environment(url), "load": load}
     postgres = embedded_postgres(url) if embedded else None
     print(f"seeded tenant {shop.tenant_id}; GraphQL side ({args.clients} clients)…", flush=True)
+    start = await table_writes(url)
     graphql, problems = await bench_graphql(url, shop, args, postgres, run_id)
+    middle = await table_writes(url)
     print("raw asyncpg side…", flush=True)
     raw = await bench_raw(url, shop, args, postgres, run_id)
+    end = await table_writes(url)
     report([graphql, raw], args, env)
+    stats = {"gql": stats_delta(start, middle), "raw": stats_delta(middle, end)}
+    differences = await compare_writes(url, shop, run_id, stats)
 
     status = 0
     for side in (graphql, raw):
@@ -714,6 +1151,11 @@ async def run(url: str, embedded: bool, args: argparse.Namespace) -> int:
             print(f"\n{side.name}: {side.failed} failures", file=sys.stderr)
             for message, count in side.failures.most_common(10):
                 print(f"  {count} × {message}", file=sys.stderr)
+    if differences:
+        status = 1
+        print("\nthe two sides did not write the same rows per order:", file=sys.stderr)
+        for line in differences:
+            print(f"  {line}", file=sys.stderr)
     if problems:
         status = 1
         print(f"\nserver log shows {len(problems)} problem lines:", file=sys.stderr)

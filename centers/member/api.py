@@ -14,6 +14,7 @@ from centers.member.dto import (
     MemberInfo,
     MemberPricingProfile,
     MemberReview,
+    MemberSyncResult,
 )
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "MemberInfo",
     "MemberPricingProfile",
     "MemberReview",
+    "MemberSyncResult",
     "add_growth_for_order",
     "addresses_of",
     "get_member",
@@ -31,6 +33,7 @@ __all__ = [
     "pricing_profile",
     "register_member",
     "review_member",
+    "sync_member",
 ]
 
 
@@ -109,4 +112,32 @@ async def add_growth_for_order(
     per order, moving the member to the level it reaches; returns whether it was added."""
     return await profile.add_growth_for_order(
         session, tenant_id, member_id=member_id, order_id=order_id, amount_paid=amount_paid
+    )
+
+
+async def sync_member(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    source: str,
+    phone: str,
+    display_name: str,
+    source_version: int,
+) -> MemberSyncResult:
+    """Create or update a member from another system (the CRM), by phone: registers an
+    unknown phone (``member.registered``), else updates the display name. Idempotent and
+    ordered per (member, ``source``): a ``source_version`` not newer than the last one
+    applied changes nothing (``applied=False``), so replays and late, out-of-order
+    messages never overwrite a newer one. Levels and points are not taken from the
+    source (growth drives the level; the points ledger is ours). Raises
+    ``UserInputError``: ``INVALID_SOURCE``, ``INVALID_SOURCE_VERSION``, ``INVALID_PHONE``,
+    ``INVALID_NAME``, ``PHONE_TAKEN`` (the phone was linked to another member a moment
+    ago)."""
+    return await service.sync_member(
+        session,
+        tenant_id,
+        source=source,
+        phone=phone,
+        display_name=display_name,
+        source_version=source_version,
     )

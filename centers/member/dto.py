@@ -76,3 +76,14 @@ class MemberReview:
     blacklisted: bool
     reason: str | None
     tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MemberSyncResult:
+    """Outcome of one member message from another system (the CRM): ``created`` when it
+    registered the member, ``applied`` False for a stale or repeated ``source_version``
+    (nothing changed); ``member`` is the member as it is now."""
+
+    member: MemberInfo
+    created: bool
+    applied: bool

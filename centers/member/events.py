@@ -17,3 +17,19 @@ class MemberRegistered:
     @property
     def aggregate_id(self) -> uuid.UUID:
         return self.member_id
+
+
+@dataclass(frozen=True, slots=True)
+class MemberLevelChanged:
+    """Growth moved a member to another level (会员等级变更); emitted in the transaction
+    that added the growth. ``growth`` is the member's growth value after it."""
+
+    topic: ClassVar[str] = "member.level_changed"
+    member_id: uuid.UUID
+    from_level: int
+    to_level: int
+    growth: int
+
+    @property
+    def aggregate_id(self) -> uuid.UUID:
+        return self.member_id

@@ -143,3 +143,20 @@ class GrowthEntry(SQLModel, table=True):
     member_id: uuid.UUID
     delta: int
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class SyncVersion(SQLModel, table=True):
+    """The newest version of a member applied from one source (e.g. the CRM): an older
+    or repeated message from that source changes nothing."""
+
+    __tablename__ = "sync_version"
+    __table_args__ = (
+        sa.CheckConstraint("version >= 0", name="sync_version_not_negative"),
+        {"schema": SCHEMA},
+    )
+
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    member_id: uuid.UUID = Field(primary_key=True)
+    source: str = Field(primary_key=True, max_length=64)
+    version: int = Field(sa_type=sa.BigInteger)
+    updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))

@@ -16,9 +16,11 @@ from centers.member.dto import (
     MemberInfo,
     MemberReview,
 )
+from centers.member.events import MemberLevelChanged
 from centers.member.service import PHONE, normalize_phone
 from kernel.errors import UserInputError
 from kernel.ids import new_id
+from kernel.outbox import emit
 from kernel.text import required_text
 
 MAX_LEVEL = 20
@@ -121,9 +123,23 @@ async def add_growth_for_order(
     growth = max(amount_paid, 0) // GROWTH_PER_AMOUNT
     if growth <= 0:
         return False
-    return await repository.add_growth(
+    change = await repository.add_growth(
         session, tenant_id, member_id, growth, f"order:{order_id}", datetime.now(UTC)
     )
+    if change is None:
+        return False
+    if change.level_after != change.level_before:
+        await emit(
+            session,
+            tenant_id,
+            MemberLevelChanged(
+                member_id=member_id,
+                from_level=change.level_before,
+                to_level=change.level_after,
+                growth=change.growth,
+            ),
+        )
+    return True
 
 
 def _external_id(kind: IdentityKind, external_id: str) -> str:

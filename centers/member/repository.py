@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from centers.member.models import (
     LevelPrice,
     LevelRule,
     Member,
+    SyncVersion,
     Tag,
 )
 from kernel.db import table_of
@@ -276,8 +278,9 @@ async def add_growth(
     delta: int,
     source_key: str,
     at: datetime,
-) -> bool:
-    """Add growth once per ``source_key`` and move the member to the level it reaches."""
+) -> GrowthChange | None:
+    """Add growth once per ``source_key`` and move the member to the level it reaches;
+    ``None`` when that source was already counted (or the member is unknown)."""
     written = await session.scalar(
         insert(growth_entry)
         .values(
@@ -291,18 +294,77 @@ async def add_growth(
         .returning(growth_entry.c.source_key)
     )
     if written is None:
-        return False
+        return None
+    before = await session.scalar(
+        sa.select(member.c.level)
+        .where(member.c.tenant_id == tenant_id, member.c.id == member_id)
+        .with_for_update()
+    )
     await session.execute(
         member.update()
         .where(member.c.tenant_id == tenant_id, member.c.id == member_id)
         .values(growth=sa.func.greatest(member.c.growth + delta, 0))
     )
+    after = (
+        await session.execute(
+            member.update()
+            .where(member.c.tenant_id == tenant_id, member.c.id == member_id)
+            .values(level=_REACHED_LEVEL)
+            .returning(member.c.level, member.c.growth)
+        )
+    ).first()
+    if before is None or after is None:
+        return None
+    return GrowthChange(before, after.level, after.growth)
+
+
+@dataclass(frozen=True, slots=True)
+class GrowthChange:
+    level_before: int
+    level_after: int
+    growth: int
+
+
+# --- Sync from other systems (CRM) --------------------------------------------------------
+
+sync_version = table_of(SyncVersion)
+
+
+async def claim_sync_version(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    member_id: uuid.UUID,
+    source: str,
+    version: int,
+    at: datetime,
+) -> bool:
+    """Record ``version`` as the newest applied from ``source`` for the member, unless one
+    at least as new is recorded; returns whether it is newer (then apply it). Concurrent
+    claims queue on the row, so the newest always wins whatever the commit order."""
+    statement = insert(sync_version).values(
+        tenant_id=tenant_id, member_id=member_id, source=source, version=version, updated_at=at
+    )
+    claimed = await session.scalar(
+        statement.on_conflict_do_update(
+            index_elements=["tenant_id", "member_id", "source"],
+            set_={
+                "version": statement.excluded.version,
+                "updated_at": statement.excluded.updated_at,
+            },
+            where=sync_version.c.version < statement.excluded.version,
+        ).returning(sync_version.c.version)
+    )
+    return claimed is not None
+
+
+async def set_display_name(
+    session: AsyncSession, tenant_id: uuid.UUID, member_id: uuid.UUID, display_name: str
+) -> None:
     await session.execute(
         member.update()
         .where(member.c.tenant_id == tenant_id, member.c.id == member_id)
-        .values(level=_REACHED_LEVEL)
+        .values(display_name=display_name)
     )
-    return True
 
 
 # --- Identities, addresses, tags, blacklist --------------------------------------------

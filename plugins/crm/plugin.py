@@ -2,42 +2,66 @@
 
 Outbound (idempotent: PUTs keyed by our ids):
 
-    member.registered  PUT /crm/v1/members/{member_id}          {phone, name, level}
-    points.adjusted    PUT /crm/v1/members/{member_id}/points   {balance, entry_id, delta, level}
+    member.registered      PUT /crm/v1/members/{member_id}          {phone, name, level}
+    points.adjusted        PUT /crm/v1/members/{member_id}/points   {balance, entry_id, delta, level}
+    member.level_changed   PUT /crm/v1/members/{member_id}/level    {level, from_level, growth, event_id}
 
-(``level`` is the member's current level, read from the member center at delivery: the
-member center publishes no event of its own when a level changes.)
+Deliveries arrive in order per member (the aggregate); points entry ids and event ids
+are time-ordered, and the CRM keeps the newest it has seen.
 
-Points deliveries arrive in ledger order (order per aggregate = per member), and the
-CRM keeps the balance of the newest entry it has seen.
+Inbound, both ways the CRM offers, through ``member.api.sync_member`` (source
+``crm-rest``, by phone, ordered per member by the CRM's version: a duplicate or an older
+message changes nothing):
 
-Inbound (``pull``): ``GET /crm/v1/members?since=<version>`` lists members created or
-changed in the CRM (e.g. signed up at a counter); each new phone is registered in the
-member center (``member.api.register_member``) once, in version order; a phone we
-already know is left as it is (the member center has no update-from-CRM call yet).
+- pull: ``GET /crm/v1/members?since=<version>`` lists members created or changed in the
+  CRM (e.g. signed up or renamed at a counter), applied in version order with the
+  cursor in the same transaction;
+- push: the CRM POSTs one member ``{version, phone, name}`` to
+  ``/hooks/store/plugins/crm-rest/{tenant_id}``, signed with ``callback_secret``
+  (HMAC-SHA256 over ``"<timestamp>.<body>"`` in ``X-Crm-Timestamp``/``X-Crm-Signature``,
+  refused when older than 5 minutes); pushes are refused while no secret is set.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, Field, HttpUrl, SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.member import api as member_api
 from kernel.dispatch.inbound import Inbound
 from kernel.errors import UserInputError
-from kernel.plugins.manifest import DeliveredEvent, PluginContext, PluginError, PluginManifest
+from kernel.plugins.manifest import (
+    CallbackRequest,
+    CallbackResponse,
+    DeliveredEvent,
+    PluginContext,
+    PluginError,
+    PluginManifest,
+)
+from plugins import signing
 
 MAX_PAGES_PER_PULL = 20
+# The ``source`` of member versions applied from this plugin.
+SOURCE = "crm-rest"
 
 
 class CrmSettings(BaseModel):
     base_url: HttpUrl = Field(description="Root of the CRM's REST API.")
     api_key: SecretStr = Field(description="Bearer token for the CRM API.")
-    import_members: bool = Field(default=True, description="Register members created in the CRM.")
+    import_members: bool = Field(
+        default=True, description="Take members created or changed in the CRM (pull)."
+    )
+    callback_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret the CRM signs its member pushes with; pushes are refused "
+        "while it is unset.",
+    )
     page_size: int = Field(default=100, ge=1, le=1000)
 
 
@@ -72,6 +96,7 @@ class CrmPlugin:
             timeout=context.call_timeout,
         )
         self.registered = 0
+        self.updated = 0
         self.inbound: Inbound | None = context.inbound
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -106,6 +131,17 @@ class CrmPlugin:
                     "level": await self._level(member_id),
                 },
             )
+        elif event.topic == "member.level_changed":
+            await self._request(
+                "PUT",
+                f"/members/{payload['member_id']}/level",
+                json={
+                    "level": payload["to_level"],
+                    "from_level": payload["from_level"],
+                    "growth": payload["growth"],
+                    "event_id": str(event.id),
+                },
+            )
         elif event.topic == "points.adjusted":
             member_id = str(payload["member_id"])
             await self._request(
@@ -118,6 +154,58 @@ class CrmPlugin:
                     "level": await self._level(member_id),
                 },
             )
+
+    async def _apply(self, session: AsyncSession, tenant_id: uuid.UUID, member: CrmMember) -> None:
+        result = await member_api.sync_member(
+            session,
+            tenant_id,
+            source=SOURCE,
+            phone=member.phone,
+            display_name=member.name,
+            source_version=member.version,
+        )
+        if result.created:
+            self.registered += 1
+        elif result.applied:
+            self.updated += 1
+
+    async def handle_callback(self, request: CallbackRequest, inbound: Inbound) -> CallbackResponse:
+        secret = self.settings.callback_secret
+        if secret is None or not signing.verify(
+            secret.get_secret_value(),
+            request.headers.get("x-crm-timestamp", ""),
+            request.headers.get("x-crm-signature", ""),
+            request.body,
+        ):
+            return CallbackResponse(401, {"error": "bad signature"})
+        try:
+            (member,) = parse_members([json.loads(request.body)])
+        except (ValueError, PluginError):
+            return CallbackResponse(400, {"error": "expected {version, phone, name}"})
+        try:
+            async with inbound.transaction() as session:
+                result = await member_api.sync_member(
+                    session,
+                    inbound.tenant_id,
+                    source=SOURCE,
+                    phone=member.phone,
+                    display_name=member.name,
+                    source_version=member.version,
+                )
+        except UserInputError as error:
+            return CallbackResponse(422, {"error": error.message, "code": error.code})
+        if result.created:
+            self.registered += 1
+        elif result.applied:
+            self.updated += 1
+        return CallbackResponse(
+            200,
+            {
+                "member_id": str(result.member.id),
+                "created": result.created,
+                "applied": result.applied,
+            },
+        )
 
     async def pull(self, inbound: Inbound) -> None:
         if not self.settings.import_members:
@@ -139,20 +227,9 @@ class CrmPlugin:
             async with inbound.transaction() as session:
                 cursor = await inbound.cursor(session)
                 for member in members:
-                    known = await member_api.member_by_phone(
-                        session, inbound.tenant_id, member.phone
-                    )
-                    if known is not None:
-                        continue
                     try:
                         async with session.begin_nested():
-                            await member_api.register_member(
-                                session,
-                                inbound.tenant_id,
-                                phone=member.phone,
-                                display_name=member.name,
-                            )
-                        self.registered += 1
+                            await self._apply(session, inbound.tenant_id, member)
                     except UserInputError as error:
                         raise PluginError(
                             f"CRM member version {member.version}: {error.code}"
@@ -171,12 +248,13 @@ class CrmPlugin:
 
 MANIFEST = PluginManifest(
     name="crm-rest",
-    version="1.0.0",
+    version="1.1.0",
     title="REST CRM",
-    description="Members and points balances to the CRM; members created there back.",
+    description="Members, levels and points balances to the CRM; members created or "
+    "changed there back (pulled and pushed).",
     ports=("member.CrmSync", "points.PointsSync"),
     settings_model=CrmSettings,
     factory=CrmPlugin,
-    topics=("member.registered", "points.adjusted"),
+    topics=("member.registered", "member.level_changed", "points.adjusted"),
     pull_interval_seconds=60.0,
 )

@@ -33,6 +33,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
@@ -62,7 +63,7 @@ from kernel.db import Database
 from kernel.errors import UnauthenticatedError
 from kernel.graphql.errors import format_error
 from kernel.graphql.fields import PERMISSION_KEY
-from kernel.graphql.limits import operation_limits
+from kernel.graphql.limits import NoIntrospection, cost_limit, operation_limits
 from kernel.settings import Settings
 
 log = logging.getLogger("zhongtai.subscriptions")
@@ -71,6 +72,8 @@ PROTOCOL = "graphql-transport-ws"
 INIT_TIMEOUT_SECONDS = 10.0
 QUEUE_SIZE = 1_000
 MAX_OPERATIONS = 50  # concurrent subscriptions per socket
+# A socket opened with an API key is recycled after this (the client reconnects).
+API_KEY_SOCKET_SECONDS = 3600.0
 
 Resolver = TypeVar("Resolver", bound=Callable[..., Any])
 
@@ -163,6 +166,25 @@ async def listen(db: Database, channel: str) -> AsyncIterator[asyncio.Queue[str]
 # --- the graphql-transport-ws endpoint ---------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Caller:
+    """Who opened the socket, with the credential to check again (API keys)."""
+
+    authorization: str | None
+    api_key: str | None
+    principal: Principal
+
+
+def _text(payload: Any, *names: str) -> str | None:
+    if not isinstance(payload, dict):
+        return None
+    for name in names:
+        value = payload.get(name)
+        if isinstance(value, str):
+            return value
+    return None
+
+
 class _Close(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
@@ -184,12 +206,17 @@ class SubscriptionEndpoint:
     ) -> None:
         self.schema = schema
         self._db = db
+        self._settings = settings
         self._authenticator = authenticator
         self._policies = policies
+        # The same limits as POST /graphql: a subscription is an operation like any other.
         self._rules: list[type[ASTValidationRule]] = [
             *specified_rules,
             operation_limits(settings.max_query_depth, settings.max_aliases),
+            cost_limit(settings.max_query_cost),
         ]
+        if not settings.introspection_enabled:
+            self._rules.append(NoIntrospection)
 
     async def __call__(self, websocket: WebSocket) -> None:
         if PROTOCOL not in websocket.scope.get("subprotocols", []):
@@ -198,7 +225,7 @@ class SubscriptionEndpoint:
         await websocket.accept(subprotocol=PROTOCOL)
         operations: dict[str, asyncio.Task[None]] = {}
         try:
-            principal, expires_at = await self._initialise(websocket)
+            caller, expires_at = await self._initialise(websocket)
             while True:
                 # The socket lives no longer than the token it was opened with.
                 left = expires_at - time.time()
@@ -214,7 +241,7 @@ class SubscriptionEndpoint:
                 elif kind == "connection_init":
                     raise _Close(4429, "Too many initialisation requests")
                 elif kind == "subscribe":
-                    self._start(websocket, principal, message, operations)
+                    self._start(websocket, caller, message, operations)
                 elif kind == "complete":
                     task = operations.pop(str(message.get("id")), None)
                     if task is not None:
@@ -241,7 +268,7 @@ class SubscriptionEndpoint:
             raise _Close(4400, "Invalid message")
         return message
 
-    async def _initialise(self, websocket: WebSocket) -> tuple[Principal, float]:
+    async def _initialise(self, websocket: WebSocket) -> tuple[_Caller, float]:
         try:
             message = await asyncio.wait_for(self._receive(websocket), INIT_TIMEOUT_SECONDS)
         except TimeoutError:
@@ -249,25 +276,34 @@ class SubscriptionEndpoint:
         if message["type"] != "connection_init":
             raise _Close(4401, "Unauthorized")
         payload = message.get("payload") or {}
-        authorization = None
-        if isinstance(payload, dict):
-            authorization = payload.get("Authorization") or payload.get("authorization")
+        authorization = _text(payload, "Authorization", "authorization")
+        api_key = _text(payload, "X-Api-Key", "x-api-key", "apiKey")
         try:
-            principal = await self._authenticator.authenticate(
-                authorization if isinstance(authorization, str) else None
+            principal = await self._authenticator.authenticate_request(
+                authorization, api_key, self._db
             )
         except UnauthenticatedError:
             raise _Close(4403, "Forbidden") from None
-        # Verified just above; read its expiry to end the socket when it lapses.
-        token = str(authorization).partition(" ")[2].strip()
-        expires_at = float(jwt.decode(token, options={"verify_signature": False})["exp"])
+        caller = _Caller(authorization, api_key, principal)
+        if caller.principal.key_id is not None:
+            # An API key has no expiry in hand here; it is checked again before every
+            # event instead (revocation takes effect at once), and the socket is recycled.
+            expires_at = time.time() + API_KEY_SOCKET_SECONDS
+        else:
+            token = str(caller.authorization).partition(" ")[2].strip()
+            expires_at = float(jwt.decode(token, options={"verify_signature": False})["exp"])
         await websocket.send_json({"type": "connection_ack"})
-        return principal, expires_at
+        return caller, expires_at
+
+    async def _authenticate(self, caller: _Caller) -> Principal:
+        return await self._authenticator.authenticate_request(
+            caller.authorization, caller.api_key, self._db
+        )
 
     def _start(
         self,
         websocket: WebSocket,
-        principal: Principal,
+        caller: _Caller,
         message: dict[str, Any],
         operations: dict[str, asyncio.Task[None]],
     ) -> None:
@@ -279,7 +315,7 @@ class SubscriptionEndpoint:
             raise _Close(4409, f"Subscriber for {operation_id} already exists")
         if len(operations) >= MAX_OPERATIONS:
             raise _Close(4400, "Too many operations on this socket")
-        task = asyncio.create_task(self._run(websocket, principal, operation_id, payload))
+        task = asyncio.create_task(self._run(websocket, caller, operation_id, payload))
         operations[operation_id] = task
         task.add_done_callback(
             lambda done: (
@@ -290,13 +326,19 @@ class SubscriptionEndpoint:
     async def _context(self, principal: Principal, request_id: str) -> RequestContext:
         policy = await self._policies.for_tenant(principal.tenant_id)
         return RequestContext(
-            principal=principal, policy=policy, db=self._db, request_id=request_id
+            principal=principal,
+            policy=policy,
+            db=self._db,
+            request_id=request_id,
+            policies=self._policies,
+            settings=self._settings,
         )
 
     async def _run(
-        self, websocket: WebSocket, principal: Principal, operation_id: str, payload: dict[str, Any]
+        self, websocket: WebSocket, caller: _Caller, operation_id: str, payload: dict[str, Any]
     ) -> None:
         request_id = uuid.uuid4().hex
+        principal = caller.principal
 
         async def send(message: dict[str, Any]) -> None:
             if websocket.application_state == WebSocketState.CONNECTED:
@@ -305,6 +347,19 @@ class SubscriptionEndpoint:
         async def fail(errors: list[GraphQLError]) -> None:
             await send({"type": "error", "payload": [format_error(e, request_id) for e in errors]})
 
+        waited = max(
+            self._authenticator.tenant_rates.allow(principal.tenant_id),
+            self._authenticator.caller_rates.allow((principal.tenant_id, principal.caller)),
+        )
+        if waited > 0:
+            await fail(
+                [
+                    GraphQLError(
+                        "rate limit exceeded; retry later", extensions={"code": "RATE_LIMITED"}
+                    )
+                ]
+            )
+            return
         query, variables = payload.get("query"), payload.get("variables")
         operation_name = payload.get("operationName")
         if not isinstance(query, str) or (
@@ -330,11 +385,18 @@ class SubscriptionEndpoint:
             stream = create_source_event_stream(built)
             if inspect.isawaitable(stream):
                 stream = await stream
+            context.record_denials()
             await context.finish(commit=False)
             if isinstance(stream, ExecutionResult):
                 await fail(list(stream.errors or []))
                 return
             async for event in stream:
+                if principal.key_id is not None:
+                    try:
+                        await self._authenticate(caller)  # a revoked key stops at once
+                    except UnauthenticatedError:
+                        await fail([GraphQLError("API key revoked or expired")])
+                        return
                 await send(
                     {
                         "type": "next",
@@ -372,6 +434,7 @@ class SubscriptionEndpoint:
             outcome = execute_root_selection_set(built)
             result = await outcome if inspect.isawaitable(outcome) else outcome
         finally:
+            context.record_denials()
             await context.finish(commit=False)
         body: dict[str, Any] = {"data": result.data}
         if result.errors:

@@ -202,3 +202,57 @@ async def test_the_socket_closes_when_its_token_expires(
         while True:
             await asyncio.wait_for(socket_.recv(), 5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def _open_with_key(url: str, key: str) -> ClientConnection:
+    socket_ = await connect(url, subprotocols=[PROTOCOL])  # type: ignore[list-item]
+    await socket_.send(json.dumps({"type": "connection_init", "payload": {"X-Api-Key": key}}))
+    ack = json.loads(await asyncio.wait_for(socket_.recv(), 5))
+    assert ack == {"type": "connection_ack"}
+    return socket_
+
+
+async def test_a_pos_terminal_subscribes_with_its_api_key_until_it_is_revoked(
+    ws_url: str, client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    from tests.kernel.test_api_keys import REVOKE, admin_call, issue
+
+    shop = await open_shop(tenant)
+    staff = await tenant.token("cashier")
+    issued = await issue(client, tenant, "pos-terminal-1", role="cashier")
+    async with await _open_with_key(ws_url, issued["key"]) as terminal:
+        await _subscribe(terminal, str(shop.store_id))
+        await asyncio.sleep(0.3)
+        await place(client, staff, shop, [1])
+        placed = await _next(terminal)
+        assert placed["payload"]["data"]["orderEvents"]["event"] == "PLACE"
+        await admin_call(client, tenant, REVOKE, {"i": {"id": issued["apiKey"]["id"]}})
+        await place(client, staff, shop, [1])
+        refused = await _next(terminal)
+        assert refused["type"] == "error"
+        assert "revoked" in refused["payload"][0]["message"]
+
+
+async def test_a_subscription_over_the_cost_budget_is_refused(
+    ws_url: str, tenant: TenantFixture
+) -> None:
+    shop = await open_shop(tenant)
+    staff = await tenant.token("cashier")
+    # Ten aliases of lines x SKUs x specs: cost 24,321 against the budget of 20,000.
+    menu = "lines { sku { product { skus { id name code specs { name value } } } } }"
+    fields = " ".join(f"f{i}: order {{ {menu} }}" for i in range(10))
+    query = f"subscription($s: ID!) {{ orderEvents(storeId: $s) {{ {fields} }} }}"
+    async with await _open(ws_url, staff) as kitchen:
+        await kitchen.send(
+            json.dumps(
+                {
+                    "id": "c",
+                    "type": "subscribe",
+                    "payload": {"query": query, "variables": {"s": str(shop.store_id)}},
+                }
+            )
+        )
+        answer = await _next(kitchen)
+    assert answer["type"] == "error"
+    assert answer["payload"][0]["extensions"]["code"] == "BAD_OPERATION"
+    assert "cost" in answer["payload"][0]["message"]

@@ -21,8 +21,9 @@ class MemberRegistered:
 
 @dataclass(frozen=True, slots=True)
 class MemberLevelChanged:
-    """Growth moved a member to another level (会员等级变更); emitted in the transaction
-    that added the growth. ``growth`` is the member's growth value after it."""
+    """A member moved to another level (会员等级变更): growth added, or a level redefined
+    (``setMemberLevel``) so the member's growth reaches another one; emitted in that same
+    transaction. ``growth`` is the member's growth value then."""
 
     topic: ClassVar[str] = "member.level_changed"
     member_id: uuid.UUID

@@ -91,7 +91,17 @@ async def set_level_rule(
         ),
         datetime.now(UTC),
     )
-    await repository.recompute_levels(session, tenant_id)
+    for member_id, change in await repository.recompute_levels(session, tenant_id):
+        await emit(
+            session,
+            tenant_id,
+            MemberLevelChanged(
+                member_id=member_id,
+                from_level=change.level_before,
+                to_level=change.level_after,
+                growth=change.growth,
+            ),
+        )
     return saved
 
 

@@ -236,12 +236,24 @@ _REACHED_LEVEL = sa.func.coalesce(
 )
 
 
-async def recompute_levels(session: AsyncSession, tenant_id: uuid.UUID) -> None:
-    await session.execute(
+async def recompute_levels(
+    session: AsyncSession, tenant_id: uuid.UUID
+) -> list[tuple[uuid.UUID, GrowthChange]]:
+    """Move every member of the tenant to the level its growth reaches now; returns the
+    members whose level moved (the level before comes from the statement's snapshot)."""
+    before = member.alias("before")
+    rows = await session.execute(
         member.update()
-        .where(member.c.tenant_id == tenant_id, member.c.level != _REACHED_LEVEL)
+        .where(
+            member.c.tenant_id == tenant_id,
+            member.c.level != _REACHED_LEVEL,
+            before.c.tenant_id == member.c.tenant_id,
+            before.c.id == member.c.id,
+        )
         .values(level=_REACHED_LEVEL)
+        .returning(member.c.id, before.c.level, member.c.level, member.c.growth)
     )
+    return [(row[0], GrowthChange(row[1], row[2], row[3])) for row in rows.all()]
 
 
 async def set_level_price(

@@ -177,3 +177,32 @@ async def test_growth_that_moves_a_level_writes_a_level_changed_event(
         p for topic, p in await member_events(db, tenant.id) if topic == "member.level_changed"
     ]
     assert changed == [{"member_id": str(member), "from_level": 1, "to_level": 2, "growth": 110}]
+
+
+async def test_a_redefined_level_writes_a_level_changed_event_per_member_it_moves(
+    client: httpx.AsyncClient, tenant: TenantFixture, db: Database
+) -> None:
+    admin = await tenant.token("tenant_admin")
+    for level, name, threshold in ((1, "Silver", 0), (2, "Gold", 100)):
+        await gql(
+            client,
+            admin,
+            SET_LEVEL,
+            {"input": {"level": level, "name": name, "growthThreshold": threshold}},
+        )
+    moved, stays = await register(tenant), await register(tenant)
+    async with tenant.runtime.db.unit_of_work(tenant.id) as session:
+        for member, amount in ((moved, 20_000), (stays, 90_000)):
+            await member_api.add_growth_for_order(
+                session, tenant.id, member_id=member, order_id=uuid.uuid4(), amount_paid=amount
+            )
+    # Gold now needs 500: the member with 200 drops to 1, the one with 900 stays at 2.
+    body = await gql(
+        client, admin, SET_LEVEL, {"input": {"level": 2, "name": "Gold", "growthThreshold": 500}}
+    )
+    assert body["data"]["setMemberLevel"]["userErrors"] == []
+    changed = [
+        p for topic, p in await member_events(db, tenant.id) if topic == "member.level_changed"
+    ]
+    assert changed[-1] == {"member_id": str(moved), "from_level": 2, "to_level": 1, "growth": 200}
+    assert [p["member_id"] for p in changed].count(str(stays)) == 1  # only its move up

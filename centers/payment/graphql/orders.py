@@ -341,7 +341,9 @@ class OrderPaymentMutation:
         policy.REFUND,
         description="Refund amounts of a paid order's lines to the original tenders (one "
         "refund per tender; never more than a tender paid on a line); idempotent by "
-        "idempotencyKey. Codes: INVALID_ID, NO_LINES, INVALID_AMOUNT, LINE_NOT_FOUND, "
+        "idempotencyKey. The order counts it on Order.refunded and OrderLine.refunded in "
+        "the same transaction, as an after-sale refund (no goods back: use "
+        "requestAfterSale for returns). Codes: INVALID_ID, NO_LINES, INVALID_AMOUNT, LINE_NOT_FOUND, "
         "REFUND_EXCEEDS_PAID, PAYMENT_NOT_FOUND, NOT_REFUNDABLE, INVALID_REASON, "
         "PROVIDER_UNAVAILABLE, INVALID_IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_REUSED.",
     )

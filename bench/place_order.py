@@ -570,6 +570,10 @@ async def bench_graphql(
 # --- raw asyncpg --------------------------------------------------------------------
 
 
+class Refused(Exception):
+    """The raw side cannot place this order as the app would; its transaction rolls back."""
+
+
 def raw_placer(
     pool: asyncpg.Pool, shop: Shop, run_id: str
 ) -> Callable[[int], Awaitable[str | None]]:
@@ -595,20 +599,27 @@ def raw_placer(
                 "points": 0,
             }
         )
+        try:
+            await transaction(order_id, key, digest)
+        except Refused as refused:  # rolled back: the transaction raised
+            return str(refused)
+        return None
+
+    async def transaction(order_id: uuid.UUID, key: str, digest: str) -> None:
         async with pool.acquire() as connection, connection.transaction():
             run = connection.fetch
             await run(SQL_BIND, str(tenant))
             if await connection.fetchval(SQL_CLAIM, tenant, key, digest, order_id, _now()) is None:
-                return "idempotency key already claimed"
+                raise Refused("idempotency key already claimed")
             if not await run(SQL_STORE, tenant, [store]):
-                return "store not found"
+                raise Refused("store not found")
             skus = {row["id"]: row for row in await run(SQL_SKUS, tenant, sku_ids)}
             if len(skus) != len(sku_ids):
-                return "SKU not found"
+                raise Refused("SKU not found")
             # quote_prices reads the SKUs again, then their channel/store prices.
             await run(SQL_SKUS, tenant, sku_ids)
             if await run(SQL_SKU_PRICES, tenant, *sku_ids):
-                return "the bench's SKUs must have no channel or store price"
+                raise Refused("the bench's SKUs must have no channel or store price")
             products = await run(SQL_PRODUCTS, tenant, *[skus[s]["product_id"] for s in sku_ids])
             category = {row["id"]: row["category_id"] for row in products}
             currency = skus[sku_ids[0]]["currency"]
@@ -643,9 +654,9 @@ def raw_placer(
                 _now(),
             )
             if claimed is None:
-                return "order pricing already claimed"
+                raise Refused("order pricing already claimed")
             if await run(SQL_ACTIVITIES, tenant, at):
-                return "the bench's tenant must have no running promotion"
+                raise Refused("the bench's tenant must have no running promotion")
             amounts = [unit[sku] * qty for sku, qty in lines]
             total = sum(amounts)
             quote = {
@@ -688,7 +699,7 @@ def raw_placer(
                 if row["store_id"] == store
             }
             if stocked != set(sku_ids):
-                return "the bench's store must stock every SKU (one sub-order)"
+                raise Refused("the bench's store must stock every SKU (one sub-order)")
             now = _now()
             number = new_order_number(now)
             for _ in range(5):
@@ -698,7 +709,7 @@ def raw_placer(
                     break
                 number = new_order_number(now)
             else:
-                return "could not draw a free order number"
+                raise Refused("could not draw a free order number")
             await connection.execute(
                 SQL_SUB_ORDER, tenant, order_id, f"store:{store}", store, total
             )
@@ -769,10 +780,12 @@ def raw_placer(
             if any(
                 row["available"] < quantities[row["sku_id"]] or row["overridden"] for row in locked
             ) or len(locked) != len(quantities):
-                return "out of stock (or a product deduction strategy the bench does not model)"
+                raise Refused(
+                    "out of stock (or a product deduction strategy the bench does not model)"
+                )
             first = locked[0]
             if first["deduction_strategy"] not in (None, "AT_ORDER"):
-                return "the bench's tenant must deduct stock at order"
+                raise Refused("the bench's tenant must deduct stock at order")
             ttl = (
                 timedelta(seconds=first["reservation_ttl_seconds"])
                 if first["deduction_strategy"] is not None
@@ -791,7 +804,7 @@ def raw_placer(
                 str(order_id),
             )
             if len(taken) != len(quantities):
-                return "stock changed while reserving"
+                raise Refused("stock changed while reserving")
             await connection.fetchval(
                 SQL_JOB,
                 tenant,
@@ -818,8 +831,7 @@ def raw_placer(
                 _now(),
             )
             if opened is None:
-                return "payment already open"
-        return None
+                raise Refused("payment already open")
 
     return place
 
@@ -1180,7 +1192,7 @@ def main() -> int:
     name = f"zt_bench_{secrets.token_hex(4)}"
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
-    loop_run: Callable[[Awaitable[Any]], Any] = asyncio.run  # type: ignore[assignment]
+    loop_run: Callable[..., Any] = asyncio.run
     try:
         import uvloop  # the server runs on uvloop too (uvicorn[standard])
 

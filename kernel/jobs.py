@@ -47,6 +47,29 @@ scheduled_job = sa.Table(
 
 PENDING, DONE, FAILED, CANCELLED = "pending", "done", "failed", "cancelled"
 
+# Built once: scheduling is on the placement hot path (payment timeout, reservation TTL).
+_SCHEDULE = (
+    insert(scheduled_job)
+    .values(
+        {
+            name: sa.bindparam(name, type_=scheduled_job.c[name].type)
+            for name in (
+                "tenant_id",
+                "id",
+                "kind",
+                "key",
+                "payload",
+                "due_at",
+                "status",
+                "attempts",
+                "created_at",
+            )
+        }
+    )
+    .on_conflict_do_nothing(index_elements=["tenant_id", "kind", "key"])
+    .returning(scheduled_job.c.id)
+)
+
 JobHandler = Callable[[AsyncSession, uuid.UUID, Mapping[str, Any]], Awaitable[None]]
 
 
@@ -64,23 +87,21 @@ async def schedule_job(
     """
     if due_at.tzinfo is None:
         raise ValueError("due_at must be timezone-aware")
-    statement = (
-        insert(scheduled_job)
-        .values(
-            tenant_id=tenant_id,
-            id=new_id(),
-            kind=kind,
-            key=key,
-            payload=dict(payload or {}),
-            due_at=due_at,
-            status=PENDING,
-            attempts=0,
-            created_at=datetime.now(UTC),
-        )
-        .on_conflict_do_nothing(index_elements=["tenant_id", "kind", "key"])
-        .returning(scheduled_job.c.id)
+    inserted = await session.execute(
+        _SCHEDULE,
+        {
+            "tenant_id": tenant_id,
+            "id": new_id(),
+            "kind": kind,
+            "key": key,
+            "payload": dict(payload or {}),
+            "due_at": due_at,
+            "status": PENDING,
+            "attempts": 0,
+            "created_at": datetime.now(UTC),
+        },
     )
-    return (await session.execute(statement)).first() is not None
+    return inserted.first() is not None
 
 
 async def cancel_job(session: AsyncSession, tenant_id: uuid.UUID, kind: str, key: str) -> bool:

@@ -18,7 +18,7 @@ the database's unix socket). See docs/performance.md.
 
 The raw side replays, statement for statement, what one ``placeOrder`` of this cart
 sends today (captured with ``log_statement=all``, 2026-11-25): the RLS role and tenant
-setting, the idempotency claim, store, SKUs (twice, as the app reads them), channel
+setting, the idempotency claim, store, SKUs, channel
 prices, products, the promotion pricing claim, activities and saved quote, the order
 settings, the split read, the order, its sub-order, lines, ``order.placed`` event,
 history entry and NOTIFY, the payment-timeout job, the stock lock and reservation, the
@@ -107,7 +107,7 @@ SQL_STORE = """
 SELECT id, tenant_id, code, name, timezone FROM store.store
 WHERE tenant_id = $1 AND id = ANY($2::uuid[])
 """
-# 4 and 5. product_api.get_skus, then again inside product_api.quote_prices
+# 4. product_api.get_skus (quote_prices reuses them)
 SQL_SKUS = """
 SELECT id, product_id, code, name, price_amount, currency, specs FROM product.sku
 WHERE tenant_id = $1 AND id = ANY($2::uuid[])
@@ -616,8 +616,7 @@ def raw_placer(
             skus = {row["id"]: row for row in await run(SQL_SKUS, tenant, sku_ids)}
             if len(skus) != len(sku_ids):
                 raise Refused("SKU not found")
-            # quote_prices reads the SKUs again, then their channel/store prices.
-            await run(SQL_SKUS, tenant, sku_ids)
+            # quote_prices reuses those SKUs and reads their channel/store prices.
             if await run(SQL_SKU_PRICES, tenant, *sku_ids):
                 raise Refused("the bench's SKUs must have no channel or store price")
             products = await run(SQL_PRODUCTS, tenant, *[skus[s]["product_id"] for s in sku_ids])

@@ -426,7 +426,7 @@ async def price(
                 "SKU not found", code="SKU_NOT_FOUND", field=["input", "lines", str(index), "skuId"]
             )
     prices = await product_api.quote_prices(
-        session, tenant_id, sku_ids, channel=placement.channel, store_id=store_id
+        session, tenant_id, sku_ids, channel=placement.channel, store_id=store_id, known=skus
     )
     unit = {
         sku_id: prices[sku_id].price if sku_id in prices else skus[sku_id].price

@@ -144,13 +144,21 @@ async def quote_prices(
     channel: str | None = None,
     store_id: uuid.UUID | None = None,
     member_id: uuid.UUID | None = None,
+    known: Mapping[uuid.UUID, SkuInfo] | None = None,
 ) -> dict[uuid.UUID, PriceQuote]:
     """What each SKU costs in ``channel`` at ``store_id``: the most specific price set
     (channel and store, then store, then channel, then the list price), plus the
     member's price when ``member_id`` is given and the member center registered its
-    pricing. Unknown SKUs are absent."""
+    pricing. Unknown SKUs are absent. A caller that already read the SKUs (``get_skus``)
+    passes them as ``known`` to spare the second read."""
     return await service.quote(
-        session, tenant_id, sku_ids, channel=channel, store_id=store_id, member_id=member_id
+        session,
+        tenant_id,
+        sku_ids,
+        channel=channel,
+        store_id=store_id,
+        member_id=member_id,
+        known=known,
     )
 
 

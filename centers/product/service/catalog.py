@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.product import repository
-from centers.product.dto import CategoryInfo, ListingInfo, PriceQuote, ProductInfo, SkuPriceInfo
+from centers.product.dto import (
+    CategoryInfo,
+    ListingInfo,
+    PriceQuote,
+    ProductInfo,
+    SkuInfo,
+    SkuPriceInfo,
+)
 from centers.product.ports import MemberPricing
 from centers.product.service.products import check_price
 from centers.store import api as store_api
@@ -211,8 +218,14 @@ async def quote(
     channel: str | None = None,
     store_id: uuid.UUID | None = None,
     member_id: uuid.UUID | None = None,
+    known: Mapping[uuid.UUID, SkuInfo] | None = None,
 ) -> dict[uuid.UUID, PriceQuote]:
-    skus = await repository.skus_by_ids(session, tenant_id, list(set(sku_ids)))
+    wanted = set(sku_ids)
+    skus = (
+        [known[i] for i in wanted if i in known]
+        if known is not None and wanted <= known.keys()
+        else await repository.skus_by_ids(session, tenant_id, list(wanted))
+    )
     overrides: dict[uuid.UUID, list[SkuPriceInfo]] = {}
     for item in await repository.prices_by_skus(session, tenant_id, [s.id for s in skus]):
         overrides.setdefault(item.sku_id, []).append(item)

@@ -559,20 +559,25 @@ async def lines_by_orders(
     ]
 
 
+def _with_order_currency(table: sa.Table) -> sa.Select[Any]:
+    """Rows of an order's child table with the order's currency (amounts are stored
+    as minor units; the currency lives once, on the order)."""
+    return sa.select(table, trade_order.c.currency).join(
+        trade_order,
+        sa.and_(
+            trade_order.c.tenant_id == table.c.tenant_id,
+            trade_order.c.id == table.c.order_id,
+        ),
+    )
+
+
 async def sub_orders_by_orders(
     session: AsyncSession, tenant_id: uuid.UUID, order_ids: Sequence[uuid.UUID]
 ) -> list[SubOrderInfo]:
     if not order_ids:
         return []
     rows = await session.execute(
-        sa.select(sub_order, trade_order.c.currency)
-        .join(
-            trade_order,
-            sa.and_(
-                trade_order.c.tenant_id == sub_order.c.tenant_id,
-                trade_order.c.id == sub_order.c.order_id,
-            ),
-        )
+        _with_order_currency(sub_order)
         .where(sub_order.c.tenant_id == tenant_id, sub_order.c.order_id.in_(order_ids))
         .order_by(sub_order.c.order_id, sub_order.c.sub_no)
     )
@@ -598,14 +603,7 @@ async def discounts_by_orders(
     if not order_ids:
         return []
     rows = await session.execute(
-        sa.select(line_discount, trade_order.c.currency)
-        .join(
-            trade_order,
-            sa.and_(
-                trade_order.c.tenant_id == line_discount.c.tenant_id,
-                trade_order.c.id == line_discount.c.order_id,
-            ),
-        )
+        _with_order_currency(line_discount)
         .where(line_discount.c.tenant_id == tenant_id, line_discount.c.order_id.in_(order_ids))
         .order_by(line_discount.c.order_id, line_discount.c.line_no, line_discount.c.seq)
     )
@@ -695,14 +693,7 @@ async def refunds_where(
 ) -> list[RefundInfo]:
     rows = (
         await session.execute(
-            sa.select(order_refund, trade_order.c.currency)
-            .join(
-                trade_order,
-                sa.and_(
-                    trade_order.c.tenant_id == order_refund.c.tenant_id,
-                    trade_order.c.id == order_refund.c.order_id,
-                ),
-            )
+            _with_order_currency(order_refund)
             .where(order_refund.c.tenant_id == tenant_id, *conditions)
             .order_by(order_refund.c.id.desc())
             .limit(limit)

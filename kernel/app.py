@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket
 from kernel.authn import Authenticator
 from kernel.authz.enforcers import PolicyStore
 from kernel.authz.permissions import Permission
+from kernel.authz.stores import StorePermissions
 from kernel.db import Database, create_engine, resolve_database_url
 from kernel.dispatch import Dispatcher
 from kernel.graphql.http import GraphQLEndpoint
@@ -40,6 +41,7 @@ class ServedApi:
     grants: Mapping[str, Sequence[Permission]]
     job_handlers: Mapping[str, JobHandler] = dataclasses.field(default_factory=dict)
     routes: Sequence[BaseRoute] = ()
+    store_permissions: StorePermissions = dataclasses.field(default_factory=StorePermissions)
 
 
 @dataclass
@@ -59,7 +61,12 @@ def create_app(api: ServedApi, settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = Database(create_engine(resolve_database_url(settings), settings))
-        policies = PolicyStore(db, api.grants, capacity=settings.authz_cache_tenants)
+        policies = PolicyStore(
+            db,
+            api.grants,
+            capacity=settings.authz_cache_tenants,
+            store_permissions=api.store_permissions,
+        )
         policies.start_listening()
         authenticator = Authenticator(settings)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +13,7 @@ from kernel.authn import Principal
 from kernel.authz.audit import DENIED, AuditEntry
 from kernel.authz.enforcers import PolicyStore, TenantPolicy
 from kernel.authz.permissions import Authenticated, Permission, Requirement
+from kernel.authz.stores import StoreScope
 from kernel.db import Database
 from kernel.errors import ForbiddenError
 from kernel.settings import Settings
@@ -33,8 +34,9 @@ class RequestContext:
     # The process's policy store (admin fields reach the known permissions through it).
     policies: PolicyStore | None = None
     settings: Settings | None = None
-    # What ``authorize`` refused during this request, for the audit log.
+    # What ``authorize`` refused during this request (and at which store), for the audit log.
     denials: list[Permission] = field(default_factory=list)
+    store_denials: list[tuple[Permission, uuid.UUID]] = field(default_factory=list)
     _session: AsyncSession | None = None
     _loaders: dict[Hashable, Any] = field(default_factory=dict)
 
@@ -69,14 +71,46 @@ class RequestContext:
                 else "not allowed"
             )
 
+    def refuse(self, permission: Permission) -> NoReturn:
+        """Deny ``permission`` here: record it for the audit log and raise FORBIDDEN."""
+        self.denials.append(permission)
+        raise ForbiddenError(f"not allowed: {permission}")
+
+    def allows_at(self, permission: Permission, store_id: uuid.UUID | None) -> bool:
+        """On a resource of ``store_id``: a tenant-wide grant, or a role held at that
+        store that conveys ``permission`` (``None``: the resource has no store)."""
+        if store_id is None:
+            return self.allows(permission)
+        return self.policy.allows_at(self.principal.subject, permission, store_id)
+
+    def authorize_at(self, permission: Permission, store_id: uuid.UUID | None) -> None:
+        if store_id is None:
+            self.authorize(permission)
+            return
+        if not self.allows_at(permission, store_id):
+            self.store_denials.append((permission, store_id))
+            raise ForbiddenError(f"not allowed: {permission}")
+
+    def stores(self, permission: Permission) -> StoreScope:
+        """Where the caller has ``permission``: ``EVERY_STORE`` or a set of stores
+        (maybe empty), for list filters (``store_id = ANY(:stores)``)."""
+        return self.policy.stores(self.principal.subject, permission)
+
     def record_denials(self) -> None:
         """Queue this request's denials for the audit log (call once, when it ends)."""
-        if not self.denials or self.policies is None:
+        if not (self.denials or self.store_denials) or self.policies is None:
             return
         principal = self.principal
         entries = []
-        for permission in dict.fromkeys(self.denials):
-            explained = self.policy.explain(principal.subject, permission)
+        refused: list[tuple[Permission, uuid.UUID | None]] = [
+            *((p, None) for p in self.denials),
+            *self.store_denials,
+        ]
+        for permission, store_id in dict.fromkeys(refused):
+            explained = self.policy.explain(principal.subject, permission, store_id)
+            detail = {"apiKey": str(principal.key_id)} if principal.key_id else {}
+            if store_id is not None:
+                detail["storeId"] = str(store_id)
             entries.append(
                 AuditEntry(
                     tenant_id=principal.tenant_id,
@@ -87,10 +121,11 @@ class RequestContext:
                     result=DENIED,
                     matched_rule=explained.matched_rule,
                     policy_version=explained.policy_version,
-                    detail={"apiKey": str(principal.key_id)} if principal.key_id else {},
+                    detail=detail,
                 )
             )
         self.denials.clear()
+        self.store_denials.clear()
         self.policies.audit.record(entries)
 
     def loader(self, key: Hashable, factory: Callable[[], LoaderT]) -> LoaderT:

@@ -19,6 +19,7 @@ from centers.store.graphql import subgraph as store
 from kernel.app import ServedApi
 from kernel.authz.admin.graphql import build_subgraph as build_access_subgraph
 from kernel.authz.permissions import merge_grants
+from kernel.authz.stores import StorePermissions, merge_store_permissions
 from kernel.graphql.subgraph import Subgraph
 from kernel.jobs import JobHandler
 from kernel.outbox import install_event_handlers
@@ -53,7 +54,13 @@ def served_api() -> ServedApi:
         grants=merge_grants([s.grants for s in SUBGRAPHS]),
         job_handlers=_job_handlers(),
         routes=tuple(route for s in SUBGRAPHS for route in s.http_routes),
+        store_permissions=store_permissions(),
     )
+
+
+def store_permissions() -> StorePermissions:
+    """What a role held at a store conveys, from every center's ``policy.py``."""
+    return merge_store_permissions(s.store_permissions for s in SUBGRAPHS)
 
 
 def _job_handlers() -> dict[str, JobHandler]:

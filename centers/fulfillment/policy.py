@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kernel.authz.permissions import Permission, RoleGrants
+from kernel.authz.stores import StorePermissions, store_permissions
 
 READ_SHIPMENT = Permission("fulfillment.shipment", "read")
 MANAGE_SHIPMENT = Permission("fulfillment.shipment", "manage")
@@ -33,3 +34,9 @@ GRANTS: RoleGrants = {
     "cashier": [READ_SHIPMENT, PROGRESS_SHIPMENT, READ_PICKUP_POINT],
     "customer": [READ_PICKUP_POINT],
 }
+
+# What a role held at one store conveys (kernel.authz.stores); the rest needs it tenant-wide.
+STORE_PERMISSIONS: StorePermissions = store_permissions(
+    at_store=[READ_SHIPMENT, MANAGE_SHIPMENT, PROGRESS_SHIPMENT, DISPATCH],
+    shared=[READ_PICKUP_POINT],
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kernel.authz.permissions import Permission, RoleGrants
+from kernel.authz.stores import StorePermissions, store_permissions
 
 READ_MEMBER = Permission("member.member", "read")
 MANAGE_MEMBER = Permission("member.member", "manage")
@@ -24,3 +25,8 @@ GRANTS: RoleGrants = {
     # Customers see the levels and their benefits (the membership page).
     "customer": [READ_LEVELS, READ_OWN_MEMBER],
 }
+
+# What a role held at one store conveys (kernel.authz.stores); the rest needs it tenant-wide.
+STORE_PERMISSIONS: StorePermissions = store_permissions(
+    shared=[READ_MEMBER, MANAGE_MEMBER, READ_LEVELS]
+)

@@ -9,6 +9,7 @@ staff fire the store's events (accept, ready, ship, approve…) on any order;
 from __future__ import annotations
 
 from kernel.authz.permissions import Permission, RoleGrants
+from kernel.authz.stores import StorePermissions, store_permissions
 
 PLACE_ORDER = Permission("order.order", "create")
 READ_ORDER = Permission("order.order", "read")
@@ -33,3 +34,8 @@ GRANTS: RoleGrants = {
     "cashier": _STAFF,
     "customer": [PLACE_ORDER, READ_ORDER, CANCEL_ORDER],
 }
+
+# What a role held at one store conveys (kernel.authz.stores); the rest needs it tenant-wide.
+STORE_PERMISSIONS: StorePermissions = store_permissions(
+    at_store=[PLACE_ORDER, READ_ORDER, READ_ANY_ORDER, CANCEL_ORDER, CANCEL_ANY_ORDER, MANAGE_ORDER]
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kernel.authz.permissions import Permission, RoleGrants
+from kernel.authz.stores import StorePermissions, store_permissions
 
 READ_PAYMENT = Permission("payment.payment", "read")
 RECORD_PAYMENT = Permission("payment.payment", "record")
@@ -26,3 +27,8 @@ GRANTS: RoleGrants = {
     "cashier": [READ_PAYMENT, RECORD_PAYMENT, START_ONLINE],
     "customer": [START_ONLINE],
 }
+
+# What a role held at one store conveys (kernel.authz.stores); the rest needs it tenant-wide.
+STORE_PERMISSIONS: StorePermissions = store_permissions(
+    at_store=[READ_PAYMENT, RECORD_PAYMENT, START_ONLINE, REFUND, RECONCILE]
+)

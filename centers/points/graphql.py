@@ -228,5 +228,6 @@ subgraph = Subgraph(
     schema=strawberry.federation.Schema(query=Query, mutation=Mutation, types=[Member]),
     entity_permissions={"Member": policy.READ_POINTS, "PointsEntry": policy.READ_POINTS},
     grants=policy.GRANTS,
+    store_permissions=policy.STORE_PERMISSIONS,
     job_handlers={orders.EXPIRY_JOB: orders.expiry_job},
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kernel.authz.permissions import Permission, RoleGrants
+from kernel.authz.stores import StorePermissions, store_permissions
 
 READ_POINTS = Permission("points.account", "read")
 ADJUST_POINTS = Permission("points.account", "adjust")
@@ -21,3 +22,6 @@ GRANTS: RoleGrants = {
     "cashier": [READ_POINTS, READ_RULES],
     "customer": [READ_RULES, READ_OWN_POINTS],
 }
+
+# What a role held at one store conveys (kernel.authz.stores); the rest needs it tenant-wide.
+STORE_PERMISSIONS: StorePermissions = store_permissions(shared=[READ_POINTS, READ_RULES])

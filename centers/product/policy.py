@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kernel.authz.permissions import Permission, RoleGrants
+from kernel.authz.stores import StorePermissions, store_permissions
 
 READ_PRODUCT = Permission("product.product", "read")
 MANAGE_PRODUCT = Permission("product.product", "manage")
@@ -15,3 +16,6 @@ GRANTS: RoleGrants = {
     "cashier": [READ_PRODUCT],
     "customer": [READ_PRODUCT],
 }
+
+# What a role held at one store conveys (kernel.authz.stores); the rest needs it tenant-wide.
+STORE_PERMISSIONS: StorePermissions = store_permissions(shared=[READ_PRODUCT])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kernel.authz.permissions import Permission, RoleGrants
+from kernel.authz.stores import StorePermissions, store_permissions
 
 READ_ACTIVITY = Permission("promotion.activity", "read")
 MANAGE_ACTIVITY = Permission("promotion.activity", "manage")
@@ -29,3 +30,8 @@ GRANTS: RoleGrants = {
     "cashier": [READ_ACTIVITY, READ_COUPON, PRICE_CART],
     "customer": [READ_ACTIVITY, PRICE_CART, CLAIM_COUPON],
 }
+
+# What a role held at one store conveys (kernel.authz.stores); the rest needs it tenant-wide.
+STORE_PERMISSIONS: StorePermissions = store_permissions(
+    shared=[READ_ACTIVITY, READ_COUPON, PRICE_CART]
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kernel.authz.permissions import Permission, RoleGrants
+from kernel.authz.stores import StorePermissions, store_permissions
 
 READ_STOCK = Permission("stock.level", "read")
 ADJUST_STOCK = Permission("stock.level", "adjust")
@@ -26,3 +27,8 @@ GRANTS: RoleGrants = {
     "cashier": [READ_STOCK],
     "customer": [READ_STOCK],
 }
+
+# What a role held at one store conveys (kernel.authz.stores); the rest needs it tenant-wide.
+STORE_PERMISSIONS: StorePermissions = store_permissions(
+    at_store=[READ_STOCK, ADJUST_STOCK, READ_MOVEMENTS, MANAGE_FLASH_SALE]
+)

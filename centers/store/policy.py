@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kernel.authz.permissions import Permission, RoleGrants
+from kernel.authz.stores import StorePermissions, store_permissions
 
 READ_TENANT = Permission("store.tenant", "read")
 READ_STORE = Permission("store.store", "read")
@@ -26,3 +27,6 @@ GRANTS: RoleGrants = {
     "cashier": [READ_TENANT, READ_STORE],
     "customer": [READ_TENANT, READ_STORE],
 }
+
+# What a role held at one store conveys (kernel.authz.stores); the rest needs it tenant-wide.
+STORE_PERMISSIONS: StorePermissions = store_permissions(shared=[READ_TENANT, READ_STORE])

@@ -50,6 +50,8 @@ api_key = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+    # The store the service account's role is held at (a POS terminal's); None: tenant-wide.
+    sa.Column("store_id", sa.Uuid, nullable=True),
 )
 
 
@@ -63,6 +65,7 @@ class ApiKeyInfo:
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
+    store_id: uuid.UUID | None = None
 
     def live(self, now: datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now
@@ -119,6 +122,7 @@ def _info(row: sa.Row[tuple[object, ...]]) -> ApiKeyInfo:
         created_at=m["created_at"],
         expires_at=m["expires_at"],
         revoked_at=m["revoked_at"],
+        store_id=m["store_id"],
     )
 
 
@@ -169,6 +173,7 @@ async def issue(
     role: str,
     created_by: str,
     lifetime: timedelta,
+    store_id: uuid.UUID | None = None,
 ) -> IssuedKey:
     """Store a new key's hash and return the key (once). The caller assigns the role."""
     if role in REFUSED_ROLES:
@@ -201,9 +206,9 @@ async def issue(
             code="TOO_MANY_LIVE_KEYS",
             field=["input"],
         )
-    if any(k.role != role for k in live):
+    if any(k.role != role or k.store_id != store_id for k in live):
         raise UserInputError(
-            "a service account's keys share its role",
+            "a service account's keys share its role and store",
             code="ROLE_MISMATCH",
             field=["input", "role"],
         )
@@ -218,6 +223,7 @@ async def issue(
         created_at=now,
         expires_at=now + lifetime,
         revoked_at=None,
+        store_id=store_id,
     )
     await session.execute(
         sa.insert(api_key).values(
@@ -231,6 +237,7 @@ async def issue(
             created_at=now,
             expires_at=info.expires_at,
             revoked_at=None,
+            store_id=store_id,
         )
     )
     return IssuedKey(info=info, secret=key)

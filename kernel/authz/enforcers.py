@@ -31,6 +31,14 @@ from kernel.authz.permissions import (
     role_subject,
 )
 from kernel.authz.rules import PLATFORM_TENANT, PolicyRow, load_rows, load_version
+from kernel.authz.stores import (
+    EVERY_STORE,
+    StorePermissions,
+    StoreScope,
+    any_store_scope,
+    store_scope,
+    tenant_scope,
+)
 from kernel.db import Database
 
 log = logging.getLogger(__name__)
@@ -50,18 +58,30 @@ class Explanation:
 
 
 DEFAULT_DENY = "default deny: no rule allows it"
+NO_STORE_PERMISSIONS = StorePermissions()
 
 
 class TenantPolicy:
     """An immutable snapshot of one tenant's rules with its decision memo."""
 
-    def __init__(self, tenant_id: uuid.UUID, version: int, enforcer: Any) -> None:
+    def __init__(
+        self,
+        tenant_id: uuid.UUID,
+        version: int,
+        enforcer: Any,
+        *,
+        scopes: StorePermissions = NO_STORE_PERMISSIONS,
+        stores_held: Mapping[str, frozenset[uuid.UUID]] | None = None,
+    ) -> None:
         self.tenant_id = tenant_id
         # The tenant's policy version (kernel.policy_version) when the rules were read.
         self.version = version
-        self._domain = str(tenant_id)
+        self._domain = tenant_scope(tenant_id)
         self._enforcer = enforcer
-        self._decisions: dict[tuple[str, Permission], bool] = {}
+        self._scopes = scopes
+        # Subject -> the stores where it holds a role (kernel.authz.stores).
+        self._stores_held = stores_held if stores_held is not None else {}
+        self._decisions: dict[tuple[str, str, Permission], bool] = {}
 
     def decide(self, subject: str, obj: str, action: str) -> bool:
         """A decision on raw strings: anything malformed (a wildcard, a comma, a blank,
@@ -74,14 +94,37 @@ class TenantPolicy:
             return False
         return self.allows(subject, permission)
 
-    def explain(self, subject: str, permission: Permission) -> Explanation:
+    def _scope_for(self, subject: str, permission: Permission, store_id: uuid.UUID | None) -> str:
+        """The grouping scope that decides ``permission`` (at ``store_id``, if given)."""
+        held = self._stores_held.get(subject)
+        if not held:
+            return self._domain
+        if store_id is not None and permission in self._scopes.at_store and store_id in held:
+            return store_scope(self.tenant_id, store_id)
+        if permission in self._scopes.shared:
+            return any_store_scope(self.tenant_id)
+        return self._domain
+
+    def explain(
+        self, subject: str, permission: Permission, store_id: uuid.UUID | None = None
+    ) -> Explanation:
         """The decision with the rule that made it and the subject's roles."""
+        scope = self._scope_for(subject, permission, store_id)
         try:
             allowed, rule = self._enforcer.enforce_ex(
-                subject, self._domain, permission.object, permission.action
+                subject, self._domain, scope, permission.object, permission.action
             )
             roles = [
                 *self._enforcer.get_roles_for_user_in_domain(subject, self._domain),
+                *(
+                    f"{role} (store {store})"
+                    for store in sorted(self._stores_held.get(subject, ()), key=str)
+                    for role in self._enforcer.get_roles_for_user_in_domain(
+                        subject, store_scope(self.tenant_id, store)
+                    )
+                    if role
+                    not in self._enforcer.get_roles_for_user_in_domain(subject, self._domain)
+                ),
                 *(
                     f"{role} (platform)"
                     for member, role in self._enforcer.get_named_grouping_policy("g2")
@@ -93,20 +136,44 @@ class TenantPolicy:
             return Explanation(False, "authorization error: denied", (), self.version)
         if rule:
             sub, dom, obj, act, effect = rule
-            scope = "platform" if dom == "platform" else "tenant"
-            matched = f"{effect} {sub} {obj}:{act} ({scope})"
+            where = "platform" if dom == "platform" else "tenant"
+            if scope != self._domain and effect == "allow":
+                where = "held at a store" if store_id is None else f"at store {store_id}"
+            matched = f"{effect} {sub} {obj}:{act} ({where})"
         else:
             matched = DEFAULT_DENY
         return Explanation(bool(allowed), matched, tuple(sorted(roles)), self.version)
 
     def allows(self, subject: str, permission: Permission) -> bool:
-        key = (subject, permission)
+        """Tenant-wide: what a root field without a store asks (store permissions held
+        only at stores do not count; shared ones do)."""
+        return self._decide(subject, self._scope_for(subject, permission, None), permission)
+
+    def allows_at(self, subject: str, permission: Permission, store_id: uuid.UUID) -> bool:
+        """On a resource of ``store_id``: tenant-wide grants, or the roles held there."""
+        return self._decide(subject, self._scope_for(subject, permission, store_id), permission)
+
+    def stores(self, subject: str, permission: Permission) -> StoreScope:
+        """Every store where ``subject`` has ``permission``: ``EVERY_STORE`` when it
+        holds it tenant-wide, else the stores whose held roles convey it (maybe none)."""
+        if self.allows(subject, permission):
+            return EVERY_STORE
+        if permission not in self._scopes.at_store:
+            return frozenset()
+        return frozenset(
+            store
+            for store in self._stores_held.get(subject, ())
+            if self._decide(subject, store_scope(self.tenant_id, store), permission)
+        )
+
+    def _decide(self, subject: str, scope: str, permission: Permission) -> bool:
+        key = (subject, scope, permission)
         decision = self._decisions.get(key)
         if decision is None:
             try:
                 decision = bool(
                     self._enforcer.enforce(
-                        subject, self._domain, permission.object, permission.action
+                        subject, self._domain, scope, permission.object, permission.action
                     )
                 )
             except Exception:  # fail closed on any authorization error
@@ -117,6 +184,31 @@ class TenantPolicy:
         return decision
 
 
+def build_policy(
+    tenant_id: uuid.UUID,
+    version: int,
+    grants: Mapping[str, Sequence[Permission]],
+    rows: Sequence[PolicyRow],
+    scopes: StorePermissions = NO_STORE_PERMISSIONS,
+) -> TenantPolicy:
+    """A tenant's snapshot from the built-in grants and its stored rows."""
+    return TenantPolicy(
+        tenant_id,
+        version,
+        build_enforcer(tenant_id, grants, rows),
+        scopes=scopes,
+        stores_held=stores_held(rows),
+    )
+
+
+def stores_held(rows: Sequence[PolicyRow]) -> dict[str, frozenset[uuid.UUID]]:
+    held: dict[str, set[uuid.UUID]] = {}
+    for row in rows:
+        if row.ptype == "g" and row.store_id is not None:
+            held.setdefault(row.subject, set()).add(row.store_id)
+    return {subject: frozenset(stores) for subject, stores in held.items()}
+
+
 def build_enforcer(
     tenant_id: uuid.UUID,
     grants: Mapping[str, Sequence[Permission]],
@@ -124,26 +216,42 @@ def build_enforcer(
 ) -> Any:
     model = casbin.Enforcer.new_model(text=MODEL_TEXT)
     enforcer = casbin.Enforcer(model)
-    domain = str(tenant_id)
+    domain = tenant_scope(tenant_id)
+    everywhere = any_store_scope(tenant_id)
     policies: list[list[str]] = []
     for role, permissions in grants.items():
         role_domain = PLATFORM_DOMAIN if role in PLATFORM_ROLES else domain
         policies.extend(
             [role_subject(role), role_domain, p.object, p.action, "allow"] for p in permissions
         )
-    groupings: list[list[str]] = []
+    tenant_roles: dict[str, list[str]] = {}
+    store_roles: list[tuple[str, str, uuid.UUID]] = []
     platform_groupings: list[list[str]] = []
     for row in rows:
         if row.ptype == "p":
             policies.append([row.subject, domain, row.object, row.action, row.effect])
         elif row.ptype == "g":
-            groupings.append([row.subject, row.object, domain])
+            if row.store_id is None:
+                tenant_roles.setdefault(row.subject, []).append(row.object)
+            else:
+                store_roles.append((row.subject, row.object, row.store_id))
         elif row.ptype == "g2":
             platform_groupings.append([row.subject, row.object])
+    groupings: set[tuple[str, str, str]] = set()
+    for subject, roles in tenant_roles.items():
+        for role in roles:
+            groupings.add((subject, role, domain))
+            groupings.add((subject, role, everywhere))
+    for subject, role, store in store_roles:
+        here = store_scope(tenant_id, store)
+        groupings.add((subject, role, here))
+        groupings.add((subject, role, everywhere))
+        # At a store the subject also keeps what it holds tenant-wide.
+        groupings.update((subject, held, here) for held in tenant_roles.get(subject, ()))
     if policies:
         enforcer.add_policies(policies)
     if groupings:
-        enforcer.add_named_grouping_policies("g", groupings)
+        enforcer.add_named_grouping_policies("g", [list(g) for g in sorted(groupings)])
     if platform_groupings:
         enforcer.add_named_grouping_policies("g2", platform_groupings)
     return enforcer
@@ -155,9 +263,11 @@ class PolicyStore:
         db: Database,
         grants: Mapping[str, Sequence[Permission]],
         capacity: int = 1024,
+        store_permissions: StorePermissions = NO_STORE_PERMISSIONS,
     ) -> None:
         self._db = db
         self._grants = grants
+        self._store_permissions = store_permissions
         self._capacity = capacity
         self._snapshots: OrderedDict[uuid.UUID, TenantPolicy] = OrderedDict()
         self._generations: dict[uuid.UUID, int] = {}
@@ -176,6 +286,11 @@ class PolicyStore:
     def declare(self, permissions: Iterable[Permission]) -> None:
         """Add permissions root fields require (admins may grant only known ones)."""
         self._known.update(permissions)
+
+    @property
+    def store_permissions(self) -> StorePermissions:
+        """What roles held at a store convey (the centers' ``policy.py``)."""
+        return self._store_permissions
 
     @property
     def known_permissions(self) -> frozenset[Permission]:
@@ -208,10 +323,9 @@ class PolicyStore:
             async with self._db.session_for(tenant_id) as session:
                 rows = await load_rows(session, tenant_id)
                 version = await load_version(session, tenant_id)
-            enforcer = build_enforcer(tenant_id, self._grants, rows)
+            snapshot = build_policy(tenant_id, version, self._grants, rows, self._store_permissions)
             if generation != self._generation(tenant_id):
                 continue  # rules changed while we read them: read again
-            snapshot = TenantPolicy(tenant_id, version, enforcer)
             self._snapshots[tenant_id] = snapshot
             while len(self._snapshots) > self._capacity:
                 self._snapshots.popitem(last=False)

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kernel.authz.audit import CHANGED, AuditEntry, record_change
 from kernel.authz.permissions import BUILTIN_ROLES, PLATFORM_ROLES, SUBJECT, Permission
 from kernel.authz.rules import (
+    assign_role,
     delete_rows,
     load_version,
     metadata,
@@ -69,6 +71,13 @@ def check_subject(subject: str, field: Sequence[str]) -> str:
     return subject
 
 
+def _detail(subject: str, role: str, store_id: uuid.UUID | None) -> dict[str, str]:
+    detail = {"subject": subject, "role": role}
+    if store_id is not None:
+        detail["storeId"] = str(store_id)
+    return detail
+
+
 @dataclass(frozen=True, slots=True)
 class RoleView:
     name: str
@@ -82,6 +91,13 @@ class RoleView:
 class Assignment:
     subject: str
     role: str
+    store_id: uuid.UUID | None = None  # None: tenant-wide
+
+
+class StoreLookup(Protocol):
+    async def get_store(
+        self, session: AsyncSession, tenant_id: uuid.UUID, store_id: uuid.UUID
+    ) -> object | None: ...
 
 
 class AccessAdmin:
@@ -96,8 +112,10 @@ class AccessAdmin:
         request_id: str,
         known: frozenset[Permission],
         builtin_grants: Mapping[str, Sequence[Permission]],
+        stores: StoreLookup | None = None,
     ) -> None:
         self._session = session
+        self._stores = stores
         self._tenant_id = tenant_id
         self._actor = actor
         self._request_id = request_id
@@ -153,14 +171,26 @@ class AccessAdmin:
             )
         return views
 
-    async def assignments(self, subject: str | None = None) -> list[Assignment]:
-        query = sa.select(policy_rule.c.subject, policy_rule.c.object).where(
-            policy_rule.c.tenant_id == self._tenant_id, policy_rule.c.ptype == "g"
-        )
+    async def assignments(
+        self, subject: str | None = None, store_id: uuid.UUID | None = None
+    ) -> list[Assignment]:
+        """Role assignments, tenant-wide and per store; ``store_id`` keeps those that
+        apply at that store (its own and the tenant-wide ones)."""
+        query = sa.select(
+            policy_rule.c.subject, policy_rule.c.object, policy_rule.c.store_id
+        ).where(policy_rule.c.tenant_id == self._tenant_id, policy_rule.c.ptype == "g")
         if subject is not None:
             query = query.where(policy_rule.c.subject == check_subject(subject, ["subject"]))
-        rows = await self._session.execute(query.order_by(policy_rule.c.subject))
-        return [Assignment(s, role.removeprefix("role:")) for s, role in rows.all()]
+        if store_id is not None:
+            query = query.where(
+                sa.or_(policy_rule.c.store_id.is_(None), policy_rule.c.store_id == store_id)
+            )
+        rows = await self._session.execute(
+            query.order_by(
+                policy_rule.c.subject, policy_rule.c.store_id.nulls_first(), policy_rule.c.object
+            )
+        )
+        return [Assignment(s, role.removeprefix("role:"), store) for s, role, store in rows.all()]
 
     # --- writes -----------------------------------------------------------------------
 
@@ -255,43 +285,47 @@ class AccessAdmin:
             "access.grant", "revoke", {"role": role, "permission": str(permission)}
         )
 
-    async def assign(self, subject: str, role: str) -> int:
+    async def assign(self, subject: str, role: str, store_id: uuid.UUID | None = None) -> int:
+        """Give ``subject`` the role tenant-wide, or at one store (``store_id``); the two
+        are separate assignments, and holding it tenant-wide already covers every store."""
         check_subject(subject, ["input", "subject"])
         await self._tenant_role(role, ["input", "role"])
-        exists = await self._session.scalar(
-            sa.select(sa.literal(1)).where(
-                policy_rule.c.tenant_id == self._tenant_id,
-                policy_rule.c.ptype == "g",
-                policy_rule.c.subject == subject,
-                policy_rule.c.object == f"role:{role}",
-            )
-        )
-        if not exists:
-            await self._session.execute(
-                sa.insert(policy_rule).values(
-                    tenant_id=self._tenant_id,
-                    id=uuid.uuid4(),
-                    ptype="g",
-                    subject=subject,
-                    object=f"role:{role}",
-                    action="",
-                    effect="allow",
-                    created_at=datetime.now(UTC),
+        if store_id is not None:
+            await self._store(store_id, ["input", "storeId"])
+            if role == "tenant_admin":
+                raise UserInputError(
+                    "tenant_admin administers the whole tenant; it is not held at a store",
+                    code="ROLE_NOT_STORE_SCOPED",
+                    field=["input", "role"],
                 )
-            )
-        return await self._audited(
-            "access.assignment", "assign", {"subject": subject, "role": role}
-        )
+        await assign_role(self._session, self._tenant_id, subject, role, store_id=store_id)
+        return await self._audited("access.assignment", "assign", _detail(subject, role, store_id))
 
-    async def unassign(self, subject: str, role: str) -> int:
+    async def unassign(self, subject: str, role: str, store_id: uuid.UUID | None = None) -> int:
+        """Remove exactly that assignment (tenant-wide, or at ``store_id``)."""
         check_subject(subject, ["input", "subject"])
         await self._tenant_role(role, ["input", "role"])
-        await delete_rows(self._session, self._tenant_id, "g", subject=subject, obj=f"role:{role}")
+        await delete_rows(
+            self._session,
+            self._tenant_id,
+            "g",
+            subject=subject,
+            obj=f"role:{role}",
+            store_id=store_id,
+        )
         return await self._audited(
-            "access.assignment", "unassign", {"subject": subject, "role": role}
+            "access.assignment", "unassign", _detail(subject, role, store_id)
         )
 
     # --- helpers ----------------------------------------------------------------------
+
+    async def _store(self, store_id: uuid.UUID, field: Sequence[str]) -> None:
+        if self._stores is None:
+            raise RuntimeError("store-scoped assignments need the store directory")
+        if await self._stores.get_store(self._session, self._tenant_id, store_id) is None:
+            raise UserInputError(
+                "no such store in this tenant", code="STORE_NOT_FOUND", field=field
+            )
 
     async def _custom_role(self, name: str, field: Sequence[str]) -> None:
         check_role_name(name, field)

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import EllipsisType
 from typing import Literal
 
 import sqlalchemy as sa
@@ -41,6 +42,8 @@ policy_rule = sa.Table(
     sa.Column("action", sa.String(64), nullable=False, server_default=""),
     sa.Column("effect", sa.String(8), nullable=False, server_default="allow"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # A ``g`` row with a store holds the role at that store only (kernel.authz.stores).
+    sa.Column("store_id", sa.Uuid, nullable=True),
 )
 
 
@@ -51,6 +54,7 @@ class PolicyRow:
     object: str
     action: str
     effect: str
+    store_id: uuid.UUID | None = None
 
 
 policy_version = sa.Table(
@@ -78,6 +82,7 @@ async def load_rows(session: AsyncSession, tenant_id: uuid.UUID) -> list[PolicyR
             policy_rule.c.object,
             policy_rule.c.action,
             policy_rule.c.effect,
+            policy_rule.c.store_id,
         ).where(policy_rule.c.tenant_id.in_([tenant_id, PLATFORM_TENANT]))
     )
     return [PolicyRow(*row) for row in result.all()]
@@ -89,14 +94,26 @@ def _check_subject(subject: str) -> None:
         raise ValueError(f"malformed subject {subject!r}")
 
 
-async def assign_role(session: AsyncSession, tenant_id: uuid.UUID, subject: str, role: str) -> None:
-    """Give ``subject`` a role in one tenant, or a platform role (idempotent)."""
+async def assign_role(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    subject: str,
+    role: str,
+    *,
+    store_id: uuid.UUID | None = None,
+) -> None:
+    """Give ``subject`` a role in one tenant (at one store, if given), or a platform
+    role (idempotent)."""
     _check_subject(subject)
     role_name = role_subject(role)
     if role in PLATFORM_ROLES:
+        if store_id is not None:
+            raise ValueError("platform roles are not held at a store")
         await _insert_once(session, PLATFORM_TENANT, "g2", subject, role_name, "", "allow")
     else:
-        await _insert_once(session, tenant_id, "g", subject, role_name, "", "allow")
+        await _insert_once(
+            session, tenant_id, "g", subject, role_name, "", "allow", store_id=store_id
+        )
 
 
 async def set_rule(
@@ -122,8 +139,10 @@ async def delete_rows(
     obj: str | None = None,
     action: str | None = None,
     effect: str | None = None,
+    store_id: uuid.UUID | EllipsisType | None = ...,
 ) -> int:
-    """Delete the tenant's rows of ``ptype`` matching every given column; returns how many."""
+    """Delete the tenant's rows of ``ptype`` matching every given column (``store_id``:
+    ``None`` for tenant-wide rows only, ``...`` for any); returns how many."""
     statement = sa.delete(policy_rule).where(
         policy_rule.c.tenant_id == tenant_id, policy_rule.c.ptype == ptype
     )
@@ -135,6 +154,10 @@ async def delete_rows(
     ):
         if value is not None:
             statement = statement.where(column == value)
+    if store_id is None:
+        statement = statement.where(policy_rule.c.store_id.is_(None))
+    elif not isinstance(store_id, EllipsisType):
+        statement = statement.where(policy_rule.c.store_id == store_id)
     result = await session.execute(statement.returning(policy_rule.c.id))
     return len(result.all())
 
@@ -147,6 +170,8 @@ async def _insert_once(
     obj: str,
     action: str,
     effect: str,
+    *,
+    store_id: uuid.UUID | None = None,
 ) -> None:
     exists = await session.scalar(
         sa.select(sa.literal(1)).where(
@@ -156,6 +181,9 @@ async def _insert_once(
             policy_rule.c.object == obj,
             policy_rule.c.action == action,
             policy_rule.c.effect == effect,
+            policy_rule.c.store_id.is_(None)
+            if store_id is None
+            else policy_rule.c.store_id == store_id,
         )
     )
     if exists:
@@ -170,6 +198,7 @@ async def _insert_once(
             action=action,
             effect=effect,
             created_at=datetime.now(UTC),
+            store_id=store_id,
         )
     )
 

@@ -6,6 +6,8 @@ served on its own (as a gateway calls it) or merged into the single-process sche
 
 from __future__ import annotations
 
+import inspect
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,9 +18,17 @@ from starlette.routing import BaseRoute
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 from kernel.authz.permissions import AUTHENTICATED, Permission, Requirement, RoleGrants
+from kernel.authz.stores import StorePermissions
 from kernel.context import RequestContext
 from kernel.errors import ForbiddenError
-from kernel.graphql.fields import PERMISSION_KEY
+from kernel.graphql.fields import (
+    NARROWED,
+    PERMISSION_KEY,
+    STORE_KEY,
+    StoreArg,
+    StoreBinding,
+    StoreOf,
+)
 from kernel.jobs import JobHandler
 from kernel.outbox import EventHandler
 
@@ -41,6 +51,8 @@ class Subgraph:
     event_handlers: Mapping[str, EventHandler] = field(default_factory=dict)
     # HTTP endpoints outside GraphQL (provider callbacks); each authenticates its caller.
     http_routes: Sequence[BaseRoute] = ()
+    # What roles held at a store convey (kernel.authz.stores).
+    store_permissions: StorePermissions = field(default_factory=StorePermissions)
 
     @property
     def graphql_schema(self) -> GraphQLSchema:
@@ -65,6 +77,16 @@ def declared_requirement(graphql_field: GraphQLField) -> Requirement | None:
     return requirement
 
 
+def declared_store(graphql_field: GraphQLField) -> StoreBinding | None:
+    """Where a root field's store is, if a role held at a store may use it."""
+    definition = (graphql_field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    metadata = getattr(definition, "metadata", None) or {}
+    binding = metadata.get(STORE_KEY)
+    if binding is not None and not isinstance(binding, StoreArg | StoreOf | type(NARROWED)):
+        raise UndeclaredPermissionError(f"bad store declaration {binding!r}")
+    return binding
+
+
 def root_types(schema: GraphQLSchema) -> list[GraphQLObjectType]:
     return [t for t in (schema.query_type, schema.mutation_type, schema.subscription_type) if t]
 
@@ -87,10 +109,17 @@ def guard_root_fields(
                 raise UndeclaredPermissionError(
                     f"{root.name}.{name} declares no permission; use kernel.graphql.fields"
                 )
+            binding = declared_store(graphql_field)
+            if binding is not None and not isinstance(requirement, Permission):
+                raise UndeclaredPermissionError(f"{root.name}.{name}: a store needs a permission")
             if graphql_field.subscribe is not None:
-                graphql_field.subscribe = _guard(graphql_field.subscribe, requirement)
+                if binding is not None and not isinstance(binding, StoreArg):
+                    raise UndeclaredPermissionError(
+                        f"{root.name}.{name}: a subscription names its store by argument"
+                    )
+                graphql_field.subscribe = _guard(graphql_field.subscribe, requirement, binding)
             else:
-                graphql_field.resolve = _guard(graphql_field.resolve, requirement)
+                graphql_field.resolve = _guard(graphql_field.resolve, requirement, binding)
     return schema
 
 
@@ -101,17 +130,94 @@ def _default_resolve(root: Any, info: GraphQLResolveInfo[RequestContext], **_: A
     return getattr(root, info.field_name, None)
 
 
-def _guard(resolve: Resolver | None, requirement: Requirement) -> Resolver:
+def _guard(
+    resolve: Resolver | None, requirement: Requirement, binding: StoreBinding | None = None
+) -> Resolver:
     inner = resolve or _default_resolve
 
     def guarded(root: Any, info: GraphQLResolveInfo[RequestContext], **kwargs: Any) -> Any:
         context: RequestContext = info.context
-        context.authorize(requirement)
+        if binding is None or not isinstance(requirement, Permission):
+            context.authorize(requirement)
+        elif not context.allows(requirement):
+            # Not held tenant-wide: perhaps at the store this call is about.
+            return _at_store(context, requirement, binding, inner, root, info, kwargs)
         return inner(root, info, **kwargs)
 
     guarded._zhongtai_guarded = True  # type: ignore[attr-defined]
     guarded._zhongtai_requirement = requirement  # type: ignore[attr-defined]
+    guarded._zhongtai_store = binding  # type: ignore[attr-defined]
     return guarded
+
+
+def _at_store(
+    context: RequestContext,
+    permission: Permission,
+    binding: StoreBinding,
+    inner: Resolver,
+    root: Any,
+    info: GraphQLResolveInfo[RequestContext],
+    kwargs: dict[str, Any],
+) -> Any:
+    if isinstance(binding, StoreArg):
+        stores = _ids(_argument(kwargs, binding.path))
+        if len(stores) != 1:
+            context.refuse(permission)  # no store named: only a tenant-wide grant passes
+        context.authorize_at(permission, stores[0])
+        return inner(root, info, **kwargs)
+    if isinstance(binding, StoreOf):
+        ids = _ids(_argument(kwargs, binding.path))
+        if not ids:
+            context.refuse(permission)
+        return _after_lookup(context, permission, binding, ids, inner, root, info, kwargs)
+    if not context.stores(permission):
+        context.refuse(permission)  # held nowhere
+    return inner(root, info, **kwargs)
+
+
+async def _after_lookup(
+    context: RequestContext,
+    permission: Permission,
+    binding: StoreOf,
+    ids: list[uuid.UUID],
+    inner: Resolver,
+    root: Any,
+    info: GraphQLResolveInfo[RequestContext],
+    kwargs: dict[str, Any],
+) -> Any:
+    found = await binding.find(context.session, context.tenant_id, ids)
+    for resource in ids:
+        store = found.get(resource)
+        if store is None:
+            # Not found, or without a store: the same FORBIDDEN another store's gets.
+            context.refuse(permission)
+        context.authorize_at(permission, store)
+    result = inner(root, info, **kwargs)
+    return await result if inspect.isawaitable(result) else result
+
+
+def _argument(kwargs: Mapping[str, Any], path: str) -> Any:
+    value: Any = kwargs
+    for name in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(name)
+    return value
+
+
+def _ids(value: Any) -> list[uuid.UUID]:
+    """The ids an argument holds; empty when any is malformed (the resolver says so)."""
+    values = value if isinstance(value, list) else [value]
+    ids = []
+    for one in values:
+        if isinstance(one, uuid.UUID):
+            ids.append(one)
+            continue
+        try:
+            ids.append(uuid.UUID(str(one)))
+        except ValueError:
+            return []
+    return list(dict.fromkeys(ids))
 
 
 def _guard_entities(resolve: Resolver | None, permissions: Mapping[str, Permission]) -> Resolver:

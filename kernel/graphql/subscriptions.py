@@ -62,7 +62,7 @@ from kernel.context import RequestContext
 from kernel.db import Database
 from kernel.errors import UnauthenticatedError
 from kernel.graphql.errors import format_error
-from kernel.graphql.fields import PERMISSION_KEY
+from kernel.graphql.fields import PERMISSION_KEY, STORE_KEY, StoreArg
 from kernel.graphql.limits import NoIntrospection, cost_limit, operation_limits
 from kernel.settings import Settings
 
@@ -78,11 +78,15 @@ API_KEY_SOCKET_SECONDS = 3600.0
 Resolver = TypeVar("Resolver", bound=Callable[..., Any])
 
 
-def subscription(permission: Requirement, **kwargs: Any) -> Callable[[Resolver], Resolver]:
-    """A root subscription field that requires ``permission`` (used as a decorator)."""
-    decorator: Callable[[Resolver], Resolver] = strawberry.subscription(
-        metadata={PERMISSION_KEY: permission}, **kwargs
-    )
+def subscription(
+    permission: Requirement, *, store: StoreArg | None = None, **kwargs: Any
+) -> Callable[[Resolver], Resolver]:
+    """A root subscription field that requires ``permission`` (used as a decorator);
+    ``store`` names the argument holding the store, so a role held there suffices."""
+    metadata: dict[str, Any] = {PERMISSION_KEY: permission}
+    if store is not None:
+        metadata[STORE_KEY] = store
+    decorator: Callable[[Resolver], Resolver] = strawberry.subscription(metadata=metadata, **kwargs)
     return decorator
 
 

@@ -537,4 +537,5 @@ subgraph = Subgraph(
         "Sku": policy.READ_SHIPMENT,
     },
     grants=policy.GRANTS,
+    store_permissions=policy.STORE_PERMISSIONS,
 )

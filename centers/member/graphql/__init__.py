@@ -35,4 +35,5 @@ subgraph = Subgraph(
     schema=strawberry.federation.Schema(query=Query, mutation=Mutation),
     entity_permissions={"Member": policy.READ_MEMBER},
     grants=policy.GRANTS,
+    store_permissions=policy.STORE_PERMISSIONS,
 )

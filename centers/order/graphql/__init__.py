@@ -23,6 +23,7 @@ subgraph = Subgraph(
         "Sku": policy.READ_ORDER,
     },
     grants=policy.GRANTS,
+    store_permissions=policy.STORE_PERMISSIONS,
     job_handlers=handlers.JOB_HANDLERS,
     event_handlers=handlers.EVENT_HANDLERS,
 )

@@ -29,6 +29,7 @@ subgraph = Subgraph(
     # Referencing an Order here reveals only its payments, so it needs what they need.
     entity_permissions={"Payment": policy.READ_PAYMENT, "Order": policy.READ_PAYMENT},
     grants=policy.GRANTS,
+    store_permissions=policy.STORE_PERMISSIONS,
     http_routes=ROUTES,
     event_handlers=completion.EVENT_HANDLERS,
 )

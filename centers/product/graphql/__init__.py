@@ -501,4 +501,5 @@ subgraph = Subgraph(
     schema=strawberry.federation.Schema(query=Query, mutation=Mutation),
     entity_permissions={"Product": policy.READ_PRODUCT, "Sku": policy.READ_PRODUCT},
     grants=policy.GRANTS,
+    store_permissions=policy.STORE_PERMISSIONS,
 )

@@ -37,4 +37,5 @@ subgraph = Subgraph(
         "Sku": policy.READ_ACTIVITY,
     },
     grants=policy.GRANTS,
+    store_permissions=policy.STORE_PERMISSIONS,
 )

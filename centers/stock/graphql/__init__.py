@@ -491,5 +491,6 @@ subgraph = Subgraph(
         "Store": policy.READ_STOCK,
     },
     grants=policy.GRANTS,
+    store_permissions=policy.STORE_PERMISSIONS,
     job_handlers={service.EXPIRY_JOB: service.expire_job},
 )

@@ -26,6 +26,7 @@ subgraph = Subgraph(
     schema=strawberry.federation.Schema(query=Query, mutation=Mutation),
     entity_permissions={"Tenant": policy.READ_TENANT, "Store": policy.READ_STORE},
     grants=policy.GRANTS,
+    store_permissions=policy.STORE_PERMISSIONS,
     http_routes=callbacks.ROUTES,
 )
 

@@ -43,6 +43,7 @@ def access_admin(context: RequestContext) -> AccessAdmin:
         request_id=context.request_id,
         known=grantable(store),
         builtin_grants=store.grants,
+        stores=tenant_directory(),
     )
 
 

@@ -39,3 +39,9 @@ class TenantDirectory(Protocol):
     ) -> Sequence[TenantRecord]:
         """Tenants ordered by slug, after ``after_slug``."""
         ...
+
+    async def get_store(
+        self, session: AsyncSession, tenant_id: uuid.UUID, store_id: uuid.UUID
+    ) -> object | None:
+        """The tenant's store ``store_id``, or ``None`` (also for another tenant's)."""
+        ...

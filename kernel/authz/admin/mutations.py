@@ -49,6 +49,17 @@ from kernel.graphql.mutations import attempt
 Ctx = Info[RequestContext, None]
 
 
+def _store_id(value: str | None, field: Sequence[str]) -> uuid.UUID | None:
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise UserInputError(
+            "no such store in this tenant", code="STORE_NOT_FOUND", field=field
+        ) from None
+
+
 def _key_id(value: str, field: Sequence[str]) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
@@ -77,7 +88,12 @@ def _lifetime(days: int) -> timedelta:
 
 
 async def _issue(
-    context: RequestContext, service_account: str, name: str, role: str, days: int
+    context: RequestContext,
+    service_account: str,
+    name: str,
+    role: str,
+    days: int,
+    store_id: uuid.UUID | None = None,
 ) -> tuple[apikeys.IssuedKey, int]:
     if not SERVICE_ACCOUNT.fullmatch(service_account):
         raise UserInputError(
@@ -86,7 +102,8 @@ async def _issue(
             field=["input", "serviceAccount"],
         )
     admin = access_admin(context)
-    await admin.assign(f"sa:{service_account}", role)  # validates the role, audits
+    # Validates the role (and store), audits.
+    await admin.assign(f"sa:{service_account}", role, store_id)
     issued = await apikeys.issue(
         context.session,
         api_key_secret(context),
@@ -96,6 +113,7 @@ async def _issue(
         role=role,
         created_by=context.principal.subject,
         lifetime=_lifetime(days),
+        store_id=store_id,
     )
     await audit_change(context, "access.apikey", "issue", {"id": str(issued.info.id), "role": role})
     return issued, await admin.version()
@@ -161,29 +179,46 @@ class Mutation:
 
     @mutation(
         policy.MANAGE_ACCESS,
-        description="Codes: INVALID_SUBJECT, INVALID_ROLE_NAME, ROLE_NOT_FOUND, PLATFORM_ROLE.",
+        description="Give a subject a role, tenant-wide or at one store (storeId). Codes: "
+        "INVALID_SUBJECT, INVALID_ROLE_NAME, ROLE_NOT_FOUND, PLATFORM_ROLE, STORE_NOT_FOUND, "
+        "ROLE_NOT_STORE_SCOPED.",
     )
     async def assign_role(self, info: Ctx, input: RoleAssignmentInput) -> AccessChangePayload:
-        return await _versioned(info.context, lambda a: a.assign(input.subject, input.role))
+        async def change(admin: AccessAdmin) -> int:
+            store = _store_id(input.store_id, ["input", "storeId"])
+            return await admin.assign(input.subject, input.role, store)
+
+        return await _versioned(info.context, change)
 
     @mutation(
         policy.MANAGE_ACCESS,
-        description="Codes: INVALID_SUBJECT, INVALID_ROLE_NAME, ROLE_NOT_FOUND, PLATFORM_ROLE.",
+        description="Remove exactly one assignment: tenant-wide, or at storeId. Codes: "
+        "INVALID_SUBJECT, INVALID_ROLE_NAME, ROLE_NOT_FOUND, PLATFORM_ROLE, STORE_NOT_FOUND.",
     )
     async def unassign_role(self, info: Ctx, input: RoleAssignmentInput) -> AccessChangePayload:
-        return await _versioned(info.context, lambda a: a.unassign(input.subject, input.role))
+        async def change(admin: AccessAdmin) -> int:
+            store = _store_id(input.store_id, ["input", "storeId"])
+            return await admin.unassign(input.subject, input.role, store)
+
+        return await _versioned(info.context, change)
 
     @mutation(
         policy.MANAGE_KEYS,
         description="Issue an API key. Codes: INVALID_SERVICE_ACCOUNT, ROLE_TOO_BROAD, "
-        "ROLE_NOT_FOUND, ROLE_MISMATCH, TOO_MANY_LIVE_KEYS, INVALID_EXPIRY, INVALID_NAME.",
+        "ROLE_NOT_FOUND, ROLE_MISMATCH, TOO_MANY_LIVE_KEYS, INVALID_EXPIRY, INVALID_NAME, "
+        "STORE_NOT_FOUND.",
     )
     async def create_api_key(self, info: Ctx, input: CreateApiKeyInput) -> IssueApiKeyPayload:
         context = info.context
         done, errors = await attempt(
             context,
             lambda: _issue(
-                context, input.service_account, input.name, input.role, input.expires_in_days
+                context,
+                input.service_account,
+                input.name,
+                input.role,
+                input.expires_in_days,
+                _store_id(input.store_id, ["input", "storeId"]),
             ),
         )
         if done is None:
@@ -212,7 +247,12 @@ class Mutation:
                 context.session, context.tenant_id, _key_id(input.id, ["input", "id"])
             )
             return await _issue(
-                context, old.service_account, old.name, old.role, input.expires_in_days
+                context,
+                old.service_account,
+                old.name,
+                old.role,
+                input.expires_in_days,
+                old.store_id,
             )
 
         done, errors = await attempt(context, rotate)

@@ -55,9 +55,20 @@ class Query:
         ]
 
     @query(policy.READ_ACCESS, description="Who holds which role in the tenant.")
-    async def role_assignments(self, info: Ctx, subject: str | None = None) -> list[RoleAssignment]:
-        rows = await access_admin(info.context).assignments(subject)
-        return [RoleAssignment(subject=a.subject, role=a.role) for a in rows]
+    async def role_assignments(
+        self, info: Ctx, subject: str | None = None, store_id: strawberry.ID | None = None
+    ) -> list[RoleAssignment]:
+        rows = await access_admin(info.context).assignments(
+            subject, _store(store_id) if store_id is not None else None
+        )
+        return [
+            RoleAssignment(
+                subject=a.subject,
+                role=a.role,
+                store_id=strawberry.ID(str(a.store_id)) if a.store_id else None,
+            )
+            for a in rows
+        ]
 
     @query(policy.READ_ACCESS, description="Permissions the centers declare (grantable).")
     def grantable_permissions(self, info: Ctx) -> list[PermissionRef]:
@@ -69,10 +80,16 @@ class Query:
 
     @query(
         policy.READ_ACCESS,
-        description="Why a subject of this tenant may or may not do something here.",
+        description="Why a subject of this tenant may or may not do something here (with "
+        "storeId: on a resource of that store).",
     )
     def explain_access(
-        self, info: Ctx, subject: str, object: str, action: str
+        self,
+        info: Ctx,
+        subject: str,
+        object: str,
+        action: str,
+        store_id: strawberry.ID | None = None,
     ) -> AccessExplanation:
         context = info.context
         check_subject(subject, ["subject"])
@@ -84,7 +101,9 @@ class Query:
                 code="UNKNOWN_PERMISSION",
                 field=["object"],
             ) from None
-        explained = context.policy.explain(subject, permission)
+        explained = context.policy.explain(
+            subject, permission, _store(store_id) if store_id is not None else None
+        )
         return AccessExplanation(
             allowed=explained.allowed,
             matched_rule=explained.matched_rule,
@@ -162,3 +181,12 @@ class Query:
     async def platform_admins(self, info: Ctx) -> list[str]:
         context = info.context
         return await in_platform_scope(context, lambda: platform.admins(context.session))
+
+
+def _store(value: strawberry.ID) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise UserInputError(
+            "storeId is not a store id", code="INVALID_ID", field=["storeId"]
+        ) from None

@@ -38,6 +38,9 @@ class AccessRole:
 class RoleAssignment:
     subject: str
     role: str
+    store_id: strawberry.ID | None = strawberry.field(
+        description="The store the role is held at; null: tenant-wide."
+    )
 
 
 @strawberry.type(description="Why a subject may or may not do something in this tenant.")
@@ -60,10 +63,14 @@ class ApiKey:
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
+    store_id: strawberry.ID | None = strawberry.field(
+        description="The store the key's role is held at; null: tenant-wide."
+    )
 
     @classmethod
     def of(cls, value: apikeys.ApiKeyInfo) -> ApiKey:
         return cls(
+            store_id=strawberry.ID(str(value.store_id)) if value.store_id else None,
             id=strawberry.ID(str(value.id)),
             service_account=value.service_account,
             name=value.name,
@@ -170,6 +177,12 @@ class RolePermissionInput:
 class RoleAssignmentInput:
     subject: str = strawberry.field(description="user:<id> or sa:<id>.")
     role: str
+    store_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Hold the role at this store only: it then conveys the role's store "
+        "permissions on this store's resources and its shared permissions (see "
+        "docs/authorization.md). Null: tenant-wide.",
+    )
 
 
 @strawberry.input
@@ -178,6 +191,10 @@ class CreateApiKeyInput:
     name: str
     role: str = strawberry.field(description="A least-privilege role (not tenant_admin).")
     expires_in_days: int = 90
+    store_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Hold the role at this store only (a POS terminal's key). Null: tenant-wide.",
+    )
 
 
 @strawberry.input

@@ -20,8 +20,10 @@ from kernel.context import RequestContext
 from kernel.graphql.batching import many_per_key, one_per_key
 
 
-def orders(context: RequestContext, buyer: str | None) -> DataLoader[uuid.UUID, OrderInfo | None]:
-    """Orders by id, as visible to the caller (``buyer``: only that buyer's orders)."""
+def orders(
+    context: RequestContext, buyer: repository.Reach
+) -> DataLoader[uuid.UUID, OrderInfo | None]:
+    """Orders by id, as visible to the caller (``buyer``: only what it reaches)."""
 
     async def load(ids: Sequence[uuid.UUID]) -> list[OrderInfo | None]:
         rows = await repository.orders_by_ids(context.session, context.tenant_id, ids, buyer)

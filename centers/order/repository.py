@@ -37,6 +37,7 @@ from centers.order.models import (
     SubOrder,
     TradeOrder,
 )
+from kernel.authz.stores import StoreScope
 from kernel.db import table_of
 from kernel.graphql.pagination import PageRequest
 from kernel.money import Money, allocate
@@ -163,11 +164,38 @@ def _order(row: Any) -> OrderInfo:
     )
 
 
-def _scoped(tenant_id: uuid.UUID, buyer: str | None) -> list[sa.ColumnElement[bool]]:
-    conditions = [trade_order.c.tenant_id == tenant_id]
-    if buyer is not None:
-        conditions.append(trade_order.c.buyer_subject == buyer)
-    return conditions
+@dataclass(frozen=True, slots=True)
+class OrderReach:
+    """The orders a caller reaches: any order of ``stores``, and ``buyer``'s own."""
+
+    stores: StoreScope
+    buyer: str | None = None
+
+    def condition(self) -> sa.ColumnElement[bool] | None:
+        """The SQL filter on ``trade_order``; ``None`` when every order is reached."""
+        if isinstance(self.stores, frozenset):
+            parts: list[sa.ColumnElement[bool]] = []
+            if self.stores:
+                parts.append(trade_order.c.store_id.in_(sorted(self.stores)))
+            if self.buyer is not None:
+                parts.append(trade_order.c.buyer_subject == self.buyer)
+            return sa.or_(*parts) if parts else sa.false()
+        return None
+
+
+# Who is reached: every order (None), one buyer's own (str), or an ``OrderReach``.
+Reach = OrderReach | str | None
+
+
+def _reach_conditions(who: Reach) -> list[sa.ColumnElement[bool]]:
+    if isinstance(who, str):
+        return [trade_order.c.buyer_subject == who]
+    condition = who.condition() if who is not None else None
+    return [] if condition is None else [condition]
+
+
+def _scoped(tenant_id: uuid.UUID, who: Reach) -> list[sa.ColumnElement[bool]]:
+    return [trade_order.c.tenant_id == tenant_id, *_reach_conditions(who)]
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -436,7 +464,7 @@ async def save_settings(
 
 
 async def orders_by_ids(
-    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID], buyer: str | None
+    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID], buyer: Reach
 ) -> list[OrderInfo]:
     if not ids:
         return []
@@ -447,7 +475,7 @@ async def orders_by_ids(
 
 
 async def order_by_number(
-    session: AsyncSession, tenant_id: uuid.UUID, number: str, buyer: str | None
+    session: AsyncSession, tenant_id: uuid.UUID, number: str, buyer: Reach
 ) -> OrderInfo | None:
     row = (
         await session.execute(
@@ -489,6 +517,7 @@ async def order_by_external_id(
 @dataclass(frozen=True, slots=True)
 class OrderFilter:
     buyer: str | None = None  # the ownership filter (or a staff member's buyer filter)
+    reach: OrderReach | None = None  # what the caller may see at all
     store_id: uuid.UUID | None = None
     statuses: tuple[str, ...] = ()
     order_type: str | None = None
@@ -501,7 +530,9 @@ async def list_orders(
     session: AsyncSession, tenant_id: uuid.UUID, page: PageRequest, where: OrderFilter
 ) -> list[OrderInfo]:
     """Newest first (ids are time-ordered UUIDv7)."""
-    query = sa.select(*_order_columns).where(*_scoped(tenant_id, where.buyer))
+    query = sa.select(*_order_columns).where(
+        *_scoped(tenant_id, where.buyer), *_reach_conditions(where.reach)
+    )
     if where.store_id is not None:
         query = query.where(trade_order.c.store_id == where.store_id)
     if where.statuses:
@@ -743,11 +774,9 @@ async def refunds_of_orders(
 
 
 async def refund_by_id(
-    session: AsyncSession, tenant_id: uuid.UUID, refund_id: uuid.UUID, buyer: str | None
+    session: AsyncSession, tenant_id: uuid.UUID, refund_id: uuid.UUID, buyer: Reach
 ) -> RefundInfo | None:
-    conditions = [order_refund.c.id == refund_id]
-    if buyer is not None:
-        conditions.append(trade_order.c.buyer_subject == buyer)
+    conditions = [order_refund.c.id == refund_id, *_reach_conditions(buyer)]
     found = await refunds_where(session, tenant_id, *conditions, limit=1)
     return found[0] if found else None
 
@@ -757,12 +786,10 @@ async def list_refunds(
     tenant_id: uuid.UUID,
     page: PageRequest,
     *,
-    buyer: str | None,
+    buyer: Reach,
     statuses: Sequence[str],
 ) -> list[RefundInfo]:
-    conditions = []
-    if buyer is not None:
-        conditions.append(trade_order.c.buyer_subject == buyer)
+    conditions = _reach_conditions(buyer)
     if statuses:
         conditions.append(order_refund.c.status.in_(statuses))
     after = page.after_id()
@@ -848,3 +875,33 @@ async def add_refunded(
         .where(trade_order.c.tenant_id == tenant_id, trade_order.c.id == order_id)
         .values(refunded_amount=trade_order.c.refunded_amount + total)
     )
+
+
+async def stores_of_orders(
+    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID | None]:
+    """Each found order's store (what a role held at a store is checked against)."""
+    rows = await session.execute(
+        sa.select(trade_order.c.id, trade_order.c.store_id).where(
+            trade_order.c.tenant_id == tenant_id, trade_order.c.id.in_(ids)
+        )
+    )
+    return {order_id: store_id for order_id, store_id in rows.all()}
+
+
+async def stores_of_refunds(
+    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID | None]:
+    """Each found after-sale request's store: its order's."""
+    rows = await session.execute(
+        sa.select(order_refund.c.id, trade_order.c.store_id)
+        .join(
+            trade_order,
+            sa.and_(
+                trade_order.c.tenant_id == order_refund.c.tenant_id,
+                trade_order.c.id == order_refund.c.order_id,
+            ),
+        )
+        .where(order_refund.c.tenant_id == tenant_id, order_refund.c.id.in_(ids))
+    )
+    return {refund_id: store_id for refund_id, store_id in rows.all()}

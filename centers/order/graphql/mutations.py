@@ -23,14 +23,25 @@ from centers.order.graphql.refunds import (
     TransitionAfterSaleInput,
     TransitionAfterSalePayload,
 )
-from centers.order.graphql.types import Ctx, Order, OrderEventName, OrderType, actor_kind
+from centers.order.graphql.types import (
+    Ctx,
+    Order,
+    OrderEventName,
+    OrderType,
+    actor_on_order,
+    allowed_on_order,
+)
 from centers.order.machine import Actor
 from kernel.context import RequestContext
 from kernel.errors import UserInputError
-from kernel.graphql.fields import mutation
-from kernel.graphql.ids import parse_id
+from kernel.graphql.fields import StoreArg, StoreOf, mutation
+from kernel.graphql.ids import parse_id, try_parse_id
 from kernel.graphql.mutations import attempt
 from kernel.graphql.types import UserError
+
+# A role held at a store acts on that store's orders and their after-sale requests.
+ON_ORDER = StoreOf("input.orderId", repository.stores_of_orders)
+ON_REFUND = StoreOf("input.refundId", repository.stores_of_refunds)
 
 TRANSITION_CODES = (
     "Codes: INVALID_ID, ORDER_NOT_FOUND, UNKNOWN_EVENT, INVALID_TRANSITION, INVALID_REASON, "
@@ -143,7 +154,7 @@ def _value(item: Any) -> str:
 async def _transition(
     context: RequestContext, order_id: strawberry.ID, event: str, reason: str, key: str | None
 ) -> TransitionOrderPayload:
-    kind = actor_kind(context)
+    kind = await actor_on_order(context, try_parse_id(order_id))
 
     async def run() -> TransitionResult:
         return await transitions.apply_event(
@@ -198,6 +209,7 @@ def _check_settings(input: UpdateOrderSettingsInput) -> OrderSettings:
 class Mutation:
     @mutation(
         policy.PLACE_ORDER,
+        store=StoreArg("input.storeId"),
         description="Price the lines, split them into sub-orders, reserve stock and create "
         "the order in one transaction; unpaid orders time out. Codes: NO_LINES, "
         "TOO_MANY_LINES, INVALID_QUANTITY, INVALID_ID, STORE_NOT_FOUND, SKU_NOT_FOUND, "
@@ -223,6 +235,7 @@ class Mutation:
 
     @mutation(
         policy.CANCEL_ORDER,
+        store=ON_ORDER,
         description="Cancel an unpaid order and release its stock (the CANCEL event). "
         "Codes: INVALID_ID, ORDER_NOT_FOUND, INVALID_TRANSITION, INVALID_REASON.",
     )
@@ -235,7 +248,9 @@ class Mutation:
                 context.tenant_id,
                 parse_id(input.order_id, ["input", "orderId"]),
                 actor=context.principal.subject,
-                own_only=not context.allows(policy.CANCEL_ANY_ORDER),
+                own_only=not await allowed_on_order(
+                    context, policy.CANCEL_ANY_ORDER, try_parse_id(input.order_id)
+                ),
                 reason=input.reason,
             )
 
@@ -246,6 +261,7 @@ class Mutation:
 
     @mutation(
         policy.READ_ORDER,
+        store=ON_ORDER,
         description="Fire an event of the order's state machine. Staff (order.order:manage) "
         "fire store events on any order; others only buyer events on their own orders. "
         + TRANSITION_CODES,
@@ -258,7 +274,9 @@ class Mutation:
         )
 
     @mutation(
-        policy.MANAGE_ORDER, description="The store accepts the order (ACCEPT). " + TRANSITION_CODES
+        policy.MANAGE_ORDER,
+        store=ON_ORDER,
+        description="The store accepts the order (ACCEPT). " + TRANSITION_CODES,
     )
     async def accept_order(self, info: Ctx, input: OrderActionInput) -> TransitionOrderPayload:
         return await _transition(
@@ -267,6 +285,7 @@ class Mutation:
 
     @mutation(
         policy.MANAGE_ORDER,
+        store=ON_ORDER,
         description="The kitchen marks the order ready; issues the pickup code (MARK_READY). "
         + TRANSITION_CODES,
     )
@@ -277,6 +296,7 @@ class Mutation:
 
     @mutation(
         policy.READ_ORDER,
+        store=ON_ORDER,
         description="The buyer confirms receipt (RECEIVE); the after-sale window starts. "
         + TRANSITION_CODES,
     )
@@ -289,6 +309,7 @@ class Mutation:
 
     @mutation(
         policy.READ_ORDER,
+        store=ON_ORDER,
         description="Ask for money back on a paid order: REFUND_ONLY, RETURN_AND_REFUND "
         "(refunded once the goods are back and inspected), OUT_OF_STOCK (staff; refunded at "
         "once), EXCHANGE (the same goods again; no money). Codes: INVALID_ID, ORDER_NOT_FOUND, UNKNOWN_KIND, NOT_REFUNDABLE, "
@@ -303,6 +324,7 @@ class Mutation:
 
     @mutation(
         policy.READ_ORDER,
+        store=ON_REFUND,
         description="Move an after-sale request: APPROVE, REJECT, RECEIVE_RETURN, "
         "FAIL_INSPECTION (staff), ESCALATE to arbitration, WITHDRAW (buyer), DISMISS "
         "(staff). Codes: INVALID_ID, REFUND_NOT_FOUND, INVALID_TRANSITION, INVALID_REASON.",

@@ -76,11 +76,14 @@ def _value(item: Any) -> str:
     return str(item.value) if isinstance(item, Enum) else str(item)
 
 
-async def _member(context: RequestContext, given: strawberry.ID | None) -> uuid.UUID | None:
-    """Staff may name any member (scanned at the till); a customer only their own,
-    found by their app account, so nobody spends another member's coupons or points."""
+async def _member(
+    context: RequestContext, given: strawberry.ID | None, store_id: uuid.UUID
+) -> uuid.UUID | None:
+    """Staff of the ordering store may name any member (scanned at the till); a customer
+    only their own, found by their app account, so nobody spends another member's
+    coupons or points."""
     member_id = parse_id(given, ["input", "memberId"]) if given is not None else None
-    if context.allows(policy.MANAGE_ORDER):
+    if context.allows_at(policy.MANAGE_ORDER, store_id):
         return member_id
     own = await member_api.member_by_identity(
         context.session,
@@ -108,14 +111,15 @@ async def placement_of(
         )
         for i, line in enumerate(input.lines)
     ]
+    store_id = parse_id(input.store_id, ["input", "storeId"])
     return service.Placement(
         buyer=context.principal.subject,
         idempotency_key=idempotency_key,
-        store_id=parse_id(input.store_id, ["input", "storeId"]),
+        store_id=store_id,
         lines=lines,
         order_type=_value(input.type) if input.type is not None else "STANDARD",
         channel=input.channel,
-        member_id=await _member(context, input.member_id),
+        member_id=await _member(context, input.member_id, store_id),
         coupon_codes=tuple(input.coupon_codes),
         points_to_redeem=input.points_to_redeem,
         group_activity_id=(

@@ -16,9 +16,9 @@ from centers.order.graphql.types import (
     Order,
     OrderStatus,
     OrderType,
-    visible_buyer,
+    visible_orders,
 )
-from kernel.graphql.fields import query
+from kernel.graphql.fields import NARROWED, StoreArg, query
 from kernel.graphql.ids import parse_id
 from kernel.graphql.pagination import Connection, connection, page_request
 
@@ -58,22 +58,31 @@ def _value(item: object) -> str:
 
 @strawberry.type
 class Query:
-    @query(policy.READ_ORDER, description="An order the caller may see, or null.")
+    @query(
+        policy.READ_ORDER,
+        store=NARROWED,
+        description="An order the caller may see, or null (also an order of a store "
+        "where the caller holds no role).",
+    )
     async def order(self, info: Ctx, id: strawberry.ID) -> Order | None:
         return await Order.resolve_reference(info, id)
 
-    @query(policy.READ_ORDER, description="An order by its receipt number, or null.")
+    @query(
+        policy.READ_ORDER, store=NARROWED, description="An order by its receipt number, or null."
+    )
     async def order_by_number(self, info: Ctx, number: str) -> Order | None:
         context = info.context
         found = await repository.order_by_number(
-            context.session, context.tenant_id, number, visible_buyer(context)
+            context.session, context.tenant_id, number, visible_orders(context)
         )
         return Order.of(found) if found else None
 
     @query(
         policy.READ_ORDER,
-        description="Orders, newest first. A customer sees only their own orders whatever "
-        "the filters; `buyer` filters staff's view to one buyer (subject, e.g. user:42).",
+        store=NARROWED,
+        description="Orders, newest first. A customer sees only their own orders and staff "
+        "holding a role at some stores only those stores' orders, whatever the filters; "
+        "`buyer` filters staff's view to one buyer (subject, e.g. user:42).",
     )
     async def orders(
         self,
@@ -90,13 +99,15 @@ class Query:
     ) -> Connection[Order]:
         context = info.context
         page = page_request(first, after)
-        own = visible_buyer(context)
+        reach = visible_orders(context)
         rows = await repository.list_orders(
             context.session,
             context.tenant_id,
             page,
             repository.OrderFilter(
-                buyer=own if own is not None else buyer,
+                # A customer's own orders are their whole view; `buyer` is staff's filter.
+                buyer=buyer if reach.stores else None,
+                reach=reach,
                 store_id=parse_id(store_id, ["storeId"]) if store_id is not None else None,
                 statuses=tuple(_value(s) for s in status or ()),
                 order_type=_value(type) if type is not None else None,
@@ -109,6 +120,7 @@ class Query:
 
     @query(
         policy.PLACE_ORDER,
+        store=StoreArg("input.storeId"),
         description="Price a cart exactly as placeOrder would charge it, writing nothing. "
         "Errors carry the placeOrder and pricing codes in extensions.code.",
     )
@@ -117,8 +129,9 @@ class Query:
 
     @query(
         policy.READ_ORDER,
-        description="After-sale requests, newest first (staff: the merchant's queue; a "
-        "customer: their own).",
+        store=NARROWED,
+        description="After-sale requests, newest first (staff: the merchant's queue, of "
+        "the stores where they hold a role; a customer: their own).",
     )
     async def after_sales(
         self,

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
 import strawberry
 
-from centers.order import loaders, refunds, repository
+from centers.order import loaders, policy, refunds, repository
 from centers.order.dto import RefundInfo, RefundLineRequest
-from centers.order.graphql.types import Ctx, _enum, actor_kind, visible_buyer
+from centers.order.graphql.types import Ctx, _enum, actor_on_order, visible_orders
 from centers.order.machine import Actor
 from centers.order.machine.refunds import REFUND_EVENTS, REFUND_MACHINES, REFUND_STATES
 from kernel.context import RequestContext
-from kernel.graphql.ids import parse_id
+from kernel.graphql.ids import parse_id, try_parse_id
 from kernel.graphql.mutations import attempt
 from kernel.graphql.pagination import Connection, connection, page_request
 from kernel.graphql.types import Money, UserError
@@ -103,8 +104,10 @@ class AfterSale:
         graphql_type=list[AfterSaleEvent],  # type: ignore[valid-type]
         description="Events the caller may fire now.",
     )
-    def available_events(self, info: Ctx) -> list[str]:
-        return REFUND_MACHINES[self.kind].events_for(self.status, actor_kind(info.context))
+    async def available_events(self, info: Ctx) -> list[str]:
+        return REFUND_MACHINES[self.kind].events_for(
+            self.status, await actor_on_order(info.context, try_parse_id(self.order_id))
+        )
 
 
 @strawberry.input
@@ -152,6 +155,15 @@ class TransitionAfterSalePayload:
     user_errors: list[UserError]
 
 
+async def actor_on_refund(context: RequestContext, refund_id: uuid.UUID | None) -> Actor:
+    """Staff on an after-sale request: tenant-wide, or at its order's store."""
+    if context.allows(policy.MANAGE_ORDER) or refund_id is None:
+        return Actor.STAFF if context.allows(policy.MANAGE_ORDER) else Actor.BUYER
+    stores = await repository.stores_of_refunds(context.session, context.tenant_id, [refund_id])
+    store = stores.get(refund_id)
+    return Actor.STAFF if context.allows_at(policy.MANAGE_ORDER, store) else Actor.BUYER
+
+
 async def order_refunds(context: RequestContext, order_id: Any) -> list[AfterSale]:
     found = await loaders.refunds(context).load(order_id)
     return [AfterSale.of(r) for r in found]
@@ -165,14 +177,14 @@ async def refund_queue(
         context.session,
         context.tenant_id,
         page,
-        buyer=visible_buyer(context),
+        buyer=visible_orders(context),
         statuses=[_value(s) for s in status or ()],
     )
     return connection(rows, page, AfterSale.of, lambda r: [r.id])
 
 
 async def request(context: RequestContext, input: RequestAfterSaleInput) -> RequestAfterSalePayload:
-    kind = actor_kind(context)
+    kind = await actor_on_order(context, try_parse_id(input.order_id))
 
     async def run() -> tuple[RefundInfo, bool]:
         return await refunds.request_refund(
@@ -207,7 +219,7 @@ async def request(context: RequestContext, input: RequestAfterSaleInput) -> Requ
 async def transition(
     context: RequestContext, input: TransitionAfterSaleInput
 ) -> TransitionAfterSalePayload:
-    kind = actor_kind(context)
+    kind = await actor_on_refund(context, try_parse_id(input.refund_id))
 
     async def run() -> RefundInfo:
         return await refunds.apply_refund_event(

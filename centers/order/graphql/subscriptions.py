@@ -16,10 +16,11 @@ from datetime import datetime
 import strawberry
 
 from centers.order import loaders, policy
-from centers.order.graphql.types import Ctx, Order, OrderStatus, visible_buyer
+from centers.order.graphql.types import Ctx, Order, OrderStatus, visible_orders
 from centers.order.repository import NOTIFY_CHANNEL
 from centers.store import api as store_api
 from kernel.errors import NotFoundError
+from kernel.graphql.fields import StoreArg
 from kernel.graphql.ids import try_parse_id
 from kernel.graphql.subscriptions import listen, subscription
 
@@ -35,7 +36,7 @@ class OrderChange:
     @strawberry.field(description="The order as it is now.")
     async def order(self, info: Ctx) -> Order | None:
         context = info.context
-        found = await loaders.orders(context, visible_buyer(context)).load(
+        found = await loaders.orders(context, visible_orders(context)).load(
             uuid.UUID(str(self.order_id))
         )
         return Order.of(found) if found else None
@@ -45,6 +46,7 @@ class OrderChange:
 class Subscription:
     @subscription(
         policy.READ_ANY_ORDER,
+        store=StoreArg("storeId"),
         description="New and changed orders of one store (POS, kitchen display), within a "
         "second of their commit. Over WebSocket, protocol graphql-transport-ws.",
     )

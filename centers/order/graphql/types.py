@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry import Info
 
-from centers.order import groups, loaders, policy
+from centers.order import groups, loaders, policy, repository
 from centers.order.dto import (
     HistoryEntry,
     LineDiscountInfo,
@@ -21,6 +21,8 @@ from centers.order.dto import (
 )
 from centers.order.machine import MACHINES, Actor, machine_for
 from centers.order.machine.definitions import ALL_EVENTS, ALL_STATES
+from centers.order.repository import OrderReach
+from kernel.authz.permissions import Permission
 from kernel.context import RequestContext
 from kernel.graphql.ids import try_parse_id
 from kernel.graphql.types import Money
@@ -52,13 +54,34 @@ MerchantOrderStatus = _enum(
 ErpOrderStatus = _enum("ErpOrderStatus", [v.erp for v in _views], "The state as the ERP sees it.")
 
 
-def visible_buyer(context: RequestContext) -> str | None:
-    """``None`` when the caller may see every order, else the only buyer they may see."""
-    return None if context.allows(policy.READ_ANY_ORDER) else context.principal.subject
+def visible_orders(context: RequestContext) -> OrderReach:
+    """What the caller reads: every order (tenant-wide staff), any order of the stores
+    where it holds ``read_any``, and its own orders if it reads those (customers)."""
+    stores = context.stores(policy.READ_ANY_ORDER)
+    if isinstance(stores, frozenset):
+        own = context.principal.subject if context.allows(policy.READ_ORDER) else None
+        return OrderReach(stores, own)
+    return OrderReach(stores)
 
 
-def actor_kind(context: RequestContext) -> Actor:
-    return Actor.STAFF if context.allows(policy.MANAGE_ORDER) else Actor.BUYER
+def actor_at(context: RequestContext, store_id: uuid.UUID | None) -> Actor:
+    """Staff on an order of ``store_id`` (tenant-wide, or a role held at that store)."""
+    return Actor.STAFF if context.allows_at(policy.MANAGE_ORDER, store_id) else Actor.BUYER
+
+
+async def allowed_on_order(
+    context: RequestContext, permission: Permission, order_id: uuid.UUID | None
+) -> bool:
+    """``permission`` on one order: tenant-wide, or at the order's store."""
+    if context.allows(permission) or order_id is None:
+        return context.allows(permission)
+    stores = await repository.stores_of_orders(context.session, context.tenant_id, [order_id])
+    return context.allows_at(permission, stores.get(order_id))
+
+
+async def actor_on_order(context: RequestContext, order_id: uuid.UUID | None) -> Actor:
+    staff = await allowed_on_order(context, policy.MANAGE_ORDER, order_id)
+    return Actor.STAFF if staff else Actor.BUYER
 
 
 @strawberry.federation.type(keys=["id"])
@@ -289,7 +312,7 @@ class Order:
         description="Events the caller may fire now (for showing the right buttons).",
     )
     def available_events(self, info: Ctx) -> list[str]:
-        return machine_for(self.type).events_for(self.status, actor_kind(info.context))
+        return machine_for(self.type).events_for(self.status, actor_at(info.context, self.store_id))
 
     @strawberry.field
     def store(self) -> Store:
@@ -332,5 +355,5 @@ class Order:
         if order_id is None:
             return None
         context = info.context
-        found = await loaders.orders(context, visible_buyer(context)).load(order_id)
+        found = await loaders.orders(context, visible_orders(context)).load(order_id)
         return cls.of(found) if found else None

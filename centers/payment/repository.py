@@ -246,6 +246,40 @@ async def payment_for_update(
     return _payment(row) if row else None
 
 
+# --- Stores, for the guard of store-held roles (kernel.graphql.fields.StoreOf) --------
+
+
+async def stores_of_payments(
+    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID | None]:
+    """Each found tender payment's store (``None``: taken without one, e.g. cash for an
+    order this center has no payment record of); absent ids were not found."""
+    if not ids:
+        return {}
+    rows = await session.execute(
+        sa.select(payment.c.id, payment.c.store_id).where(
+            payment.c.tenant_id == tenant_id, payment.c.id.in_(list(ids))
+        )
+    )
+    return {row.id: row.store_id for row in rows}
+
+
+async def stores_of_orders(
+    session: AsyncSession, tenant_id: uuid.UUID, order_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID | None]:
+    """Each order's store as its order payment (支付单) records it, by order id; an order
+    without one here (nothing to pay, or not placed) is absent."""
+    if not order_ids:
+        return {}
+    rows = await session.execute(
+        sa.select(order_payment.c.order_id, order_payment.c.store_id).where(
+            order_payment.c.tenant_id == tenant_id,
+            order_payment.c.order_id.in_(list(order_ids)),
+        )
+    )
+    return {row.order_id: row.store_id for row in rows}
+
+
 # --- Refunds -------------------------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ from centers.payment.graphql.payments import Payment
 from kernel import idempotency
 from kernel.context import RequestContext
 from kernel.errors import NotFoundError, UserInputError
-from kernel.graphql.fields import mutation, query
+from kernel.graphql.fields import StoreArg, StoreOf, mutation, query
 from kernel.graphql.ids import parse_id, try_parse_id
 from kernel.graphql.mutations import attempt
 from kernel.graphql.types import Money, UserError
@@ -223,7 +223,11 @@ class ConfigurePaymentProviderPayload:
 
 @strawberry.type
 class OrderPaymentQuery:
-    @query(policy.READ_PAYMENT, description="An order's payment; null when it has none.")
+    @query(
+        policy.READ_PAYMENT,
+        store=StoreOf("orderId", repository.stores_of_orders),
+        description="An order's payment; null when it has none.",
+    )
     async def order_payment(self, info: Ctx, order_id: strawberry.ID) -> OrderPayment | None:
         context = info.context
         parsed = try_parse_id(order_id)
@@ -236,6 +240,7 @@ class OrderPaymentQuery:
 
     @query(
         policy.RECONCILE,
+        store=StoreArg("storeId"),
         description="A store's day (in its time zone) per tender: payments captured and "
         "refunds completed. Unknown store: NOT_FOUND.",
     )
@@ -270,6 +275,7 @@ class OrderPaymentQuery:
 class OrderPaymentMutation:
     @mutation(
         policy.RECORD_PAYMENT,
+        store=StoreOf("input.orderId", repository.stores_of_orders),
         description="Pay part or all of an order with a member's points (积分支付) at the "
         "brand's rate. Codes: INVALID_ID, PAYMENT_NOT_FOUND, POINTS_NOT_ACCEPTED, "
         "INVALID_POINTS, POINTS_CAP_EXCEEDED, AMOUNT_EXCEEDS_DUE, ORDER_CLOSED, ALREADY_PAID, "
@@ -308,6 +314,7 @@ class OrderPaymentMutation:
 
     @mutation(
         policy.START_ONLINE,
+        store=StoreOf("input.orderId", repository.stores_of_orders),
         description="Open a provider payment for what the order owes (统一下单); asking "
         "again while it is pending returns the same one. The provider's signed callback "
         "captures it. Codes: INVALID_ID, PAYMENT_NOT_FOUND, PROVIDER_NOT_CONFIGURED, "
@@ -339,6 +346,7 @@ class OrderPaymentMutation:
 
     @mutation(
         policy.REFUND,
+        store=StoreOf("input.orderId", repository.stores_of_orders),
         description="Refund amounts of a paid order's lines to the original tenders (one "
         "refund per tender; never more than a tender paid on a line); idempotent by "
         "idempotencyKey. The order counts it on Order.refunded and OrderLine.refunded in "

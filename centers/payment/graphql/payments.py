@@ -7,10 +7,10 @@ from datetime import datetime
 import strawberry
 from strawberry import Info
 
-from centers.payment import loaders, policy, service
+from centers.payment import loaders, policy, repository, service
 from centers.payment.dto import PaymentInfo, PaymentStatus, PaymentTender
 from kernel.context import RequestContext
-from kernel.graphql.fields import mutation, query
+from kernel.graphql.fields import StoreOf, mutation, query
 from kernel.graphql.ids import parse_id, try_parse_id
 from kernel.graphql.mutations import attempt
 from kernel.graphql.types import Money, UserError
@@ -92,7 +92,7 @@ class RecordCashPaymentPayload:
 
 @strawberry.type
 class PaymentQuery:
-    @query(policy.READ_PAYMENT)
+    @query(policy.READ_PAYMENT, store=StoreOf("id", repository.stores_of_payments))
     async def payment(self, info: Ctx, id: strawberry.ID) -> Payment | None:
         return await Payment.resolve_reference(info, id)
 
@@ -101,6 +101,8 @@ class PaymentQuery:
 class PaymentMutation:
     @mutation(
         policy.RECORD_PAYMENT,
+        # Held at a store: only for an order whose payment (支付单) is that store's.
+        store=StoreOf("input.orderId", repository.stores_of_orders),
         description="Record cash taken at the POS (现金收款) as a succeeded payment; "
         "idempotent by idempotencyKey. Codes: INVALID_ID, INVALID_AMOUNT, INVALID_CURRENCY, "
         "INVALID_IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_REUSED.",

@@ -13,7 +13,7 @@ from centers.payment.graphql.orders import PaymentPayload
 from centers.payment.graphql.payments import Payment
 from kernel import idempotency
 from kernel.context import RequestContext
-from kernel.graphql.fields import mutation, query
+from kernel.graphql.fields import StoreOf, mutation, query
 from kernel.graphql.ids import parse_id, try_parse_id
 from kernel.graphql.mutations import attempt
 from kernel.graphql.types import UserError
@@ -126,6 +126,8 @@ class StoredValueMutation:
 
     @mutation(
         policy.RECORD_PAYMENT,
+        # The order names the store; topping up (a member's, no store) stays tenant-wide.
+        store=StoreOf("input.orderId", repository.stores_of_orders),
         description="Pay part or all of an order from a member's stored value (储值支付). "
         "Codes: INVALID_ID, PAYMENT_NOT_FOUND, INVALID_AMOUNT, AMOUNT_EXCEEDS_DUE, "
         "ORDER_CLOSED, ALREADY_PAID, INSUFFICIENT_BALANCE, INVALID_IDEMPOTENCY_KEY, "

@@ -15,7 +15,7 @@ from tests.conftest import TenantFixture
 
 STORES = "{ stores(first: 1) { edges { cursor } } }"
 CREATE = """mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) {
-  key apiKey { id serviceAccount role expiresAt } policyVersion userErrors { code } } }"""
+  key apiKey { id serviceAccount role expiresAt storeId } policyVersion userErrors { code } } }"""
 ROTATE = """mutation($i: RotateApiKeyInput!) { rotateApiKey(input: $i) {
   key apiKey { id } userErrors { code } } }"""
 REVOKE = """mutation($i: RevokeApiKeyInput!) { revokeApiKey(input: $i) {
@@ -36,13 +36,25 @@ async def post(
 
 
 async def issue(
-    client: httpx.AsyncClient, tenant: TenantFixture, account: str, role: str = "cashier"
+    client: httpx.AsyncClient,
+    tenant: TenantFixture,
+    account: str,
+    role: str = "cashier",
+    store_id: str | None = None,
 ) -> dict[str, Any]:
+    """A key for ``account`` holding ``role`` tenant-wide, or at ``store_id``."""
     admin = await tenant.token("tenant_admin")
     body = await post(
         client,
         CREATE,
-        {"i": {"serviceAccount": account, "name": f"{account} key", "role": role}},
+        {
+            "i": {
+                "serviceAccount": account,
+                "name": f"{account} key",
+                "role": role,
+                "storeId": store_id,
+            }
+        },
         authorization=f"Bearer {admin}",
     )
     payload: dict[str, Any] = body["data"]["createApiKey"]

@@ -233,6 +233,27 @@ async def test_a_pos_terminal_subscribes_with_its_api_key_until_it_is_revoked(
         assert "revoked" in refused["payload"][0]["message"]
 
 
+async def test_a_terminal_key_held_at_one_store_hears_only_that_store(
+    ws_url: str, client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    from tests.kernel.test_api_keys import issue
+
+    shop, elsewhere = await open_shop(tenant), await open_shop(tenant)
+    staff = await tenant.token("cashier")
+    issued = await issue(client, tenant, "kds-1", role="cashier", store_id=str(shop.store_id))
+    assert issued["userErrors"] == [] and issued["apiKey"]["storeId"] == str(shop.store_id)
+    async with await _open_with_key(ws_url, issued["key"]) as terminal:
+        await _subscribe(terminal, str(elsewhere.store_id), op="other")
+        refused = await _next(terminal, within=5)
+        assert refused["id"] == "other" and refused["type"] == "error"
+        assert refused["payload"][0]["extensions"]["code"] == "FORBIDDEN"
+        await _subscribe(terminal, str(shop.store_id))
+        await asyncio.sleep(0.3)
+        order = await place(client, staff, shop, [1])
+        placed = await _next(terminal)
+        assert placed["payload"]["data"]["orderEvents"]["order"]["id"] == order["id"]
+
+
 async def test_a_subscription_over_the_cost_budget_is_refused(
     ws_url: str, tenant: TenantFixture
 ) -> None:

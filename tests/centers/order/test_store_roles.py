@@ -1,0 +1,185 @@
+"""Staff holding a role at one store work on that store's orders and never another's.
+
+A cashier or store manager assigned at store A (``assignRole`` with ``storeId``) places
+orders at A, sees A's orders and after-sale requests, and fires staff events on them; for
+store B the lists simply leave B's rows out, reads answer null (as for another tenant's
+order), and mutations answer FORBIDDEN, whether B's order exists or not.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.builders import Shop, open_shop
+from tests.centers.order.flows import PLACE, fire, place, place_input, read
+from tests.centers.order.test_after_sales import _move, _request
+from tests.centers.order.test_payment_flow import _cash
+from tests.conftest import TenantFixture, gql
+
+ORDERS = """
+query($storeId: ID, $buyer: String) {
+  orders(first: 50, storeId: $storeId, buyer: $buyer) { edges { node { id } } }
+}
+"""
+BY_NUMBER = "query($n: String!) { orderByNumber(number: $n) { id } }"
+AFTER_SALES = "query { afterSales(first: 50) { edges { node { id } } } }"
+ACCEPT = """
+mutation($input: OrderActionInput!) {
+  acceptOrder(input: $input) { order { id status } userErrors { code } }
+}
+"""
+CANCEL = """
+mutation($input: CancelOrderInput!) {
+  cancelOrder(input: $input) { order { id status } userErrors { code } }
+}
+"""
+ASSIGN = """
+mutation($input: RoleAssignmentInput!) {
+  assignRole(input: $input) { policyVersion userErrors { code field } }
+}
+"""
+UNASSIGN = """
+mutation($input: RoleAssignmentInput!) {
+  unassignRole(input: $input) { policyVersion userErrors { code field } }
+}
+"""
+
+
+def _codes(body: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+async def _ids(client: httpx.AsyncClient, token: str, **variables: Any) -> set[str]:
+    body = await gql(client, token, ORDERS, variables)
+    assert "errors" not in body, body
+    return {edge["node"]["id"] for edge in body["data"]["orders"]["edges"]}
+
+
+async def _two_stores(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> tuple[Shop, Shop, dict[str, Any], dict[str, Any]]:
+    """Stores A and B with one unpaid customer order each."""
+    a, b = await open_shop(tenant), await open_shop(tenant)
+    buyer = await tenant.token("customer")
+    return a, b, await place(client, buyer, a, [1]), await place(client, buyer, b, [1])
+
+
+async def test_a_cashier_at_one_store_reads_only_that_stores_orders(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    a, b, at_a, at_b = await _two_stores(client, tenant)
+    cashier = await tenant.store_token("cashier", a.store_id)
+
+    assert await _ids(client, cashier) == {at_a["id"]}
+    assert await _ids(client, cashier, storeId=str(b.store_id)) == set()
+    assert await _ids(client, cashier, storeId=str(a.store_id)) == {at_a["id"]}
+    assert (await read(client, cashier, at_a["id"])) is not None
+    assert (await read(client, cashier, at_b["id"])) is None  # as if it did not exist
+    found = await gql(client, cashier, BY_NUMBER, {"n": at_b["number"]})
+    assert found["data"]["orderByNumber"] is None
+    found = await gql(client, cashier, BY_NUMBER, {"n": at_a["number"]})
+    assert found["data"]["orderByNumber"]["id"] == at_a["id"]
+
+    # Held at both stores: both stores' orders; tenant-wide: every order.
+    both = await tenant.store_token("cashier", a.store_id, b.store_id)
+    assert await _ids(client, both) == {at_a["id"], at_b["id"]}
+    assert {at_a["id"], at_b["id"]} <= await _ids(client, await tenant.token("cashier"))
+
+
+async def test_a_cashier_at_one_store_places_orders_only_there(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    a, b = await open_shop(tenant), await open_shop(tenant)
+    cashier = await tenant.store_token("cashier", a.store_id)
+
+    placed = await place(client, cashier, a, [1])
+    refused = await gql(client, cashier, PLACE, place_input(b, [1]))
+    assert _codes(refused) == ["FORBIDDEN"]
+    assert refused["data"] is None or refused["data"]["placeOrder"] is None
+    assert await _ids(client, cashier) == {placed["id"]}
+
+
+async def test_staff_events_only_on_the_stores_where_the_role_is_held(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    a, _b, at_a, at_b = await _two_stores(client, tenant)
+    for order in (at_a, at_b):
+        assert await _cash(tenant, order["id"], order["total"]["amount"]) == "TAKEN"
+    manager = await tenant.store_token("store_manager", a.store_id)
+
+    seen = await read(client, manager, at_a["id"])
+    assert seen is not None and seen["availableEvents"] == ["SHIP"]  # staff, at A
+    shipped = await fire(client, manager, at_a["id"], "SHIP")
+    assert shipped["userErrors"] == [], shipped
+    assert shipped["order"]["status"] != seen["status"]
+
+    admin = await tenant.token("tenant_admin")
+    before = await read(client, admin, at_b["id"])
+    for order_id in (at_b["id"], str(uuid.uuid4())):  # B's order, and no order at all
+        refused = await gql(client, manager, ACCEPT, {"input": {"orderId": order_id}})
+        assert _codes(refused) == ["FORBIDDEN"], refused
+        fired = await fire(client, manager, order_id, "SHIP")
+        assert _codes(fired) == ["FORBIDDEN"], fired
+    after = await read(client, admin, at_b["id"])
+    assert before is not None and after is not None and after["status"] == before["status"]
+
+
+async def test_a_store_cashier_cancels_a_customers_order_at_its_store_only(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    a, _b, at_a, at_b = await _two_stores(client, tenant)
+    cashier = await tenant.store_token("cashier", a.store_id)
+
+    done = await gql(client, cashier, CANCEL, {"input": {"orderId": at_a["id"], "reason": "x"}})
+    assert done["data"]["cancelOrder"]["userErrors"] == []
+    assert done["data"]["cancelOrder"]["order"]["status"] == "CANCELLED"
+    refused = await gql(client, cashier, CANCEL, {"input": {"orderId": at_b["id"], "reason": "x"}})
+    assert _codes(refused) == ["FORBIDDEN"]
+
+
+async def test_after_sales_of_other_stores_are_neither_listed_nor_moved(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    a, b = await open_shop(tenant), await open_shop(tenant)
+    buyer = await tenant.token("customer")
+    asked = {}
+    for shop in (a, b):
+        order = await place(client, buyer, shop, [1])
+        assert await _cash(tenant, order["id"], order["total"]["amount"]) == "TAKEN"
+        request = await _request(client, buyer, order["id"], "REFUND_ONLY")
+        assert request["userErrors"] == [], request
+        asked[shop.store_id] = request["afterSale"]["id"]
+    manager = await tenant.store_token("store_manager", a.store_id)
+
+    listed = await gql(client, manager, AFTER_SALES)
+    assert {e["node"]["id"] for e in listed["data"]["afterSales"]["edges"]} == {asked[a.store_id]}
+    refused = await _move(client, manager, asked[b.store_id], "APPROVE")
+    assert _codes(refused) == ["FORBIDDEN"]
+    approved = await _move(client, manager, asked[a.store_id], "APPROVE")
+    assert approved["userErrors"] == [] and approved["afterSale"]["status"] == "REFUNDED"
+
+
+async def test_an_assignment_made_and_removed_through_the_admin_api_takes_effect_at_once(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    a, _b, at_a, _ = await _two_stores(client, tenant)
+    admin = await tenant.token("tenant_admin")
+    cashier = await tenant.token(None, sub="till-7")
+    assert _codes(await gql(client, cashier, ORDERS, {})) == ["FORBIDDEN"]
+
+    scoped = {"subject": "user:till-7", "role": "cashier", "storeId": str(a.store_id)}
+    given = await gql(client, admin, ASSIGN, {"input": scoped})
+    assert given["data"]["assignRole"]["userErrors"] == []
+    assert await _ids(client, cashier) == {at_a["id"]}
+
+    # Removing the tenant-wide assignment (there is none) leaves the store one in place.
+    tenant_wide = {"subject": "user:till-7", "role": "cashier"}
+    await gql(client, admin, UNASSIGN, {"input": tenant_wide})
+    assert await _ids(client, cashier) == {at_a["id"]}
+
+    taken = await gql(client, admin, UNASSIGN, {"input": scoped})
+    assert taken["data"]["unassignRole"]["userErrors"] == []
+    assert _codes(await gql(client, cashier, ORDERS, {})) == ["FORBIDDEN"]

@@ -29,11 +29,16 @@ from graphql import (
 )
 
 from kernel.authz.permissions import BUILTIN_ROLES, Authenticated, Permission, merge_grants
-from kernel.graphql.subgraph import declared_requirement, root_types
-from schema.subgraphs import SUBGRAPHS, composed_schema
+from kernel.graphql.fields import NARROWED, StoreArg, StoreBinding
+from kernel.graphql.subgraph import declared_requirement, declared_store, root_types
+from schema.subgraphs import SUBGRAPHS, composed_schema, store_permissions
+from tests.builders import open_shop
 from tests.conftest import TenantFixture, gql
 
 GRANTS = merge_grants([s.grants for s in SUBGRAPHS])
+STORE_PERMISSIONS = store_permissions()
+# Roles an admin may hold at a store (tenant_admin is refused there, customer is no staff).
+STORE_ROLES = ("store_manager", "cashier")
 
 SCALARS: dict[str, Any] = {
     "ID": lambda: str(uuid.uuid4()),
@@ -137,3 +142,98 @@ async def test_every_root_field_is_allowed_or_forbidden_per_role_as_declared(
             verdict = "FORBIDDEN" if forbidden else "allowed"
             mismatches.append(f"{name} as {role}: {verdict}, declared {requirement}")
     assert mismatches == []
+
+
+def store_cases() -> list[
+    tuple[str, str, GraphQLField, Permission | Authenticated, StoreBinding | None]
+]:
+    cases = []
+    schema = composed_schema()
+    for root in (schema.query_type, schema.mutation_type):
+        assert root is not None
+        for name, field in root.fields.items():
+            if name in ("_entities", "_service"):
+                continue
+            requirement = declared_requirement(field)
+            assert requirement is not None, name
+            kind = "mutation" if root is schema.mutation_type else "query"
+            cases.append((kind, name, field, requirement, declared_store(field)))
+    return cases
+
+
+def _set(variables: dict[str, Any], path: str, value: str) -> bool:
+    """Put ``value`` at ``path`` if the sampled variables have that argument."""
+    *parents, leaf = path.split(".")
+    target: Any = variables
+    for name in parents:
+        target = target.get(name) if isinstance(target, dict) else None
+    if not isinstance(target, dict) or leaf not in target:
+        return False
+    target[leaf] = value
+    return True
+
+
+def expected_at_store(
+    role: str,
+    requirement: Permission | Authenticated,
+    binding: StoreBinding | None,
+    names_held_store: bool,
+) -> bool:
+    """What a role held only at store S may call: shared permissions anywhere; store
+    permissions where the field checks per store and the call is about S (a random id
+    is nobody's, and answers FORBIDDEN); nothing else."""
+    if isinstance(requirement, Authenticated):
+        return True
+    if requirement not in GRANTS.get(role, []):
+        return False
+    if requirement in STORE_PERMISSIONS.shared:
+        return True
+    if requirement not in STORE_PERMISSIONS.at_store:
+        return False
+    return binding is NARROWED or (isinstance(binding, StoreArg) and names_held_store)
+
+
+async def test_a_role_held_at_one_store_reaches_exactly_what_is_declared(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    """Every root field x each role held at store S: calls about S pass the guard exactly
+    when declared; calls about another real store, or about ids of nothing, never do
+    unless the permission is shared."""
+    held, other = await open_shop(tenant, stock=0), await open_shop(tenant, stock=0)
+    tokens = {role: await tenant.store_token(role, held.store_id) for role in STORE_ROLES}
+    mismatches = []
+    reached_at_store = 0  # store-permission calls the guard let through
+    cases = store_cases()
+    assert sum(1 for c in cases if c[4] is not None) >= 15
+    for kind, name, field, requirement, binding in cases:
+        for store in (held.store_id, other.store_id):
+            text, variables = operation(kind, name, field)
+            names_held = isinstance(binding, StoreArg) and _set(variables, binding.path, str(store))
+            if store == other.store_id and not names_held:
+                continue  # the call names no store: once is enough
+            for role in STORE_ROLES:
+                body = await gql(client, tokens[role], text, variables)
+                errors = body.get("errors", [])
+                if any("path" not in e for e in errors):
+                    mismatches.append(f"{name} as {role}@store: request refused: {errors}")
+                    continue
+                forbidden = any(
+                    e.get("path", [None])[0] == name
+                    and e["extensions"]["code"] == "FORBIDDEN"
+                    and e["message"] == f"not allowed: {requirement}"
+                    for e in errors
+                )
+                expected = expected_at_store(
+                    role, requirement, binding, names_held and store == held.store_id
+                )
+                if not forbidden and requirement in STORE_PERMISSIONS.at_store:
+                    reached_at_store += 1
+                if forbidden == expected:
+                    verdict = "FORBIDDEN" if forbidden else "allowed"
+                    where = "its store" if store == held.store_id else "another store"
+                    mismatches.append(
+                        f"{name} as {role} held at a store, about {where}: {verdict}, "
+                        f"declared {requirement} {binding!r}"
+                    )
+    assert mismatches == []
+    assert reached_at_store >= 20

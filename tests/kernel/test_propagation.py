@@ -225,3 +225,32 @@ async def test_a_change_rebuilds_only_its_tenant(
     assert rebuilt.allows("user:new", Permission("store.store", "read"))
     # The other tenant's enforcer was neither dropped nor rebuilt.
     assert await runtime.policies.for_tenant(other_tenant.id) is theirs
+
+
+async def test_a_role_held_at_a_store_reaches_the_other_server_within_a_second(
+    servers: list[str], http: httpx.AsyncClient, tenant: TenantFixture, settings: Settings
+) -> None:
+    from tests.builders import open_shop
+
+    first, second = servers
+    shop = await open_shop(tenant, stock=0)
+    admin = await tenant.token("tenant_admin")
+    till = mint_dev_token(settings, tenant_id=tenant.id, subject_id="till-remote")
+    orders = "{ orders(first: 1) { edges { cursor } } }"
+    refused = await call(http, second, till, orders)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    held = {"subject": "user:till-remote", "role": "cashier", "storeId": str(shop.store_id)}
+    await change(http, first, admin, "assignRole", "RoleAssignmentInput", held)
+    started = time.perf_counter()
+    while time.perf_counter() - started < 5.0:
+        if "errors" not in await call(http, second, till, orders):
+            break
+        await asyncio.sleep(0.01)
+    assert time.perf_counter() - started < 1.0
+    await change(http, first, admin, "unassignRole", "RoleAssignmentInput", held)
+    started = time.perf_counter()
+    while time.perf_counter() - started < 5.0:
+        if "errors" in await call(http, second, till, orders):
+            break
+        await asyncio.sleep(0.01)
+    assert time.perf_counter() - started < 1.0

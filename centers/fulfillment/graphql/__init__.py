@@ -25,7 +25,7 @@ from centers.fulfillment.graphql.types import (
     Shipment,
 )
 from kernel.errors import UserInputError
-from kernel.graphql.fields import mutation, query
+from kernel.graphql.fields import StoreOf, mutation, query
 from kernel.graphql.ids import parse_id, try_parse_id
 from kernel.graphql.mutations import attempt
 from kernel.graphql.pagination import Connection, connection, page_request
@@ -33,6 +33,12 @@ from kernel.graphql.subgraph import Subgraph
 from kernel.graphql.types import UserError
 
 MAX_CSV_BYTES = 1_000_000
+
+# A shipment ships from one store (``shipment.store_id``): a role held there may act on it.
+_SHIPMENT = StoreOf("id", repository.shipment_stores)
+_INPUT_SHIPMENT = StoreOf("input.shipmentId", repository.shipment_stores)
+# Merging checks every shipment named (they must share a store to merge anyway).
+_INPUT_SHIPMENTS = StoreOf("input.shipmentIds", repository.shipment_stores)
 
 
 @strawberry.input
@@ -220,7 +226,7 @@ def _micro(value: float | None) -> int | None:
 
 @strawberry.type
 class Query:
-    @query(policy.READ_SHIPMENT)
+    @query(policy.READ_SHIPMENT, store=_SHIPMENT)
     async def shipment(self, info: Ctx, id: strawberry.ID) -> Shipment | None:
         return await Shipment.resolve_reference(info, id)
 
@@ -286,6 +292,7 @@ class Mutation:
 
     @mutation(
         policy.PROGRESS_SHIPMENT,
+        store=_INPUT_SHIPMENT,
         description="Move a shipment on: PREPARING, READY (notifies the customer with the "
         "pickup code), SHIPPED, DELIVERED, PICKED_UP, CONFIRMED, CANCELLED. Codes: "
         "INVALID_ID, SHIPMENT_NOT_FOUND, INVALID_TRANSITION.",
@@ -306,6 +313,7 @@ class Mutation:
 
     @mutation(
         policy.MANAGE_SHIPMENT,
+        store=_INPUT_SHIPMENT,
         description="Set the carrier and tracking number (before it leaves). Codes: "
         "INVALID_ID, SHIPMENT_NOT_FOUND, INVALID_CARRIER, INVALID_TRACKING_NUMBER, "
         "INVALID_TRANSITION.",
@@ -326,6 +334,7 @@ class Mutation:
 
     @mutation(
         policy.PROGRESS_SHIPMENT,
+        store=_INPUT_SHIPMENT,
         description="A rider's progress on a delivery (PICKED_UP ships it, DELIVERED delivers "
         "it). Codes: INVALID_ID, SHIPMENT_NOT_FOUND, INVALID_TRANSITION, INVALID_NAME, "
         "INVALID_PHONE.",
@@ -346,6 +355,7 @@ class Mutation:
 
     @mutation(
         policy.MANAGE_SHIPMENT,
+        store=_INPUT_SHIPMENT,
         description="Move quantities of lines into a new shipment (拆包). Codes: INVALID_ID, "
         "SHIPMENT_NOT_FOUND, INVALID_SPLIT, INVALID_TRANSITION.",
     )
@@ -369,6 +379,7 @@ class Mutation:
 
     @mutation(
         policy.MANAGE_SHIPMENT,
+        store=_INPUT_SHIPMENTS,
         description="Merge open shipments from one store to one destination into the first "
         "(合单). Codes: INVALID_ID, SHIPMENT_NOT_FOUND, INVALID_MERGE.",
     )
@@ -388,6 +399,7 @@ class Mutation:
 
     @mutation(
         policy.MANAGE_SHIPMENT,
+        store=_INPUT_SHIPMENT,
         description="Store a carrier's tracking events (repeats are kept once). Codes: "
         "INVALID_ID, SHIPMENT_NOT_FOUND, TOO_MANY_EVENTS, INVALID_TIME, INVALID_DESCRIPTION, "
         "INVALID_LOCATION.",

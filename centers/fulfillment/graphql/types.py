@@ -9,7 +9,7 @@ from datetime import datetime
 import strawberry
 from strawberry import Info
 
-from centers.fulfillment import loaders, service
+from centers.fulfillment import loaders, policy, service
 from centers.fulfillment.dto import (
     DispatchPlan,
     PickupPointInfo,
@@ -19,6 +19,7 @@ from centers.fulfillment.dto import (
     ShipmentStatus,
     TrackingEvent,
 )
+from kernel.authz.stores import covers
 from kernel.context import RequestContext
 from kernel.graphql.ids import try_parse_id
 
@@ -115,14 +116,20 @@ class Dispatch:
 class Order:
     id: strawberry.ID
 
+    # Reached through a shipment (``Shipment.order``) these fields skip the entity
+    # permission, so a role held at a store gets here: the order's shipments from its
+    # stores only, and the plan (every location's) only with a tenant-wide grant, as
+    # the ``dispatch`` root field.
     @strawberry.field(description="Shipments carrying this order's lines, oldest first.")
     async def shipments(self, info: Ctx) -> list[Shipment]:
         order_id = try_parse_id(self.id)
         found = await loaders.shipments_by_order(info.context).load(order_id) if order_id else []
-        return [Shipment.of(s) for s in found]
+        scope = info.context.stores(policy.READ_SHIPMENT)
+        return [Shipment.of(s) for s in found if covers(scope, s.store_id)]
 
     @strawberry.field(description="The last dispatch plan of this order, if dispatched.")
     async def dispatch(self, info: Ctx) -> Dispatch | None:
+        info.context.authorize(policy.READ_SHIPMENT)
         order_id = try_parse_id(self.id)
         found = await loaders.dispatches(info.context).load(order_id) if order_id else None
         return Dispatch.of(service.from_json(order_id, found)) if order_id and found else None

@@ -92,6 +92,20 @@ async def shipments_by_ids(
     return [_shipment(row) for row in rows.mappings().all()]
 
 
+async def shipment_stores(
+    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID | None]:
+    """The store each found shipment ships from (a ``StoreOf`` finder for the guard)."""
+    if not ids:
+        return {}
+    rows = await session.execute(
+        sa.select(shipment.c.id, shipment.c.store_id).where(
+            shipment.c.tenant_id == tenant_id, shipment.c.id.in_(ids)
+        )
+    )
+    return {row.id: row.store_id for row in rows.all()}
+
+
 async def shipments_by_order_ids(
     session: AsyncSession, tenant_id: uuid.UUID, order_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[ShipmentInfo]]:

@@ -18,7 +18,7 @@ from centers.stock.graphql.types import (
     StockSettingsType,
 )
 from kernel.errors import UserInputError
-from kernel.graphql.fields import mutation, query
+from kernel.graphql.fields import NARROWED, StoreArg, mutation, query
 from kernel.graphql.ids import parse_id, try_parse_id
 from kernel.graphql.mutations import attempt
 from kernel.graphql.pagination import Connection, connection, page_request
@@ -181,7 +181,11 @@ async def _location_payload(
 
 @strawberry.type
 class Query:
-    @query(policy.READ_STOCK, description="Stock levels at one store or warehouse, by SKU id.")
+    @query(
+        policy.READ_STOCK,
+        store=StoreArg("storeId"),
+        description="Stock levels at one store or warehouse, by SKU id.",
+    )
     async def stock_levels(
         self, info: Ctx, store_id: strawberry.ID, first: int = 20, after: str | None = None
     ) -> Connection[StockLevel]:
@@ -195,7 +199,11 @@ class Query:
         )
         return connection(rows, page, StockLevel.of, lambda level: [level.sku_id])
 
-    @query(policy.READ_MOVEMENTS, description="The ledger of one level, newest first.")
+    @query(
+        policy.READ_MOVEMENTS,
+        store=StoreArg("locationId"),
+        description="The ledger of one level, newest first.",
+    )
     async def stock_movements(
         self,
         info: Ctx,
@@ -214,13 +222,25 @@ class Query:
         )
         return connection(rows, page, StockMovement.of, lambda m: [m.created_at.isoformat(), m.id])
 
-    @query(policy.READ_STOCK, description="The brand's stores and warehouses holding stock.")
+    @query(
+        policy.READ_STOCK,
+        store=NARROWED,
+        description="The brand's stores and warehouses holding stock.",
+    )
     async def stock_locations(
         self, info: Ctx, first: int = 20, after: str | None = None
     ) -> Connection[StockLocation]:
         context = info.context
         page = page_request(first, after)
-        rows = await repository.list_locations(context.session, context.tenant_id, page)
+        scope = context.stores(policy.READ_STOCK)
+        # A store's location has the store's id, so the held stores name their locations;
+        # warehouses are no store's, and only a tenant-wide grant lists them.
+        rows = await repository.list_locations(
+            context.session,
+            context.tenant_id,
+            page,
+            only=scope if isinstance(scope, frozenset) else None,
+        )
         return connection(rows, page, StockLocation.of, lambda x: [x.id])
 
     @query(policy.MANAGE_SETTINGS, description="Deduction strategy and reservation TTL.")
@@ -230,6 +250,7 @@ class Query:
 
     @query(
         policy.READ_STOCK,
+        store=StoreArg("locationId"),
         description="Units a flash sale still offers for the SKU here; null if none is open.",
     )
     async def flash_sale_units_left(
@@ -246,6 +267,7 @@ class Query:
 class Mutation:
     @mutation(
         policy.ADJUST_STOCK,
+        store=StoreArg("input.storeId"),
         description="Change on-hand stock at a store or warehouse. Codes: INVALID_ID, "
         "INVALID_DELTA, INVALID_REASON, STORE_NOT_FOUND, SKU_NOT_FOUND, INSUFFICIENT_STOCK, "
         "INVALID_IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_REUSED.",
@@ -446,6 +468,7 @@ class Mutation:
 
     @mutation(
         policy.MANAGE_FLASH_SALE,
+        store=StoreArg("input.locationId"),
         description="Set units of a hot SKU aside for a flash sale (秒杀), spread over buckets. "
         "Codes: INVALID_ID, INVALID_UNITS, INVALID_BUCKETS, LOCATION_NOT_FOUND, SKU_NOT_FOUND, "
         "INSUFFICIENT_STOCK.",
@@ -466,6 +489,7 @@ class Mutation:
 
     @mutation(
         policy.MANAGE_FLASH_SALE,
+        store=StoreArg("input.locationId"),
         description="End a flash sale: unclaimed units return to available stock. Codes: "
         "INVALID_ID, NO_FLASH_SALE.",
     )

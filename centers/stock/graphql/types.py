@@ -8,7 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry import Info
 
-from centers.stock import loaders
+from centers.stock import loaders, policy
 from centers.stock.dto import (
     DeductionStrategy,
     LevelInfo,
@@ -17,6 +17,7 @@ from centers.stock.dto import (
     MovementInfo,
     StockSettings,
 )
+from kernel.authz.stores import covers
 from kernel.context import RequestContext
 from kernel.graphql.ids import try_parse_id
 
@@ -46,13 +47,17 @@ class Sku:
         sku_id, store = try_parse_id(self.id), try_parse_id(store_id)
         if sku_id is None or store is None:
             return None
+        # Reached through a level (``StockLevel.sku``) this field skips the entity
+        # permission, so a role held at a store gets here: its stores' stock only.
+        info.context.authorize_at(policy.READ_STOCK, store)
         return StockLevel.of(await loaders.levels(info.context).load((store, sku_id)))
 
     @strawberry.field(description="Stock of this SKU at every location that holds it.")
     async def stock_levels(self, info: Ctx) -> list[StockLevel]:
         sku_id = try_parse_id(self.id)
         found = await loaders.levels_of_sku(info.context).load(sku_id) if sku_id else []
-        return [StockLevel.of(level) for level in found]
+        scope = info.context.stores(policy.READ_STOCK)
+        return [StockLevel.of(level) for level in found if covers(scope, level.store_id)]
 
 
 def level_id(store_id: uuid.UUID, sku_id: uuid.UUID) -> str:

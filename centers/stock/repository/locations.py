@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -106,10 +106,16 @@ async def location_exists(
 
 
 async def list_locations(
-    session: AsyncSession, tenant_id: uuid.UUID, page: PageRequest | None = None
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    page: PageRequest | None = None,
+    *,
+    only: Collection[uuid.UUID] | None = None,
 ) -> list[LocationInfo]:
-    """By id; the whole (bounded) list without a page."""
+    """By id; the whole (bounded) list without a page; ``only`` those ids if given."""
     query = sa.select(*_columns).where(location.c.tenant_id == tenant_id)
+    if only is not None:
+        query = query.where(location.c.id.in_(list(only)))
     limit = MAX_LOCATIONS
     if page is not None:
         after = page.after_id()

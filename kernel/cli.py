@@ -48,6 +48,9 @@ class Composition:
     composed_sdl: Callable[[], str]
     seed_demo: Callable[[AsyncSession], Awaitable[DemoSummary]]
     tenant_id_by_slug: Callable[[AsyncSession, str], Awaitable[uuid.UUID | None]]
+    store_id_by_code: (
+        Callable[[AsyncSession, uuid.UUID, str], Awaitable[uuid.UUID | None]] | None
+    ) = None
     commands: Sequence[Command] = ()
 
 
@@ -74,8 +77,10 @@ def issue_token(
     role: str,
     subject_id: str,
     kind: str = "user",
+    store_code: str | None = None,
 ) -> str:
-    """Assign ``role`` to the subject in the tenant (dev only) and mint its JWT."""
+    """Assign ``role`` to the subject in the tenant, or at one of its stores (dev only),
+    and mint its JWT."""
     if role not in BUILTIN_ROLES:
         raise SystemExit(f"unknown role {role!r}; built-in roles: {', '.join(BUILTIN_ROLES)}")
     tenant: list[uuid.UUID] = []
@@ -84,7 +89,14 @@ def issue_token(
         tenant_id = await composition.tenant_id_by_slug(session, tenant_slug)
         if tenant_id is None:
             raise SystemExit(f"no tenant {tenant_slug!r}; run `zhongtai seed-demo` first")
-        await assign_role(session, tenant_id, f"{kind}:{subject_id}", role)
+        store_id = None
+        if store_code is not None:
+            if composition.store_id_by_code is None or role in ("tenant_admin", "platform_admin"):
+                raise SystemExit(f"{role} cannot be held at a store")
+            store_id = await composition.store_id_by_code(session, tenant_id, store_code)
+            if store_id is None:
+                raise SystemExit(f"no store {store_code!r} in tenant {tenant_slug!r}")
+        await assign_role(session, tenant_id, f"{kind}:{subject_id}", role, store_id=store_id)
         tenant.append(tenant_id)
 
     asyncio.run(_with_session(settings, work))
@@ -135,6 +147,9 @@ def build_parser(extra: Sequence[Command] = ()) -> argparse.ArgumentParser:
     token.add_argument("--role", required=True, choices=BUILTIN_ROLES)
     token.add_argument("--sub", default=None, help="subject id (default: dev-<role>)")
     token.add_argument("--service-account", action="store_true", help="an sa: subject")
+    token.add_argument(
+        "--store", default=None, help="hold the role at this store only (store code, e.g. SH-001)"
+    )
     sdl = commands.add_parser("sdl", help="write subgraph SDLs and schema.graphql")
     sdl.add_argument("--out", type=Path, default=Path("schema/sdl"))
     for command in extra:
@@ -192,6 +207,7 @@ def run_cli(composition: Composition, argv: Sequence[str] | None = None) -> int:
                 role=role,
                 subject_id=args.sub or f"dev-{role.replace('_', '-')}",
                 kind="sa" if args.service_account else "user",
+                store_code=args.store,
             )
         )
     elif args.command == "sdl":

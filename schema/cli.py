@@ -24,6 +24,13 @@ async def tenant_id_by_slug(session: AsyncSession, slug: str) -> uuid.UUID | Non
     return tenant.id if tenant else None
 
 
+async def store_id_by_code(
+    session: AsyncSession, tenant_id: uuid.UUID, code: str
+) -> uuid.UUID | None:
+    store = await store_api.store_by_code(session, tenant_id, code)
+    return store.id if store else None
+
+
 def _configure_import(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="UTF-8 CSV, one SKU per row (docs/catalog.md)")
     parser.add_argument("--tenant", required=True, help="tenant slug or id")
@@ -86,6 +93,7 @@ COMPOSITION = Composition(
     composed_sdl=composed_sdl,
     seed_demo=demo.seed_demo,
     tenant_id_by_slug=tenant_id_by_slug,
+    store_id_by_code=store_id_by_code,
     commands=(IMPORT_PRODUCTS,),
 )
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kernel.authz.permissions import BUILTIN_ROLES, merge_grants
-from kernel.graphql.subgraph import declared_requirement, root_types
-from schema.subgraphs import SUBGRAPHS
+from kernel.authz.permissions import BUILTIN_ROLES, Permission, merge_grants
+from kernel.graphql.fields import NARROWED, StoreArg, StoreBinding, StoreOf
+from kernel.graphql.subgraph import declared_requirement, declared_store, root_types
+from schema.subgraphs import SUBGRAPHS, store_permissions
 
 
 def grants_table() -> str:
@@ -16,15 +17,37 @@ def grants_table() -> str:
         {p for granted in grants.values() for p in granted} | set(_declared()),
         key=str,
     )
-    header = "| permission | " + " | ".join(BUILTIN_ROLES) + " |"
-    rule = "|---|" + "---|" * len(BUILTIN_ROLES)
+    header = "| permission | " + " | ".join(BUILTIN_ROLES) + " | held at a store |"
+    rule = "|---|" + "---|" * (len(BUILTIN_ROLES) + 1)
     rows = [
         f"| `{p}` | "
         + " | ".join("✓" if p in grants.get(role, []) else "" for role in BUILTIN_ROLES)
-        + " |"
+        + f" | {_at_store(p)} |"
         for p in permissions
     ]
     return "\n".join([header, rule, *rows])
+
+
+def _at_store(permission: object) -> str:
+    """What a role held at a store conveys of ``permission``."""
+    scopes = store_permissions()
+    if not isinstance(permission, Permission):
+        return ""
+    if permission in scopes.at_store:
+        return "that store's"
+    if permission in scopes.shared:
+        return "shared"
+    return "—"
+
+
+def _binding(binding: StoreBinding | None) -> str:
+    if isinstance(binding, StoreArg):
+        return f"`{binding.path}`"
+    if isinstance(binding, StoreOf):
+        return f"store of `{binding.path}`"
+    if binding is NARROWED:
+        return "narrowed"
+    return ""
 
 
 def root_fields_table() -> str:
@@ -35,8 +58,12 @@ def root_fields_table() -> str:
             for name, field in sorted(root.fields.items()):
                 requirement = declared_requirement(field)
                 if requirement is not None:
-                    rows.append(f"| {subgraph.name} | `{root.name}.{name}` | `{requirement}` |")
-    return "\n".join(["| center | field | requires |", "|---|---|---|", *rows])
+                    rows.append(
+                        f"| {subgraph.name} | `{root.name}.{name}` | `{requirement}` "
+                        f"| {_binding(declared_store(field))} |"
+                    )
+    header = "| center | field | requires | store (roles held at a store) |"
+    return "\n".join([header, "|---|---|---|---|", *rows])
 
 
 def _declared() -> list[object]:

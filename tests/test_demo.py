@@ -151,3 +151,43 @@ async def test_dev_customer_is_the_member_with_points_and_a_coupon(
     # (the tour, when it ran first in this database, has used it since)
     coupons = body["data"]["myCoupons"]["edges"]
     assert [e["node"]["template"]["name"] for e in coupons] == [ISSUED_TEMPLATE]
+
+
+async def test_a_dev_token_can_hold_its_role_at_one_demo_store(
+    client: httpx.AsyncClient, demo: TenantFixture
+) -> None:
+    """``zhongtai token --role cashier --store SH-001``: that store's orders only."""
+    import asyncio
+
+    from kernel.cli import issue_token
+    from schema.cli import COMPOSITION
+
+    def mint(store: str) -> str:
+        return issue_token(
+            demo.settings,
+            COMPOSITION,
+            tenant_slug=DEMO_SLUG,
+            role="cashier",
+            subject_id=f"dev-till-{store.lower()}",
+            store_code=store,
+        )
+
+    token = await asyncio.to_thread(mint, "SH-001")
+    demo.runtime.policies.invalidate(demo.id)
+    admin = await demo.token("tenant_admin")
+    query = "{ orders(first: 50) { edges { node { id store { id } } } } }"
+    stores = "{ stores(first: 5) { edges { node { id code } } } }"
+    codes = {
+        e["node"]["id"]: e["node"]["code"]
+        for e in (await gql(client, admin, stores))["data"]["stores"]["edges"]
+    }
+    every = (await gql(client, admin, query))["data"]["orders"]["edges"]
+    mine = (await gql(client, token, query))["data"]["orders"]["edges"]
+    assert {codes[e["node"]["store"]["id"]] for e in mine} == {"SH-001"}
+    second = await asyncio.to_thread(mint, "SH-002")
+    demo.runtime.policies.invalidate(demo.id)
+    theirs = (await gql(client, second, query))["data"]["orders"]["edges"]
+    assert {codes[e["node"]["store"]["id"]] for e in theirs} <= {"SH-002"}
+    assert len(mine) + len(theirs) == len(every)
+    with pytest.raises(SystemExit, match="no store 'NOPE'"):
+        await asyncio.to_thread(mint, "NOPE")

@@ -5,7 +5,7 @@ it. When a field owned by subgraph S is resolved on an entity object another sub
 produced (e.g. ``Sku.stock`` on a product ``Sku``), the object is first turned into
 S's entity through S's ``resolve_reference``, batched per request by a DataLoader and
 authorized with S's entity permission: in-process, exactly what a gateway's
-``_entities`` fetch does. Federation plumbing (``_entities``, ``_service``, ``_Any``,
+``_entities`` fetch does (at the object's store when it has one, for roles held there). Federation plumbing (``_entities``, ``_service``, ``_Any``,
 ``link__*``, federation directives) stays out of the API, as a gateway hides it.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -67,7 +68,14 @@ class _EntityOwner:
 
     def convert(self, parent: Any, info: GraphQLResolveInfo[RequestContext]) -> Any:
         context: RequestContext = info.context
-        context.authorize(self.subgraph.entity_permissions[self.typename])
+        permission = self.subgraph.entity_permissions[self.typename]
+        # An object the caller already reads that belongs to a store (an order, say):
+        # what hangs off it belongs to that store too, so a role held there suffices.
+        store = getattr(parent, "store_id", None)
+        if isinstance(store, uuid.UUID):
+            context.authorize_at(permission, store)
+        else:
+            context.authorize(permission)
         loader: DataLoader[str, Any] = context.loader(
             ("entity", self.subgraph.name, self.typename),
             lambda: DataLoader(load_fn=lambda ids: self._load(ids, info)),

@@ -183,3 +183,20 @@ async def test_an_assignment_made_and_removed_through_the_admin_api_takes_effect
     taken = await gql(client, admin, UNASSIGN, {"input": scoped})
     assert taken["data"]["unassignRole"]["userErrors"] == []
     assert _codes(await gql(client, cashier, ORDERS, {})) == ["FORBIDDEN"]
+
+
+async def test_a_store_cashier_reads_what_other_centers_hang_off_its_stores_orders(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    a, _b, at_a, at_b = await _two_stores(client, tenant)
+    for order in (at_a, at_b):
+        assert await _cash(tenant, order["id"], order["total"]["amount"]) == "TAKEN"
+    cashier = await tenant.store_token("cashier", a.store_id)
+    query = "query($id: ID!) { order(id: $id) { id payments { tender amount { amount } } } }"
+    body = await gql(client, cashier, query, {"id": at_a["id"]})
+    assert "errors" not in body, body
+    assert [p["amount"]["amount"] for p in body["data"]["order"]["payments"]] == [
+        at_a["total"]["amount"]
+    ]
+    other = await gql(client, cashier, query, {"id": at_b["id"]})
+    assert other == {"data": {"order": None}, "_status": 200}

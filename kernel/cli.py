@@ -145,7 +145,9 @@ def build_parser(extra: Sequence[Command] = ()) -> argparse.ArgumentParser:
     token = commands.add_parser("token", help="mint a development JWT")
     token.add_argument("--tenant", required=True, help="tenant slug, e.g. demo")
     token.add_argument("--role", required=True, choices=BUILTIN_ROLES)
-    token.add_argument("--sub", default=None, help="subject id (default: dev-<role>)")
+    token.add_argument(
+        "--sub", default=None, help="subject id (default: dev-<role>, or dev-<role>-<store>)"
+    )
     token.add_argument("--service-account", action="store_true", help="an sa: subject")
     token.add_argument(
         "--store", default=None, help="hold the role at this store only (store code, e.g. SH-001)"
@@ -205,7 +207,10 @@ def run_cli(composition: Composition, argv: Sequence[str] | None = None) -> int:
                 composition,
                 tenant_slug=args.tenant,
                 role=role,
-                subject_id=args.sub or f"dev-{role.replace('_', '-')}",
+                # A role held at a store gets its own default subject, so it never
+                # lands on the tenant-wide dev subject of the same role.
+                subject_id=args.sub
+                or "-".join(filter(None, ("dev", role.replace("_", "-"), args.store))).lower(),
                 kind="sa" if args.service_account else "user",
                 store_code=args.store,
             )

@@ -124,9 +124,7 @@ class TenantFixture:
         subject_id = sub or f"{role}-at-store-{secrets.token_hex(4)}"
         async with self.runtime.db.unit_of_work() as session:
             for store_id in store_ids:
-                await assign_role(
-                    session, self.id, f"user:{subject_id}", role, store_id=store_id
-                )
+                await assign_role(session, self.id, f"user:{subject_id}", role, store_id=store_id)
         self.runtime.policies.invalidate(self.id)
         return mint_dev_token(self.settings, tenant_id=self.id, subject_id=subject_id)
 

@@ -127,6 +127,7 @@ class RefundLineInfo:
     line_no: int
     quantity: int
     amount: int
+    failed_amount: int = 0  # refused by the provider, waiting for a retry
 
 
 @dataclass(frozen=True, slots=True)

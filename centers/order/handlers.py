@@ -170,6 +170,21 @@ async def order_lines_refunded(
     )
 
 
+async def order_lines_refund_failed(
+    session: AsyncSession, tenant_id: uuid.UUID, payload: Mapping[str, Any]
+) -> None:
+    """The provider refused a refund the order had counted: take it off the lines again
+    and let the after-sale request it came from wait for a retry, in this transaction."""
+    await refunds.uncount_refused_refund(
+        session,
+        tenant_id,
+        uuid.UUID(str(payload["order_id"])),
+        {uuid.UUID(str(k)): int(v) for k, v in dict(payload["line_amounts"]).items()},
+        request_key=str(payload["request_key"]),
+        amount=int(payload["amount"]),
+    )
+
+
 JOB_HANDLERS: dict[str, JobHandler] = {
     transitions.JOB_PAYMENT_TIMEOUT: payment_timeout,
     transitions.JOB_COMPLETE: complete_after_sale_window,
@@ -180,4 +195,5 @@ JOB_HANDLERS: dict[str, JobHandler] = {
 EVENT_HANDLERS: dict[str, EventHandler] = {
     "payment.captured": payment_captured,
     "payment.order_lines_refunded": order_lines_refunded,
+    "payment.order_lines_refund_failed": order_lines_refund_failed,
 }

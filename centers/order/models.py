@@ -191,6 +191,8 @@ class OrderRefundLine(SQLModel, table=True):
     line_no: int = Field(primary_key=True)
     quantity: int  # units coming back (returns restock them after inspection)
     amount: int
+    # Refused by the provider and not yet refunded again (a retry clears it).
+    failed_amount: int = Field(default=0, sa_type=sa.BigInteger)
 
 
 class BuyGroup(SQLModel, table=True):

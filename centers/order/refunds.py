@@ -315,6 +315,8 @@ async def apply_refund_event(
             await _restock(session, tenant_id, order, refund)
         elif effect == "refund_money":
             await _refund_money(session, tenant_id, order, refund)
+        elif effect == "retry_money":
+            await _retry_money(session, tenant_id, order, refund)
         elif effect == "take_replacement":
             await _restock(session, tenant_id, order, refund, sign=-1)
         else:
@@ -340,6 +342,33 @@ async def apply_refund_event(
     return changed
 
 
+REQUEST_KEY_PREFIX = "order-refund:"
+
+
+def request_key(refund_id: uuid.UUID) -> str:
+    """The payment refund request of an after-sale request (retries add a suffix)."""
+    return f"{REQUEST_KEY_PREFIX}{refund_id}"
+
+
+def after_sale_of(key: str) -> uuid.UUID | None:
+    """The after-sale request a payment refund request key belongs to, if any."""
+    if not key.startswith(REQUEST_KEY_PREFIX):
+        return None
+    try:
+        return uuid.UUID(key.removeprefix(REQUEST_KEY_PREFIX).split(":", 1)[0])
+    except ValueError:
+        return None
+
+
+def _payment_lines(order_id: uuid.UUID, amounts: Mapping[int, int]) -> dict[uuid.UUID, int]:
+    return {
+        delivery_fee_id(order_id)
+        if line_no == DELIVERY_FEE_LINE
+        else order_line_id(order_id, line_no): amount
+        for line_no, amount in amounts.items()
+    }
+
+
 async def _refund_money(
     session: AsyncSession, tenant_id: uuid.UUID, order: OrderInfo, refund: RefundInfo
 ) -> None:
@@ -347,17 +376,103 @@ async def _refund_money(
         session,
         tenant_id,
         order.id,
-        f"order-refund:{refund.id}",
-        {
-            delivery_fee_id(order.id)
-            if line.line_no == DELIVERY_FEE_LINE
-            else order_line_id(order.id, line.line_no): line.amount
-            for line in refund.lines
-        },
+        request_key(refund.id),
+        _payment_lines(order.id, {line.line_no: line.amount for line in refund.lines}),
         reason=refund.kind.lower(),
     )
     # The payment center's ``payment.order_lines_refunded`` counts the amounts on the
     # order's lines, in this transaction (``count_refund``, decision 0080).
+
+
+async def _retry_money(
+    session: AsyncSession, tenant_id: uuid.UUID, order: OrderInfo, refund: RefundInfo
+) -> None:
+    """Send again what the provider refused, as a new payment refund request (its
+    key is new, so the refused one is not replayed); the order counts it again."""
+    owed = {line.line_no: line.failed_amount for line in refund.lines if line.failed_amount}
+    if not owed:
+        raise UserInputError("nothing of this request waits for a refund", code="NOTHING_TO_REFUND")
+    await payment_api.refund(
+        session,
+        tenant_id,
+        order.id,
+        f"{request_key(refund.id)}:r{new_id().hex[:16]}",
+        _payment_lines(order.id, owed),
+        reason=f"{refund.kind.lower()} retry",
+    )
+    await repository.clear_failed_refund(session, tenant_id, refund.id)
+
+
+async def _line_numbers(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    amounts: Mapping[uuid.UUID, int],
+) -> dict[int, int]:
+    """Payment line ids → the order's line numbers (0: the delivery fee), amounts summed."""
+    lines = [line for _, line in await repository.lines_by_orders(session, tenant_id, [order_id])]
+    numbers = {order_line_id(order_id, line.line_no): line.line_no for line in lines}
+    numbers[delivery_fee_id(order_id)] = DELIVERY_FEE_LINE
+    counted: dict[int, int] = {}
+    for line_id, amount in amounts.items():
+        line_no = numbers.get(line_id)
+        if line_no is None:
+            raise RuntimeError(f"refunded line {line_id} is not on order {order_id}")
+        counted[line_no] = counted.get(line_no, 0) + amount
+    return counted
+
+
+async def uncount_refused_refund(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    line_amounts: Mapping[uuid.UUID, int],
+    *,
+    request_key: str,
+    amount: int,
+) -> None:
+    """The provider refused a refund this center had counted: take it off the lines
+    again, and move the after-sale request it came from to ``REFUND_FAILED`` with the
+    refused amounts kept on its lines for ``RETRY``. A trade closed by the refund stays
+    closed (its money is still owed, and shown so)."""
+    order = await repository.lock_order(session, tenant_id, order_id, None)
+    if order is None:
+        return
+    refused = await _line_numbers(session, tenant_id, order_id, line_amounts)
+    if not refused:
+        return
+    await repository.add_refunded(session, tenant_id, order_id, refused, sign=-1)
+    after_sale = after_sale_of(request_key)
+    refund = (
+        await repository.refund_by_id(session, tenant_id, after_sale, None)
+        if after_sale is not None
+        else None
+    )
+    reason = f"{amount} refused by the payment provider"
+    if refund is not None and refund.status in ("REFUNDED", "REFUND_FAILED"):
+        await repository.add_failed_refund(session, tenant_id, refund.id, refused)
+        await apply_refund_event(
+            session,
+            tenant_id,
+            refund.id,
+            "REFUSE",
+            actor="system:payment",
+            actor_kind=Actor.SYSTEM,
+            reason=reason,
+        )
+        return
+    await repository.append_history(
+        session,
+        tenant_id,
+        order_id,
+        at=datetime.now(UTC),
+        actor="system:payment",
+        event="REFUND_REFUSED",
+        from_status=order.status,
+        to_status=order.status,
+        reason=f"{reason}; refund it again with refundPayment",
+        idempotency_key=None,
+    )
 
 
 async def count_refund(
@@ -375,15 +490,7 @@ async def count_refund(
     order = await repository.lock_order(session, tenant_id, order_id, None)
     if order is None:
         return
-    lines = [line for _, line in await repository.lines_by_orders(session, tenant_id, [order_id])]
-    numbers = {order_line_id(order_id, line.line_no): line.line_no for line in lines}
-    numbers[delivery_fee_id(order_id)] = DELIVERY_FEE_LINE
-    counted: dict[int, int] = {}
-    for line_id, amount in line_amounts.items():
-        line_no = numbers.get(line_id)
-        if line_no is None:
-            raise RuntimeError(f"refunded line {line_id} is not on order {order_id}")
-        counted[line_no] = counted.get(line_no, 0) + amount
+    counted = await _line_numbers(session, tenant_id, order_id, line_amounts)
     if not counted:
         return
     await repository.add_refunded(session, tenant_id, order_id, counted)

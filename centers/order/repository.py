@@ -745,7 +745,12 @@ async def refunds_where(
     lines: dict[uuid.UUID, list[RefundLineInfo]] = {}
     for line in line_rows:
         lines.setdefault(line.refund_id, []).append(
-            RefundLineInfo(line_no=line.line_no, quantity=line.quantity, amount=line.amount)
+            RefundLineInfo(
+                line_no=line.line_no,
+                quantity=line.quantity,
+                amount=line.amount,
+                failed_amount=line.failed_amount,
+            )
         )
     return [
         RefundInfo(
@@ -819,13 +824,16 @@ async def add_refunded(
     tenant_id: uuid.UUID,
     order_id: uuid.UUID,
     line_amounts: dict[int, int],
+    *,
+    sign: int = 1,
 ) -> None:
-    """Count refunded money on the lines, their sub-orders and the order. Line number 0
-    is the delivery fee: counted on the sub-orders in proportion to their fees."""
+    """Count refunded money on the lines, their sub-orders and the order (``sign=-1``:
+    take a refused refund off again). Line number 0 is the delivery fee: counted on the
+    sub-orders in proportion to their fees."""
     total = 0
     per_sub: dict[int, int] = {}
     fee = line_amounts.get(0, 0)
-    line_amounts = {k: v for k, v in line_amounts.items() if k != 0}
+    line_amounts = {k: sign * v for k, v in line_amounts.items() if k != 0}
     if fee:
         fees = (
             await session.execute(
@@ -838,8 +846,8 @@ async def add_refunded(
             fees, allocate(fee, [row.delivery_fee for row in fees]), strict=True
         ):
             if part:
-                per_sub[sub_no] = part
-        total += fee
+                per_sub[sub_no] = sign * part
+        total += sign * fee
     rows = await session.execute(
         sa.select(order_line.c.line_no, order_line.c.sub_no).where(
             order_line.c.tenant_id == tenant_id,
@@ -905,3 +913,35 @@ async def stores_of_refunds(
         .where(order_refund.c.tenant_id == tenant_id, order_refund.c.id.in_(ids))
     )
     return {refund_id: store_id for refund_id, store_id in rows.all()}
+
+
+async def add_failed_refund(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    refund_id: uuid.UUID,
+    line_amounts: dict[int, int],
+) -> None:
+    """Keep what the provider refused on the after-sale request's lines."""
+    for line_no, amount in line_amounts.items():
+        await session.execute(
+            order_refund_line.update()
+            .where(
+                order_refund_line.c.tenant_id == tenant_id,
+                order_refund_line.c.refund_id == refund_id,
+                order_refund_line.c.line_no == line_no,
+            )
+            .values(failed_amount=order_refund_line.c.failed_amount + amount)
+        )
+
+
+async def clear_failed_refund(
+    session: AsyncSession, tenant_id: uuid.UUID, refund_id: uuid.UUID
+) -> None:
+    await session.execute(
+        order_refund_line.update()
+        .where(
+            order_refund_line.c.tenant_id == tenant_id,
+            order_refund_line.c.refund_id == refund_id,
+        )
+        .values(failed_amount=0)
+    )

@@ -82,3 +82,24 @@ class OrderLinesRefunded:
     @property
     def aggregate_id(self) -> uuid.UUID:
         return self.order_id
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLinesRefundFailed:
+    """The provider refused a refund that ``payment.order_lines_refunded`` had counted
+    on the order's lines: the money is still the buyer's to get back. The order center
+    handles it in the same transaction and takes the amounts off its lines again, so the
+    two money views keep agreeing; an after-sale request it came from waits for a retry.
+    ``request_key`` is the refund request's (``order_lines_refunded``'s) key."""
+
+    topic: ClassVar[str] = "payment.order_lines_refund_failed"
+    order_id: uuid.UUID
+    request_key: str
+    refund_id: uuid.UUID
+    amount: int
+    currency: str
+    line_amounts: dict[str, int]
+
+    @property
+    def aggregate_id(self) -> uuid.UUID:
+        return self.order_id

@@ -27,7 +27,7 @@ from centers.payment.dto import (
     RefundInfo,
     RefundStatus,
 )
-from centers.payment.events import OrderLinesRefunded, PaymentRefunded
+from centers.payment.events import OrderLinesRefunded, OrderLinesRefundFailed, PaymentRefunded
 from centers.points import api as points_api
 from kernel import idempotency
 from kernel.errors import NotFoundError, UserInputError
@@ -381,12 +381,36 @@ async def settle_refund(
         )
     # Only a refund laid over lines counted toward the order's refunded amount (a whole
     # tender the order never kept did not).
-    counted = await repository.refund_has_lines(session, tenant_id, callback.refund_id)
-    if order is not None and counted:
+    lines = await repository.refund_line_amounts(session, tenant_id, callback.refund_id)
+    if order is not None and lines:
         await repository.update_order_payment(
             session,
             tenant_id,
             order.order_id,
             refunded_amount=order.refunded_amount - seen["amount"],
+        )
+        # The order takes the amounts off its lines again in this transaction, and the
+        # member gets back the points the refund had taken (both undone exactly once:
+        # a refund leaves PENDING once).
+        await emit(
+            session,
+            tenant_id,
+            OrderLinesRefundFailed(
+                order_id=order.order_id,
+                request_key=seen["request_key"],
+                refund_id=callback.refund_id,
+                amount=seen["amount"],
+                currency=order.amount.currency,
+                line_amounts={str(line): amount for line, amount in lines.items()},
+            ),
+        )
+        await points_api.undo_refund_reversal(
+            session,
+            tenant_id,
+            order_id=order.order_id,
+            refund_key=seen["request_key"],
+            failed_key=str(callback.refund_id),
+            failed_amount=seen["amount"],
+            paid_amount=order.amount.amount,
         )
     return "processed"

@@ -393,6 +393,18 @@ async def refund_has_lines(
     return found is not None
 
 
+async def refund_line_amounts(
+    session: AsyncSession, tenant_id: uuid.UUID, refund_id: uuid.UUID
+) -> dict[uuid.UUID, int]:
+    """What one refund gave back per order line (empty for a whole-tender refund)."""
+    rows = await session.execute(
+        sa.select(refund_line.c.line_id, refund_line.c.amount).where(
+            refund_line.c.tenant_id == tenant_id, refund_line.c.refund_id == refund_id
+        )
+    )
+    return {line_id: int(amount) for line_id, amount in rows.all()}
+
+
 async def refund_for_update(
     session: AsyncSession, tenant_id: uuid.UUID, refund_id: uuid.UUID
 ) -> sa.RowMapping | None:

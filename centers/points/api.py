@@ -135,6 +135,30 @@ async def reverse_for_refund(
     )
 
 
+async def undo_refund_reversal(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    order_id: uuid.UUID,
+    refund_key: str,
+    failed_key: str,
+    failed_amount: int,
+    paid_amount: int,
+) -> list[PointsEntryInfo]:
+    """A refund of ``failed_amount`` (part of request ``refund_key``) was refused by
+    the provider: undo that share of what ``reverse_for_refund`` did; once per
+    ``failed_key``."""
+    return await orders.undo_refund_reversal(
+        session,
+        tenant_id,
+        order_id=order_id,
+        refund_key=refund_key,
+        failed_key=failed_key,
+        failed_amount=failed_amount,
+        paid_amount=paid_amount,
+    )
+
+
 async def expire_due(session: AsyncSession, tenant_id: uuid.UUID, now: datetime) -> int:
     """Expire the tenant's points lots past their expiry; returns the points expired."""
     return await orders.expire_due(session, tenant_id, now)

@@ -209,6 +209,66 @@ async def reverse_for_refund(
     return done
 
 
+async def undo_refund_reversal(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    order_id: uuid.UUID,
+    refund_key: str,
+    failed_key: str,
+    failed_amount: int,
+    paid_amount: int,
+) -> list[PointsEntryInfo]:
+    """A refund the provider refused: give back that share of the earned points the
+    refund request ``refund_key`` took (never more than it took), and take back that
+    share of the redeemed points it returned (as far as the balance allows). The same
+    formula as ``reverse_for_refund``, so a refusal and a successful retry cancel out.
+    Once per ``failed_key``."""
+    if paid_amount <= 0 or failed_amount <= 0:
+        return []
+    done: list[PointsEntryInfo] = []
+    share_of = min(failed_amount, paid_amount)
+    earned = await repository.entry_by_source(session, tenant_id, f"order-earn:{order_id}")
+    taken = await repository.entry_by_source(
+        session, tenant_id, f"refund-earn:{order_id}:{refund_key}"
+    )
+    if earned is not None and taken is not None:
+        give = min(earned.delta * share_of // paid_amount, -taken.delta)
+        if give > 0:
+            rules = await rules_of(session, tenant_id)
+            change = await ledger.credit(
+                session,
+                tenant_id,
+                member_id=earned.member_id,
+                points=give,
+                reason="refund refused: reversed points returned",
+                source_key=f"refund-failed-earn:{order_id}:{failed_key}",
+                expires_at=ledger.expiry_for(
+                    rules.expiry_days if rules else None, datetime.now(UTC)
+                ),
+            )
+            done.append(change.entry)
+    spent = await repository.entry_by_source(session, tenant_id, f"order-redeem:{order_id}")
+    returned = await repository.entry_by_source(
+        session, tenant_id, f"refund-redeem:{order_id}:{refund_key}"
+    )
+    if spent is not None and returned is not None:
+        share = min(-spent.delta * share_of // paid_amount, returned.delta)
+        balances = await repository.balances(session, tenant_id, [spent.member_id])
+        take = min(share, balances.get(spent.member_id, 0))
+        if take > 0:
+            debited = await ledger.debit(
+                session,
+                tenant_id,
+                member_id=spent.member_id,
+                points=take,
+                reason="refund refused: returned points taken back",
+                source_key=f"refund-failed-redeem:{order_id}:{failed_key}",
+            )
+            done.append(debited.entry)
+    return done
+
+
 async def expire_due(session: AsyncSession, tenant_id: uuid.UUID, now: datetime) -> int:
     return await ledger.expire_due(session, tenant_id, now)
 

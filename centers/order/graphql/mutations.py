@@ -327,7 +327,9 @@ class Mutation:
         store=ON_REFUND,
         description="Move an after-sale request: APPROVE, REJECT, RECEIVE_RETURN, "
         "FAIL_INSPECTION (staff), ESCALATE to arbitration, WITHDRAW (buyer), DISMISS "
-        "(staff). Codes: INVALID_ID, REFUND_NOT_FOUND, INVALID_TRANSITION, INVALID_REASON.",
+        "(staff), RETRY (staff: send again what the payment provider refused). Codes: "
+        "INVALID_ID, REFUND_NOT_FOUND, INVALID_TRANSITION, INVALID_REASON, "
+        "NOTHING_TO_REFUND, and the payment center's refund codes.",
     )
     async def transition_after_sale(
         self, info: Ctx, input: TransitionAfterSaleInput

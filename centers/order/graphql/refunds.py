@@ -55,6 +55,10 @@ class AfterSaleLine:
     line_no: int
     quantity: int = strawberry.field(description="Units concerned (returned ones restocked).")
     amount: Money
+    refused: Money = strawberry.field(
+        description="Refused by the payment provider and not refunded yet (RETRY sends it "
+        "again); zero otherwise."
+    )
 
 
 @strawberry.type(description="An after-sale request (售后单) on an order.")
@@ -90,6 +94,7 @@ class AfterSale:
                     line_no=line.line_no,
                     quantity=line.quantity,
                     amount=Money(amount=line.amount, currency=currency),
+                    refused=Money(amount=line.failed_amount, currency=currency),
                 )
                 for line in value.lines
             ],

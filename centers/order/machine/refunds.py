@@ -1,8 +1,13 @@
 """After-sale (售后) state machines, one per kind, in the same vocabulary as orders.
 
 Effects (``centers/order/refunds.py``): ``refund_money`` (to the original tenders, by
-line, through the payment center), ``restock`` (returned units back on hand after
-inspection), ``take_replacement`` (the units sent out again for an exchange).
+line, through the payment center), ``retry_money`` (again, what a provider refused),
+``restock`` (returned units back on hand after inspection), ``take_replacement`` (the
+units sent out again for an exchange).
+
+Every request that refunds money can meet a provider that refuses the refund after
+the fact (its callback): ``REFUSE`` (system) moves it to ``REFUND_FAILED`` until
+staff ``RETRY``.
 """
 
 from __future__ import annotations
@@ -26,9 +31,17 @@ _VIEWS = {
     "ARBITRATION": StatusView("IN_ARBITRATION", "IN_ARBITRATION", "REFUND_REQUESTED"),
     "AWAITING_RETURN": StatusView("SEND_IT_BACK", "AWAITING_RETURN", "RETURN_EXPECTED"),
     "REFUNDED": StatusView("REFUNDED", "REFUNDED", "REFUNDED"),
+    "REFUND_FAILED": StatusView("REFUND_DELAYED", "REFUND_FAILED", "REFUND_FAILED"),
     "CLOSED": StatusView("CLOSED", "CLOSED", "REFUND_CLOSED"),
     "EXCHANGED": StatusView("EXCHANGED", "EXCHANGED", "EXCHANGED"),
 }
+
+# A refund the provider refused after the fact waits for staff to send it again.
+_REFUSED = (
+    _t("REFUSE", ("REFUNDED", "REFUND_FAILED"), "REFUND_FAILED", (SYSTEM,)),
+    _t("RETRY", ("REFUND_FAILED",), "REFUNDED", (STAFF, SYSTEM), "retry_money"),
+)
+_REFUSED_VIEWS = ("REFUND_FAILED",)
 
 # Merchant rejects → the buyer escalates → customer service arbitrates (仲裁).
 _DISPUTE = (
@@ -45,8 +58,12 @@ REFUND_ONLY = Machine(
     transitions=(
         _t("APPROVE", ("REQUESTED", "ARBITRATION"), "REFUNDED", (STAFF,), "refund_money"),
         *_DISPUTE,
+        *_REFUSED,
     ),
-    views={s: _VIEWS[s] for s in ("REQUESTED", "REJECTED", "ARBITRATION", "REFUNDED", "CLOSED")},
+    views={
+        s: _VIEWS[s]
+        for s in ("REQUESTED", "REJECTED", "ARBITRATION", "REFUNDED", "CLOSED", *_REFUSED_VIEWS)
+    },
 )
 
 RETURN_AND_REFUND = Machine(
@@ -65,6 +82,7 @@ RETURN_AND_REFUND = Machine(
         ),
         _t("FAIL_INSPECTION", ("AWAITING_RETURN",), "REJECTED", (STAFF,)),
         *_DISPUTE,
+        *_REFUSED,
     ),
     views=dict(_VIEWS),
 )
@@ -73,8 +91,11 @@ OUT_OF_STOCK = Machine(
     order_type="OUT_OF_STOCK",
     description="Out of stock (报缺): the store cannot supply; refunded at once.",
     initial="REQUESTED",
-    transitions=(_t("APPROVE", ("REQUESTED",), "REFUNDED", (STAFF, SYSTEM), "refund_money"),),
-    views={s: _VIEWS[s] for s in ("REQUESTED", "REFUNDED")},
+    transitions=(
+        _t("APPROVE", ("REQUESTED",), "REFUNDED", (STAFF, SYSTEM), "refund_money"),
+        *_REFUSED,
+    ),
+    views={s: _VIEWS[s] for s in ("REQUESTED", "REFUNDED", *_REFUSED_VIEWS)},
 )
 
 GROUP_BUY_FAILED = Machine(
@@ -82,8 +103,11 @@ GROUP_BUY_FAILED = Machine(
     description="Group buy failed (拼团失败): the group did not fill in time; the system "
     "refunds everything paid, delivery fee included, and puts the units back.",
     initial="REQUESTED",
-    transitions=(_t("APPROVE", ("REQUESTED",), "REFUNDED", (SYSTEM,), "refund_money", "restock"),),
-    views={s: _VIEWS[s] for s in ("REQUESTED", "REFUNDED")},
+    transitions=(
+        _t("APPROVE", ("REQUESTED",), "REFUNDED", (SYSTEM,), "refund_money", "restock"),
+        *_REFUSED,
+    ),
+    views={s: _VIEWS[s] for s in ("REQUESTED", "REFUNDED", *_REFUSED_VIEWS)},
 )
 
 EXCHANGE = Machine(

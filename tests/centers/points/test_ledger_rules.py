@@ -121,6 +121,61 @@ async def test_a_refund_reverses_earned_points_in_proportion_once_per_refund(
     await invariants(tenant, member)
 
 
+async def test_a_refused_refund_gives_back_exactly_the_points_it_took_once(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    await set_rules(client, tenant)
+    member = await register(tenant)
+    order = uuid.uuid4()
+    await earn(tenant, member, order, 10_000)  # 100 points
+    async with tenant.runtime.db.unit_of_work(tenant.id) as session:
+        await points_api.reverse_for_refund(
+            session,
+            tenant.id,
+            order_id=order,
+            refund_key="r1",
+            refunded_amount=3_000,
+            paid_amount=10_000,
+        )
+    assert await balance(tenant, member) == 70
+    for _ in range(2):  # the provider's refusal is handled once per refund
+        async with tenant.runtime.db.unit_of_work(tenant.id) as session:
+            await points_api.undo_refund_reversal(
+                session,
+                tenant.id,
+                order_id=order,
+                refund_key="r1",
+                failed_key="refund-a",
+                failed_amount=3_000,
+                paid_amount=10_000,
+            )
+    assert await balance(tenant, member) == 100
+    # A refusal of a request that took nothing (or of an unknown one) gives nothing.
+    async with tenant.runtime.db.unit_of_work(tenant.id) as session:
+        await points_api.undo_refund_reversal(
+            session,
+            tenant.id,
+            order_id=order,
+            refund_key="never-asked",
+            failed_key="refund-b",
+            failed_amount=3_000,
+            paid_amount=10_000,
+        )
+    assert await balance(tenant, member) == 100
+    # The retry takes the same share again: refusal and retry cancel out.
+    async with tenant.runtime.db.unit_of_work(tenant.id) as session:
+        await points_api.reverse_for_refund(
+            session,
+            tenant.id,
+            order_id=order,
+            refund_key="r1:retry",
+            refunded_amount=3_000,
+            paid_amount=10_000,
+        )
+    assert await balance(tenant, member) == 70
+    await invariants(tenant, member)
+
+
 async def test_redeemed_points_come_back_to_the_lots_they_came_from(
     client: httpx.AsyncClient, tenant: TenantFixture
 ) -> None:

@@ -105,15 +105,24 @@ async def schedule_job(
 
 
 async def cancel_job(session: AsyncSession, tenant_id: uuid.UUID, kind: str, key: str) -> bool:
-    """Cancel a pending job; False if there was none pending."""
-    result = await session.execute(
-        sa.update(scheduled_job)
+    """Cancel a pending job; False if there was none pending, or a worker is running it
+    right now. Handlers re-check their subject's state under its lock, so a job that
+    runs anyway finds nothing to do. Skipping a claimed row keeps the lock order of
+    workers (job, then subject) from meeting ours (subject, then job) in a deadlock."""
+    idle = (
+        sa.select(scheduled_job.c.id)
         .where(
             scheduled_job.c.tenant_id == tenant_id,
             scheduled_job.c.kind == kind,
             scheduled_job.c.key == key,
             scheduled_job.c.status == PENDING,
         )
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        sa.update(scheduled_job)
+        .where(scheduled_job.c.tenant_id == tenant_id, scheduled_job.c.id == idle)
         .values(status=CANCELLED, finished_at=datetime.now(UTC))
         .returning(scheduled_job.c.id)
     )

@@ -28,7 +28,7 @@ from centers.promotion import api as promotion_api
 from centers.stock import api as stock_api
 from kernel.errors import ForbiddenError, UserInputError
 from kernel.idempotency import MAX_KEY_LENGTH
-from kernel.jobs import schedule_job
+from kernel.jobs import cancel_job, schedule_job
 from kernel.outbox import emit
 
 JOB_PAYMENT_TIMEOUT = "order.payment_timeout"
@@ -386,6 +386,15 @@ async def apply_event(
         await GUARDS[guard](step)
     for effect in transition.effects:
         await EFFECTS[effect](step)
+    machine = machine_for(order.order_type)
+    if (
+        transition.event != "TIMEOUT"
+        and machine.find(order.status, "TIMEOUT") is not None
+        and machine.find(transition.target, "TIMEOUT") is None
+    ):
+        # Paid or cancelled: the payment timeout has nothing left to do; drop it rather
+        # than let a worker claim it later only to find the order moved on.
+        await cancel_job(session, tenant_id, JOB_PAYMENT_TIMEOUT, str(order_id))
     changed = await repository.update_order(
         session,
         tenant_id,

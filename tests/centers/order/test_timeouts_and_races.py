@@ -72,16 +72,29 @@ async def test_the_default_timeout_is_fifteen_minutes(
     assert (await read(client, staff, order["id"]) or {})["status"] == "CANCELLED"
 
 
-async def test_the_timeout_leaves_a_paid_order_alone(
+async def test_paying_cancels_the_timeout_and_it_never_fires(
     client: httpx.AsyncClient, tenant: TenantFixture
 ) -> None:
     shop = await open_shop(tenant)
     staff = await tenant.token("cashier")
     order = await place(client, staff, shop, [1])
     await pay(tenant, order["id"], order["total"]["amount"])
+    assert await _job(tenant, "order.payment_timeout", order["id"]) == "cancelled"
     await _run_jobs(tenant, timedelta(hours=1))
-    assert await _job(tenant, "order.payment_timeout", order["id"]) == "done"
-    assert (await read(client, staff, order["id"]) or {})["status"] == "PAID"
+    assert await _job(tenant, "order.payment_timeout", order["id"]) == "cancelled"
+    paid = await read(client, staff, order["id"])
+    assert paid is not None and paid["status"] == "PAID"
+    assert [h["event"] for h in paid["history"]] == ["PLACE", "PAY"]
+
+
+async def test_a_cancelled_order_drops_its_timeout(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    shop = await open_shop(tenant)
+    staff = await tenant.token("cashier")
+    order = await place(client, staff, shop, [1])
+    await fire(client, staff, order["id"], "CANCEL", reason="changed mind")
+    assert await _job(tenant, "order.payment_timeout", order["id"]) == "cancelled"
 
 
 async def test_cash_on_delivery_has_no_payment_timeout(

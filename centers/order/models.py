@@ -115,6 +115,7 @@ class OrderHistory(SQLModel, table=True):
 
     __tablename__ = "order_history"
     __table_args__ = (
+        sa.Index("order_history_at", "tenant_id", "at"),
         sa.Index(
             "order_history_key",
             "tenant_id",

@@ -367,9 +367,9 @@ async def append_history(
     reason: str,
     idempotency_key: str | None,
     first: bool = False,
-) -> None:
-    """Append one entry. Callers hold the order's row lock (or just created it), so the
-    next sequence number cannot race."""
+) -> int:
+    """Append one entry; its sequence number. Callers hold the order's row lock (or just
+    created it), so the next sequence number cannot race."""
     seq = (
         1
         if first
@@ -394,6 +394,7 @@ async def append_history(
             "idempotency_key": idempotency_key,
         },
     )
+    return int(seq or 1)
 
 
 async def notify_change(
@@ -404,13 +405,15 @@ async def notify_change(
     event: str,
     from_status: str | None,
     at: datetime,
+    seq: int,
 ) -> None:
     """Announce the change to every listening process; PostgreSQL delivers it at commit
-    (never for a rolled-back change)."""
+    (never for a rolled-back change). ``seq`` is its history entry's."""
     payload = {
         "tenant": str(tenant_id),
         "store": str(order.store_id),
         "order": str(order.id),
+        "seq": seq,
         "event": event,
         "from": from_status,
         "to": order.status,
@@ -945,3 +948,54 @@ async def clear_failed_refund(
         )
         .values(failed_amount=0)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StoreChange:
+    """One announced change of an order of a store, as ``orderEvents`` replays it."""
+
+    order_id: uuid.UUID
+    seq: int
+    at: datetime
+    event: str
+    from_status: str | None
+    to_status: str
+
+
+async def changes_of_store(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    store_id: uuid.UUID,
+    *,
+    since: datetime,
+    events: Sequence[str],
+    limit: int,
+) -> list[StoreChange]:
+    """History entries of the store's orders at or after ``since`` whose event is one
+    of ``events`` (what ``notify_change`` announced), oldest first."""
+    rows = await session.execute(
+        sa.select(
+            order_history.c.order_id,
+            order_history.c.seq,
+            order_history.c.at,
+            order_history.c.event,
+            order_history.c.from_status,
+            order_history.c.to_status,
+        )
+        .join(
+            trade_order,
+            sa.and_(
+                trade_order.c.tenant_id == order_history.c.tenant_id,
+                trade_order.c.id == order_history.c.order_id,
+            ),
+        )
+        .where(
+            order_history.c.tenant_id == tenant_id,
+            trade_order.c.store_id == store_id,
+            order_history.c.at >= since,
+            order_history.c.event.in_(list(events)),
+        )
+        .order_by(order_history.c.at, order_history.c.order_id, order_history.c.seq)
+        .limit(limit)
+    )
+    return [StoreChange(*row) for row in rows.all()]

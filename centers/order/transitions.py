@@ -428,7 +428,7 @@ async def record(
     at: datetime,
 ) -> None:
     """History entry, outbox event(s) and change notification of one transition."""
-    await repository.append_history(
+    seq = await repository.append_history(
         session,
         tenant_id,
         order.id,
@@ -466,5 +466,5 @@ async def record(
                 ),
             )
     await repository.notify_change(
-        session, tenant_id, order, event=event, from_status=from_status, at=at
+        session, tenant_id, order, event=event, from_status=from_status, at=at, seq=seq
     )

@@ -9,7 +9,7 @@ import json
 import socket
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -252,6 +252,72 @@ async def test_a_terminal_key_held_at_one_store_hears_only_that_store(
         order = await place(client, staff, shop, [1])
         placed = await _next(terminal)
         assert placed["payload"]["data"]["orderEvents"]["order"]["id"] == order["id"]
+
+
+RESUME = """
+subscription($store: ID!, $after: String) {
+  orderEvents(storeId: $store, after: $after) { id cursor event order { id } }
+}
+"""
+
+
+async def _resume(socket_: ClientConnection, store_id: str, after: str | None) -> None:
+    await socket_.send(
+        json.dumps(
+            {
+                "id": "r",
+                "type": "subscribe",
+                "payload": {"query": RESUME, "variables": {"store": store_id, "after": after}},
+            }
+        )
+    )
+
+
+async def test_a_reconnecting_display_gets_what_it_missed_then_the_live_stream(
+    ws_url: str, client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    shop = await open_shop(tenant)
+    staff = await tenant.token("cashier")
+    async with await _open(ws_url, staff) as kitchen:
+        await _resume(kitchen, str(shop.store_id), None)
+        await asyncio.sleep(0.3)
+        first = await place(client, staff, shop, [1])
+        seen = (await _next(kitchen))["payload"]["data"]["orderEvents"]
+        assert seen["event"] == "PLACE" and seen["order"]["id"] == first["id"]
+    # Disconnected: the kitchen misses a new order and the first one being paid.
+    second = await place(client, staff, shop, [1])
+    await pay(tenant, first["id"], first["total"]["amount"])
+    got: dict[str, dict[str, Any]] = {seen["id"]: seen}
+    async with await _open(ws_url, staff) as kitchen:
+        await _resume(kitchen, str(shop.store_id), seen["cursor"])
+        missed = []
+        while len(missed) < 2:
+            change = (await _next(kitchen, within=5))["payload"]["data"]["orderEvents"]
+            if change["id"] not in got:  # at least once: the cursor's own change may repeat
+                got[change["id"]] = change
+                missed.append((change["event"], change["order"]["id"]))
+        assert missed == [("PLACE", second["id"]), ("PAY", first["id"])]
+        third = await place(client, staff, shop, [1])
+        live = (await _next(kitchen))["payload"]["data"]["orderEvents"]
+        assert (live["event"], live["order"]["id"]) == ("PLACE", third["id"])
+        with pytest.raises(TimeoutError):  # and nothing twice
+            await _next(kitchen, within=0.5)
+
+
+async def test_a_bad_or_old_cursor_is_refused_with_its_code(
+    ws_url: str, tenant: TenantFixture
+) -> None:
+    from centers.order.graphql.subscriptions import encode_cursor
+
+    shop = await open_shop(tenant)
+    staff = await tenant.token("cashier")
+    old = encode_cursor(datetime.now(UTC) - timedelta(days=2), str(shop.store_id), 1)
+    async with await _open(ws_url, staff) as kitchen:
+        for cursor, code in (("garbage!", "INVALID_CURSOR"), (old, "CURSOR_EXPIRED")):
+            await _resume(kitchen, str(shop.store_id), cursor)
+            refused = await _next(kitchen, within=5)
+            assert refused["type"] == "error", refused
+            assert refused["payload"][0]["extensions"]["code"] == code
 
 
 async def test_a_subscription_over_the_cost_budget_is_refused(

@@ -199,6 +199,11 @@ def run_cli(composition: Composition, argv: Sequence[str] | None = None) -> int:
             f"-H 'authorization: Bearer {admin}' "
             '-d \'{"query":"{ stores(first: 5) { edges { node { id name } } } }"}\'\n'
         )
+        print(
+            "Other roles: zhongtai token --tenant "
+            f"{summary.tenant_slug} --role cashier   (tenant-wide), or add --store <code> "
+            "for a role held at one store only (docs/authorization.md).\n"
+        )
     elif args.command == "token":
         role: str = args.role
         print(

@@ -13,6 +13,11 @@ Subclass :class:`PluginContract` in a test module (the class name must start wit
         async def backend_received(self) -> int: ...           # distinct events it holds
         def inject(self, fault: str) -> None: ...              # "5xx", "hang" (next request)
 
+A plugin that plays ``fulfillment.CarrierGateway`` (the center calls it directly) also
+fills in ``carrier_publishes(tracking_number, events)`` (the carrier records tracking
+events, each given twice and out of order) and ``carrier_bookings()`` (how many
+couriers the carrier holds); the carrier tests skip for other plugins.
+
 Requires ``pytest`` and ``pytest-asyncio`` (``asyncio_mode = "auto"``).
 """
 
@@ -25,11 +30,13 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, cast
 
 import pytest
 from pydantic import BaseModel, SecretStr
 
+from centers.fulfillment.dto import CourierBookingRequest, TrackingEvent
 from kernel.plugins.manifest import (
     CallbackPlugin,
     CallbackRequest,
@@ -41,6 +48,7 @@ from kernel.plugins.manifest import (
     secret_fields,
 )
 
+CARRIER_PORT = "fulfillment.CarrierGateway"
 VERSION = re.compile(r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
 CALL_TIMEOUT = 0.5
 
@@ -78,6 +86,17 @@ class PluginContract:
     def inject(self, fault: str) -> None:
         """Make the next backend request fail: ``"5xx"`` or ``"hang"`` (longer than a
         call timeout)."""
+        raise NotImplementedError
+
+    # Carrier hooks (only for plugins that play fulfillment.CarrierGateway) -------------
+
+    def carrier_publishes(self, tracking_number: str, events: list[TrackingEvent]) -> None:
+        """Make the carrier hold ``events`` for ``tracking_number``, each twice and in
+        any order (carriers repeat themselves)."""
+        raise NotImplementedError
+
+    def carrier_bookings(self) -> int:
+        """How many couriers (distinct bookings) the carrier holds."""
         raise NotImplementedError
 
     # Fixtures -------------------------------------------------------------------------
@@ -231,3 +250,80 @@ class PluginContract:
         finally:
             await plugin.aclose()
             await plugin.aclose()  # closing twice is harmless
+
+    # The CarrierGateway port (a center calls it directly) ----------------------------
+
+    def _carrier(self, plugin: Plugin) -> Any:
+        if CARRIER_PORT not in self.manifest.ports:
+            pytest.skip(f"{self.manifest.name} plays no {CARRIER_PORT}")
+        return plugin
+
+    @staticmethod
+    def booking_request() -> CourierBookingRequest:
+        return CourierBookingRequest(
+            shipment_id=uuid.uuid4(),
+            store_id=uuid.uuid4(),
+            receiver_name="Li Lei",
+            receiver_phone="13800000000",
+            receiver_address="1 Nanjing Rd, Shanghai",
+            ready_at=None,
+        )
+
+    async def test_carrier_implements_the_port_asynchronously(self, plugin: Plugin) -> None:
+        carrier = self._carrier(plugin)
+        for method in ("book_courier", "tracking_events"):
+            assert inspect.iscoroutinefunction(getattr(carrier, method, None)), (
+                f"{method} must be async"
+            )
+
+    async def test_booking_a_shipment_twice_returns_the_same_booking(self, plugin: Plugin) -> None:
+        carrier = self._carrier(plugin)
+        request = self.booking_request()
+        first = await carrier.book_courier(request)
+        again = await carrier.book_courier(request)
+        assert first.tracking_number and first.carrier
+        assert (again.carrier, again.tracking_number) == (first.carrier, first.tracking_number)
+        assert self.carrier_bookings() == 1, "one courier per shipment id"
+        other = await carrier.book_courier(self.booking_request())
+        assert other.tracking_number != first.tracking_number
+
+    async def test_unknown_tracking_number_has_no_events(self, plugin: Plugin) -> None:
+        carrier = self._carrier(plugin)
+        assert list(await carrier.tracking_events("UNKNOWN-0000")) == []
+
+    async def test_tracking_events_come_once_each_oldest_first(self, plugin: Plugin) -> None:
+        carrier = self._carrier(plugin)
+        booking = await carrier.book_courier(self.booking_request())
+        assert list(await carrier.tracking_events(booking.tracking_number)) == []
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+        published = [
+            TrackingEvent(start, "courier assigned", None),
+            TrackingEvent(start + timedelta(minutes=5), "picked up", "Store 1"),
+            TrackingEvent(start + timedelta(minutes=30), "delivered", "1 Nanjing Rd"),
+        ]
+        self.carrier_publishes(booking.tracking_number, published)
+        got = list(await carrier.tracking_events(booking.tracking_number))
+        assert got == published
+        assert all(e.occurred_at.tzinfo is not None for e in got), "times carry a time zone"
+
+    async def test_carrier_error_on_booking_raises_and_the_retry_books_once(
+        self, plugin: Plugin
+    ) -> None:
+        carrier = self._carrier(plugin)
+        request = self.booking_request()
+        self.inject("5xx")
+        with pytest.raises(Exception):  # noqa: B017 - the center reports any failure
+            await carrier.book_courier(request)
+        await carrier.book_courier(request)
+        await carrier.book_courier(request)
+        assert self.carrier_bookings() == 1
+
+    async def test_hanging_carrier_fails_a_booking_within_the_call_timeout(
+        self, plugin: Plugin
+    ) -> None:
+        carrier = self._carrier(plugin)
+        self.inject("hang")
+        started = time.perf_counter()
+        with pytest.raises(Exception):  # noqa: B017
+            await asyncio.wait_for(carrier.book_courier(self.booking_request()), CALL_TIMEOUT * 8)
+        assert time.perf_counter() - started < CALL_TIMEOUT * 5, "honour PluginContext.call_timeout"

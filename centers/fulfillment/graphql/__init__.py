@@ -9,6 +9,7 @@ from datetime import datetime
 import strawberry
 
 from centers.fulfillment import loaders, policy, repository, service
+from centers.fulfillment.dto import CourierBooking as CourierBookingValue
 from centers.fulfillment.dto import (
     Destination,
     DispatchLine,
@@ -17,6 +18,13 @@ from centers.fulfillment.dto import (
     ShipmentInfo,
     ShipmentStatus,
     TrackingEvent,
+)
+from centers.fulfillment.graphql.courier import (
+    BookCourierInput,
+    BookCourierPayload,
+    CourierBooking,
+    SyncShipmentTrackingInput,
+    SyncShipmentTrackingPayload,
 )
 from centers.fulfillment.graphql.types import (
     Ctx,
@@ -427,6 +435,65 @@ class Mutation:
             else None
         )
         return RecordTrackingEventsPayload(added=added or 0, shipment=shipment, user_errors=errors)
+
+    @mutation(
+        policy.MANAGE_SHIPMENT,
+        store=_INPUT_SHIPMENT,
+        description="Book a courier for a shipment with the tenant's carrier plugin "
+        "(CarrierGateway): the shipment gets the carrier and tracking number. Booking it "
+        "again returns the same booking. Codes: INVALID_ID, INVALID_NAME, INVALID_PHONE, "
+        "INVALID_ADDRESS, INVALID_TIME, SHIPMENT_NOT_FOUND, INVALID_TRANSITION, "
+        "CARRIER_NOT_CONFIGURED, CARRIER_AMBIGUOUS, CARRIER_UNAVAILABLE (retry).",
+    )
+    async def book_courier(self, info: Ctx, input: BookCourierInput) -> BookCourierPayload:
+        context = info.context
+
+        async def run() -> tuple[ShipmentInfo, CourierBookingValue]:
+            return await service.book_courier(
+                context.session,
+                context.tenant_id,
+                shipment_id=parse_id(input.shipment_id, ["input", "shipmentId"]),
+                receiver=service.Receiver(
+                    input.receiver_name, input.receiver_phone, input.receiver_address
+                ),
+                ready_at=input.ready_at,
+                plugin=input.plugin,
+            )
+
+        pair, errors = await attempt(context, run)
+        return BookCourierPayload(
+            shipment=Shipment.of(pair[0]) if pair else None,
+            booking=CourierBooking.of(pair[1]) if pair else None,
+            user_errors=errors,
+        )
+
+    @mutation(
+        policy.MANAGE_SHIPMENT,
+        store=_INPUT_SHIPMENT,
+        description="Fetch a booked shipment's tracking events from the tenant's carrier "
+        "plugin and store those not stored yet. Codes: INVALID_ID, SHIPMENT_NOT_FOUND, "
+        "NOT_BOOKED, CARRIER_NOT_CONFIGURED, CARRIER_AMBIGUOUS, CARRIER_UNAVAILABLE (retry).",
+    )
+    async def sync_shipment_tracking(
+        self, info: Ctx, input: SyncShipmentTrackingInput
+    ) -> SyncShipmentTrackingPayload:
+        context = info.context
+
+        async def run() -> service.TrackingSync:
+            return await service.sync_tracking(
+                context.session,
+                context.tenant_id,
+                shipment_id=parse_id(input.shipment_id, ["input", "shipmentId"]),
+                plugin=input.plugin,
+            )
+
+        synced, errors = await attempt(context, run)
+        return SyncShipmentTrackingPayload(
+            fetched=synced.fetched if synced else 0,
+            added=synced.added if synced else 0,
+            shipment=Shipment.of(synced.shipment) if synced else None,
+            user_errors=errors,
+        )
 
     @mutation(
         policy.MANAGE_SHIPMENT,

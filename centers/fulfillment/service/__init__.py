@@ -1,5 +1,6 @@
 """Domain logic of the fulfillment center. Never commits; raises ``UserInputError`` on bad input."""
 
+from centers.fulfillment.service.courier import Receiver, TrackingSync, book_courier, sync_tracking
 from centers.fulfillment.service.dispatch import from_json, plan
 from centers.fulfillment.service.pickup_points import create_pickup_point
 from centers.fulfillment.service.shipments import (
@@ -14,7 +15,10 @@ from centers.fulfillment.service.shipments import (
 from centers.fulfillment.service.tracking import import_tracking_csv, record_events
 
 __all__ = [
+    "Receiver",
+    "TrackingSync",
     "assign_carrier",
+    "book_courier",
     "create_pickup_point",
     "create_shipment",
     "from_json",
@@ -25,5 +29,6 @@ __all__ = [
     "record_events",
     "set_status",
     "split",
+    "sync_tracking",
     "update_rider",
 ]

@@ -1,0 +1,1 @@
+"""Reference carrier / rider platform plugin (``carrier-rest``) and its emulator."""

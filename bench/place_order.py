@@ -19,10 +19,10 @@ the database's unix socket). See docs/performance.md.
 The raw side replays, statement for statement, what one ``placeOrder`` of this cart
 sends today (captured with ``log_statement=all``, 2026-11-25): the RLS role and tenant
 setting, the idempotency claim, store, SKUs, channel
-prices, products, the promotion pricing claim, activities and saved quote, the order
+prices, products, the promotion activities and the order's pricing (one insert), the order
 settings, the split read, the order, its sub-order, lines, ``order.placed`` event,
 history entry and NOTIFY, the payment-timeout job, the stock lock and reservation, the
-reservation's expiry job and the payment (23 statements in one transaction). It skips
+reservation's expiry job and the payment (21 statements in one transaction). It skips
 only the decisions: no promotion, member, coupon or channel price applies (it checks
 that and fails otherwise), so the engine's result is written as the app writes it then.
 """
@@ -124,13 +124,6 @@ SQL_PRODUCTS = """
 SELECT id, name, description, category_id, attributes, images, external_code
 FROM product.product WHERE tenant_id = $1 AND id IN ($2, $3, $4)
 """
-# 8. promotion commit_quote: claim the order's pricing
-SQL_PRICING_CLAIM = """
-INSERT INTO promotion.order_pricing
-  (tenant_id, order_id, request_hash, quote, consumed, status, created_at)
-VALUES ($1, $2, $3, '{}'::jsonb, '{}'::jsonb, 'COMMITTED', $4)
-ON CONFLICT DO NOTHING RETURNING order_id
-"""
 # 9. promotion: the tenant's running activities
 SQL_ACTIVITIES = """
 SELECT id, tenant_id, name, kind, status, starts_at, ends_at, created_at, rule, scope,
@@ -139,10 +132,13 @@ FROM promotion.activity
 WHERE tenant_id = $1 AND status = 'ACTIVE' AND ends_at > $2 AND starts_at <= $2
 ORDER BY priority DESC, id LIMIT 500
 """
-# 10. promotion: save the quote and what it consumed
-SQL_PRICING_SAVE = """
-UPDATE promotion.order_pricing SET quote = $3::jsonb, consumed = $4::jsonb
-WHERE tenant_id = $1 AND order_id = $2
+# 8 + 10. promotion commit_quote: the order's pricing, written once after the activities
+# (a cart that consumes nothing no longer claims an empty row and updates it)
+SQL_PRICING = """
+INSERT INTO promotion.order_pricing
+  (tenant_id, order_id, request_hash, quote, consumed, status, created_at)
+VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, 'COMMITTED', $6)
+ON CONFLICT DO NOTHING RETURNING order_id
 """
 # 11. order settings (payment timeout, delivery fee, …)
 SQL_ORDER_SETTING = """
@@ -645,15 +641,7 @@ def raw_placer(
                     for sku, qty in lines
                 ),
             )
-            claimed = await connection.fetchval(
-                SQL_PRICING_CLAIM,
-                tenant,
-                order_id,
-                request_hash(dataclasses.asdict(pricing)),
-                _now(),
-            )
-            if claimed is None:
-                raise Refused("order pricing already claimed")
+            pricing_digest = request_hash(dataclasses.asdict(pricing))
             if await run(SQL_ACTIVITIES, tenant, at):
                 raise Refused("the bench's tenant must have no running promotion")
             amounts = [unit[sku] * qty for sku, qty in lines]
@@ -683,9 +671,17 @@ def raw_placer(
                 "member_uses": [],
                 "shared_codes": [],
             }
-            await connection.execute(
-                SQL_PRICING_SAVE, tenant, order_id, json.dumps(quote), json.dumps(consumed)
+            written = await connection.fetchval(
+                SQL_PRICING,
+                tenant,
+                order_id,
+                pricing_digest,
+                json.dumps(quote),
+                json.dumps(consumed),
+                _now(),
             )
+            if written is None:
+                raise Refused("order pricing already written")
             setting = await connection.fetchrow(SQL_ORDER_SETTING, tenant)
             timeout = (
                 timedelta(seconds=setting["payment_timeout_seconds"])

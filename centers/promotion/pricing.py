@@ -268,28 +268,84 @@ def _request_digest(request: PricingRequest) -> str:
     return request_hash(dataclasses.asdict(request))
 
 
+def _consumes(request: PricingRequest, result: PricingResult) -> bool:
+    """Whether ``_consume`` would write anything for ``result`` (its conditions, mirrored)."""
+    member = request.member_id is not None
+    return (
+        any(
+            a.budgeted or (a.member_limit is not None and member) for a in result.applied_activities
+        )
+        or bool(result.used_coupons)
+        or bool(result.quote.points_redeemed and member)
+    )
+
+
+async def _committed_quote(
+    session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID, digest: str
+) -> PriceQuote:
+    """The quote an earlier commit of ``order_id`` stored, if it was for this request."""
+    existing = await repository.order_pricing_row(session, tenant_id, order_id)
+    if existing is None:  # pragma: no cover - the insert saw a committed row
+        raise RuntimeError("order pricing vanished")
+    if existing["request_hash"] != digest:
+        raise UserInputError(
+            "this order was already priced with another cart", code="PRICING_MISMATCH"
+        )
+    if existing["status"] == "RELEASED":
+        raise UserInputError("this order's pricing was released", code="PRICING_RELEASED")
+    return quote_from_json(dict(existing["quote"]))
+
+
 async def commit_quote(
     session: AsyncSession, tenant_id: uuid.UUID, request: PricingRequest, order_id: uuid.UUID
 ) -> PriceQuote:
     now = datetime.now(UTC)
     digest = _request_digest(request)
-    if not await repository.claim_order_pricing(session, tenant_id, order_id, digest, now):
-        existing = await repository.order_pricing_row(session, tenant_id, order_id)
-        if existing is None:  # pragma: no cover - the claim saw a committed row
-            raise RuntimeError("order pricing vanished")
-        if existing["request_hash"] != digest:
-            raise UserInputError(
-                "this order was already priced with another cart", code="PRICING_MISMATCH"
+    # Most carts consume nothing: no coupon, no points, and no budget or per-member limit
+    # among the promotions that apply. Pricing only reads, so a cart without coupons or
+    # points is priced first, and when it consumes nothing its row is written once,
+    # whole, instead of claimed empty and updated. A concurrent commit of the same order
+    # waits on that insert as on the claim below, and an earlier commit's row wins
+    # unchanged, as there. Whatever consumes is consumed only after the claim.
+    result: PricingResult | None = None
+    if not request.coupon_codes and not request.points_to_redeem:
+        try:
+            result = await _price(session, tenant_id, request)
+        except UserInputError:
+            result = None  # refused: the claim path answers (a committed order, or the error)
+        if result is not None and not _consumes(request, result):
+            written = await repository.insert_order_pricing(
+                session,
+                tenant_id,
+                order_id,
+                digest,
+                now,
+                quote=quote_to_json(result.quote),
+                consumed=_nothing_consumed(request),
             )
-        if existing["status"] == "RELEASED":
-            raise UserInputError("this order's pricing was released", code="PRICING_RELEASED")
-        return quote_from_json(dict(existing["quote"]))
-    result = await _price(session, tenant_id, request)
+            if written:
+                return result.quote
+            return await _committed_quote(session, tenant_id, order_id, digest)
+    if not await repository.claim_order_pricing(session, tenant_id, order_id, digest, now):
+        return await _committed_quote(session, tenant_id, order_id, digest)
+    if result is None:
+        result = await _price(session, tenant_id, request)
     consumed = await _consume(session, tenant_id, request, order_id, result, now)
     await repository.save_order_pricing(
         session, tenant_id, order_id, quote=quote_to_json(result.quote), consumed=consumed
     )
     return result.quote
+
+
+def _nothing_consumed(request: PricingRequest) -> dict[str, Any]:
+    return {
+        "member_id": str(request.member_id) if request.member_id else None,
+        "budgets": [],
+        "member_uses": [],
+        "coupons": [],
+        "shared_codes": [],
+        "points": 0,
+    }
 
 
 async def _consume(
@@ -300,14 +356,7 @@ async def _consume(
     result: PricingResult,
     at: datetime,
 ) -> dict[str, Any]:
-    consumed: dict[str, Any] = {
-        "member_id": str(request.member_id) if request.member_id else None,
-        "budgets": [],
-        "member_uses": [],
-        "coupons": [],
-        "shared_codes": [],
-        "points": 0,
-    }
+    consumed = _nothing_consumed(request)
     for applied in result.applied_activities:
         if applied.budgeted:
             if not await repository.consume_activity_budget(

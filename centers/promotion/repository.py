@@ -150,20 +150,25 @@ async def activity_rows_by_ids(
 MAX_LIVE_ACTIVITIES = 500
 
 
+_AT = sa.bindparam("at", type_=activity.c.starts_at.type)
+# Read by every priced cart: built once, its SQL compiled once.
+_LIVE_ACTIVITIES = (
+    sa.select(*_activity_rule_columns)
+    .where(
+        activity.c.tenant_id == sa.bindparam("tenant_id"),
+        activity.c.status == "ACTIVE",
+        activity.c.ends_at > _AT,
+        activity.c.starts_at <= _AT,
+    )
+    .order_by(activity.c.priority.desc(), activity.c.id)
+    .limit(MAX_LIVE_ACTIVITIES)
+)
+
+
 async def live_activities(
     session: AsyncSession, tenant_id: uuid.UUID, at: datetime
 ) -> list[ActivityRow]:
-    rows = await session.execute(
-        sa.select(*_activity_rule_columns)
-        .where(
-            activity.c.tenant_id == tenant_id,
-            activity.c.status == "ACTIVE",
-            activity.c.ends_at > at,
-            activity.c.starts_at <= at,
-        )
-        .order_by(activity.c.priority.desc(), activity.c.id)
-        .limit(MAX_LIVE_ACTIVITIES)
-    )
+    rows = await session.execute(_LIVE_ACTIVITIES, {"tenant_id": tenant_id, "at": at})
     return [_activity_row(row) for row in rows.mappings().all()]
 
 
@@ -505,6 +510,56 @@ async def return_coupon(
 # --- Committed order pricing ----------------------------------------------------------
 
 
+# Written for every order placed: built once, its SQL compiled once.
+_INSERT_ORDER_PRICING = (
+    insert(order_pricing)
+    .values(
+        {
+            name: sa.bindparam(name, type_=order_pricing.c[name].type)
+            for name in (
+                "tenant_id",
+                "order_id",
+                "request_hash",
+                "quote",
+                "consumed",
+                "status",
+                "created_at",
+            )
+        }
+    )
+    .on_conflict_do_nothing()
+    .returning(order_pricing.c.order_id)
+)
+
+
+async def insert_order_pricing(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    request_hash: str,
+    at: datetime,
+    *,
+    quote: dict[str, Any],
+    consumed: dict[str, Any],
+) -> bool:
+    """Write the order's committed pricing unless the order has one; returns whether
+    this call wrote it. A concurrent commit of the same order waits here until the
+    first transaction ends."""
+    written = await session.scalar(
+        _INSERT_ORDER_PRICING,
+        {
+            "tenant_id": tenant_id,
+            "order_id": order_id,
+            "request_hash": request_hash,
+            "quote": quote,
+            "consumed": consumed,
+            "status": "COMMITTED",
+            "created_at": at,
+        },
+    )
+    return written is not None
+
+
 async def claim_order_pricing(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -512,23 +567,12 @@ async def claim_order_pricing(
     request_hash: str,
     at: datetime,
 ) -> bool:
-    """Claim the order for a commit; a concurrent commit of the same order waits here
-    until the first transaction ends. Returns whether this call claimed it."""
-    written = await session.scalar(
-        insert(order_pricing)
-        .values(
-            tenant_id=tenant_id,
-            order_id=order_id,
-            request_hash=request_hash,
-            quote={},
-            consumed={},
-            status="COMMITTED",
-            created_at=at,
-        )
-        .on_conflict_do_nothing()
-        .returning(order_pricing.c.order_id)
+    """Claim the order for a commit (empty quote, saved once consumed); a concurrent
+    commit of the same order waits here until the first transaction ends. Returns
+    whether this call claimed it."""
+    return await insert_order_pricing(
+        session, tenant_id, order_id, request_hash, at, quote={}, consumed={}
     )
-    return written is not None
 
 
 async def order_pricing_row(

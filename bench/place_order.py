@@ -116,13 +116,13 @@ WHERE tenant_id = $1 AND id = ANY($2::uuid[])
 SQL_SKU_PRICES = """
 SELECT p.sku_id, p.channel, p.store_id, p.price_amount, s.currency
 FROM product.sku_price p JOIN product.sku s ON s.tenant_id = p.tenant_id AND s.id = p.sku_id
-WHERE p.tenant_id = $1 AND p.sku_id IN ($2, $3, $4)
+WHERE p.tenant_id = $1 AND p.sku_id = ANY($2::uuid[])
 ORDER BY p.sku_id, p.channel, p.store_id
 """
 # 7. product_api.get_products (category of each line, for promotion scopes)
 SQL_PRODUCTS = """
 SELECT id, name, description, category_id, attributes, images, external_code
-FROM product.product WHERE tenant_id = $1 AND id IN ($2, $3, $4)
+FROM product.product WHERE tenant_id = $1 AND id = ANY($2::uuid[])
 """
 # 9. promotion: the tenant's running activities
 SQL_ACTIVITIES = """
@@ -613,9 +613,9 @@ def raw_placer(
             if len(skus) != len(sku_ids):
                 raise Refused("SKU not found")
             # quote_prices reuses those SKUs and reads their channel/store prices.
-            if await run(SQL_SKU_PRICES, tenant, *sku_ids):
+            if await run(SQL_SKU_PRICES, tenant, sku_ids):
                 raise Refused("the bench's SKUs must have no channel or store price")
-            products = await run(SQL_PRODUCTS, tenant, *[skus[s]["product_id"] for s in sku_ids])
+            products = await run(SQL_PRODUCTS, tenant, [skus[s]["product_id"] for s in sku_ids])
             category = {row["id"]: row["category_id"] for row in products}
             currency = skus[sku_ids[0]]["currency"]
             unit = {sku: skus[sku]["price_amount"] for sku in sku_ids}

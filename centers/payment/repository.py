@@ -157,29 +157,56 @@ def _order_payment(row: sa.RowMapping) -> OrderPaymentInfo:
     )
 
 
+# Opened for every order placed: built once, its SQL compiled once.
+_INSERT_ORDER_PAYMENT = (
+    insert(order_payment)
+    .values(
+        {
+            name: sa.bindparam(name, type_=order_payment.c[name].type)
+            for name in (
+                "tenant_id",
+                "order_id",
+                "id",
+                "store_id",
+                "member_id",
+                "amount",
+                "currency",
+                "paid_amount",
+                "refunded_amount",
+                "status",
+                "line_amounts",
+                "created_at",
+                "deposit_amount",
+                "balance_from",
+            )
+        }
+    )
+    .on_conflict_do_nothing()
+    .returning(order_payment.c.id)
+)
+
+
 async def insert_order_payment(
     session: AsyncSession, tenant_id: uuid.UUID, value: OrderPaymentInfo
 ) -> bool:
     written = await session.scalar(
-        insert(order_payment)
-        .values(
-            tenant_id=tenant_id,
-            order_id=value.order_id,
-            id=value.id,
-            store_id=value.store_id,
-            member_id=value.member_id,
-            amount=value.amount.amount,
-            currency=value.amount.currency,
-            paid_amount=0,
-            refunded_amount=0,
-            status=value.status.value,
-            line_amounts={str(k): v for k, v in value.line_amounts.items()},
-            created_at=value.created_at,
-            deposit_amount=value.deposit_amount,
-            balance_from=value.balance_from,
-        )
-        .on_conflict_do_nothing()
-        .returning(order_payment.c.id)
+        _INSERT_ORDER_PAYMENT,
+        {
+            "tenant_id": tenant_id,
+            "order_id": value.order_id,
+            "id": value.id,
+            "store_id": value.store_id,
+            "member_id": value.member_id,
+            "amount": value.amount.amount,
+            "currency": value.amount.currency,
+            "paid_amount": 0,
+            "refunded_amount": 0,
+            "status": value.status.value,
+            "line_amounts": {str(k): v for k, v in value.line_amounts.items()},
+            "created_at": value.created_at,
+            "deposit_amount": value.deposit_amount,
+            "balance_from": value.balance_from,
+        },
     )
     return written is not None
 

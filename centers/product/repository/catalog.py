@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.product.dto import CategoryInfo, ListingInfo, SkuPriceInfo
@@ -27,6 +27,23 @@ MAX_CATEGORIES = 1000
 # Stored for "every channel" / "every store", since key columns cannot be NULL.
 ANY_CHANNEL = ""
 ANY_STORE = uuid.UUID(int=0)
+
+# Read for every priced cart: built once, one prepared statement whatever the number of ids.
+_PRICES_BY_SKUS = (
+    sa.select(
+        sku_price.c.sku_id,
+        sku_price.c.channel,
+        sku_price.c.store_id,
+        sku_price.c.price_amount,
+        sku.c.currency,
+    )
+    .join(sku, sa.and_(sku.c.tenant_id == sku_price.c.tenant_id, sku.c.id == sku_price.c.sku_id))
+    .where(
+        sku_price.c.tenant_id == sa.bindparam("tenant_id"),
+        sku_price.c.sku_id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.Uuid))),
+    )
+    .order_by(sku_price.c.sku_id, sku_price.c.channel, sku_price.c.store_id)
+)
 
 _category_columns = (category.c.id, category.c.parent_id, category.c.name, category.c.position)
 
@@ -175,20 +192,7 @@ async def prices_by_skus(
     """Every override of the SKUs (a handful each: channels × stores that differ)."""
     if not sku_ids:
         return []
-    rows = await session.execute(
-        sa.select(
-            sku_price.c.sku_id,
-            sku_price.c.channel,
-            sku_price.c.store_id,
-            sku_price.c.price_amount,
-            sku.c.currency,
-        )
-        .join(
-            sku, sa.and_(sku.c.tenant_id == sku_price.c.tenant_id, sku.c.id == sku_price.c.sku_id)
-        )
-        .where(sku_price.c.tenant_id == tenant_id, sku_price.c.sku_id.in_(sku_ids))
-        .order_by(sku_price.c.sku_id, sku_price.c.channel, sku_price.c.store_id)
-    )
+    rows = await session.execute(_PRICES_BY_SKUS, {"tenant_id": tenant_id, "ids": list(sku_ids)})
     return [
         SkuPriceInfo(
             sku_id=row.sku_id,

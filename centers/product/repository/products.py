@@ -48,6 +48,12 @@ _SKUS_BY_IDS = sa.select(*_sku_columns).where(
     sku.c.id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.Uuid))),
 )
 
+# Read for every priced cart (categories for promotion scopes): built once too.
+_PRODUCTS_BY_IDS = sa.select(*_product_columns).where(
+    product.c.tenant_id == sa.bindparam("tenant_id"),
+    product.c.id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.Uuid))),
+)
+
 
 def _pairs(value: Any) -> Pairs:
     return tuple((str(k), str(v)) for k, v in (value or {}).items())
@@ -201,9 +207,7 @@ async def products_by_ids(
 ) -> list[ProductInfo]:
     if not ids:
         return []
-    rows = await session.execute(
-        sa.select(*_product_columns).where(product.c.tenant_id == tenant_id, product.c.id.in_(ids))
-    )
+    rows = await session.execute(_PRODUCTS_BY_IDS, {"tenant_id": tenant_id, "ids": list(ids)})
     return [_product(row) for row in rows.all()]
 
 

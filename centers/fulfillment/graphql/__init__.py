@@ -32,6 +32,7 @@ from centers.fulfillment.graphql.types import (
     PickupPoint,
     Shipment,
 )
+from centers.fulfillment.jobs import JOB_HANDLERS
 from kernel.errors import UserInputError
 from kernel.graphql.fields import StoreOf, mutation, query
 from kernel.graphql.ids import parse_id, try_parse_id
@@ -617,4 +618,5 @@ subgraph = Subgraph(
     },
     grants=policy.GRANTS,
     store_permissions=policy.STORE_PERMISSIONS,
+    job_handlers=JOB_HANDLERS,
 )

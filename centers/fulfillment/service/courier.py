@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,8 +32,12 @@ from centers.fulfillment.service.shipments import (
 )
 from centers.fulfillment.service.tracking import MAX_EVENTS_PER_CALL, record_events
 from kernel.errors import UserInputError
+from kernel.jobs import schedule_job
 
 MAX_NAME = 64
+# The durable job that follows a booked shipment (centers/fulfillment/jobs.py).
+TRACK_SHIPMENT = "fulfillment.track_shipment"
+POLL_EVERY = timedelta(minutes=10)
 MAX_ADDRESS = 200
 
 
@@ -111,6 +115,7 @@ async def book_courier(
             field=["input", "shipmentId"],
         )
     async with carriers.gateway(session, tenant_id, plugin) as carrier:
+        used = carrier.name
         booking = await carrier.call(
             carrier.port.book_courier(
                 CourierBookingRequest(
@@ -132,6 +137,8 @@ async def book_courier(
         carrier=booking.carrier,
         tracking_number=booking.tracking_number,
     )
+    # Follow it from now on (once: a second booking finds round 1 scheduled).
+    await schedule_tracking(session, tenant_id, booked.id, plugin=used)
     return booked, booking
 
 
@@ -163,6 +170,26 @@ async def sync_tracking(
             events=events[start : start + MAX_EVENTS_PER_CALL],
         )
     return TrackingSync(fetched=len(events), added=added, shipment=current)
+
+
+async def schedule_tracking(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    shipment_id: uuid.UUID,
+    *,
+    plugin: str,
+    round: int = 1,
+    now: datetime | None = None,
+) -> bool:
+    """Schedule a round of tracking (once per shipment and round)."""
+    return await schedule_job(
+        session,
+        tenant_id,
+        TRACK_SHIPMENT,
+        f"{shipment_id}:{round}",
+        (now or datetime.now(UTC)) + POLL_EVERY,
+        {"shipment_id": str(shipment_id), "plugin": plugin, "round": round},
+    )
 
 
 def _usable(fetched: Sequence[TrackingEvent]) -> list[TrackingEvent]:

@@ -6,13 +6,16 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from centers.fulfillment import carriers
+from centers.fulfillment.service.courier import TRACK_SHIPMENT
 from kernel.db import Database
+from kernel.jobs import job_status
 from plugins.carrier.emulator import CarrierState, carrier_emulator
 from plugins.emulation import LoopbackServer
 from tests.builders import open_shop
@@ -369,3 +372,62 @@ async def test_a_store_held_manager_books_only_their_stores_shipments(
         body = await gql(client, token, query, {"input": variables})
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", name
         assert body["data"] is None or body["data"].get(name) is None
+
+
+async def _job(tenant: TenantFixture, shipment_id: str, round_: int) -> str | None:
+    async with tenant.runtime.db.unit_of_work(tenant.id) as session:
+        return await job_status(session, tenant.id, TRACK_SHIPMENT, f"{shipment_id}:{round_}")
+
+
+async def _history(client: httpx.AsyncClient, token: str, shipment_id: str) -> list[str]:
+    body = await gql(
+        client,
+        token,
+        "query($id: ID!) { shipment(id: $id) { trackingEvents { description } } }",
+        {"id": shipment_id},
+    )
+    return [e["description"] for e in body["data"]["shipment"]["trackingEvents"]]
+
+
+async def test_a_booked_shipment_is_followed_by_a_durable_job_until_it_closes(
+    client: httpx.AsyncClient,
+    tenant: TenantFixture,
+    carrier: tuple[LoopbackServer, CarrierState],
+) -> None:
+    server, state = carrier
+    await enable(client, tenant, server)
+    token = await tenant.token("store_manager")
+    shipment_id = await pickup_shipment(client, tenant, token)
+    number = (await book(client, token, shipment_id))["booking"]["trackingNumber"]
+    await book(client, token, shipment_id)  # booking again schedules nothing more
+    assert await _job(tenant, shipment_id, 1) == "pending"
+    jobs = tenant.runtime.jobs  # one round per call: each round schedules the next
+
+    state.advance(number, "骑手已接单", None, T0)
+    state.duplicate_tracks = True
+    now = datetime.now(UTC)
+    assert await jobs.run_due(now + timedelta(minutes=11), tenant_id=tenant.id, limit=1) == 1
+    assert await _history(client, token, shipment_id) == ["骑手已接单"]
+    assert await _job(tenant, shipment_id, 1) == "done"
+    assert await _job(tenant, shipment_id, 2) == "pending"
+
+    # The carrier fails round 2: it is retried later, and wrote nothing meanwhile.
+    state.advance(number, "骑手已取货", "Store 1", T0 + 600)
+    server.faults.fail_next(1, status=503)
+    assert await jobs.run_due(now + timedelta(minutes=21), tenant_id=tenant.id, limit=1) == 1
+    assert await _job(tenant, shipment_id, 2) == "pending"
+    assert await _history(client, token, shipment_id) == ["骑手已接单"]
+    assert await jobs.run_due(now + timedelta(hours=1), tenant_id=tenant.id, limit=1) == 1
+    assert await _history(client, token, shipment_id) == ["骑手已接单", "骑手已取货"]
+    assert await _job(tenant, shipment_id, 3) == "pending"
+
+    # Once the shipment is closed, the next round stops following it.
+    await gql(
+        client,
+        token,
+        "mutation($i: SetShipmentStatusInput!) { setShipmentStatus(input: $i) { userErrors { code } } }",
+        {"i": {"shipmentId": shipment_id, "status": "CANCELLED"}},
+    )
+    assert await jobs.run_due(now + timedelta(hours=2), tenant_id=tenant.id, limit=1) == 1
+    assert await _job(tenant, shipment_id, 3) == "done"
+    assert await _job(tenant, shipment_id, 4) is None

@@ -264,8 +264,20 @@ def quote_from_json(raw: dict[str, Any]) -> PriceQuote:
     )
 
 
+def _plain(value: Any) -> Any:
+    """What ``dataclasses.asdict`` gives, without its deep copy of every leaf (most of the
+    digest's cost): the same JSON, so digests stored by earlier versions still match."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    return value
+
+
 def _request_digest(request: PricingRequest) -> str:
-    return request_hash(dataclasses.asdict(request))
+    return request_hash(_plain(request))
 
 
 def _consumes(request: PricingRequest, result: PricingResult) -> bool:

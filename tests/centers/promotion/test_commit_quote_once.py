@@ -6,14 +6,18 @@ refusals for another cart or a released order, and one row under concurrent comm
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
-from centers.promotion.pricing import quote_from_json
+from centers.promotion.dto import PricingLine, PricingRequest
+from centers.promotion.pricing import _request_digest, quote_from_json
 from kernel.errors import UserInputError
+from kernel.idempotency import request_hash
 from tests.builders import open_shop
 from tests.centers.promotion.arrange import live_activity, register
 from tests.centers.promotion.test_commit_quote import commit, release, request, scalar
@@ -158,3 +162,24 @@ async def test_a_budgeted_promotion_is_still_consumed_once(
         tenant, "SELECT budget_used FROM promotion.activity WHERE tenant_id = :t", t=tenant.id
     )
     assert used == first.discount_total > 0
+
+
+def test_the_request_digest_is_the_one_stored_rows_were_written_with() -> None:
+    # Rows committed before the digest stopped deep-copying must still match a retry.
+    line = PricingLine(
+        sku_id=uuid.uuid4(), product_id=uuid.uuid4(), category_id=None, quantity=2, unit_price=1200
+    )
+    cart = PricingRequest(
+        store_id=uuid.uuid4(),
+        channel="POS",
+        member_id=uuid.uuid4(),
+        coupon_codes=("SPRING", "vip"),
+        points_to_redeem=300,
+        currency="CNY",
+        at=datetime.now(UTC),
+        lines=(line, dataclasses.replace(line, category_id=uuid.uuid4(), quantity=1)),
+        order_type="PRESALE",
+        group_buy_activity_id=uuid.uuid4(),
+    )
+    for value in (cart, dataclasses.replace(cart, member_id=None, coupon_codes=(), lines=())):
+        assert _request_digest(value) == request_hash(dataclasses.asdict(value))

@@ -110,7 +110,7 @@ class Carrier:
             raise
         except Exception as error:  # the carrier's failure is the answer, not our crash
             raise UserInputError(
-                f"{self.name}: {error}"[:300] or f"{self.name}: {type(error).__name__}",
+                f"{self.name}: {str(error) or type(error).__name__}"[:300],
                 code="CARRIER_UNAVAILABLE",
                 field=["input", "shipmentId"],
             ) from None

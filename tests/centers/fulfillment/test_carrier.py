@@ -11,11 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from centers.fulfillment import carriers
 from centers.fulfillment.service.courier import TRACK_SHIPMENT
 from kernel.db import Database
-from kernel.jobs import job_status
+from kernel.jobs import job_status, scheduled_job
 from plugins.carrier.emulator import CarrierState, carrier_emulator
 from plugins.emulation import LoopbackServer
 from tests.builders import open_shop
@@ -69,11 +70,25 @@ def short_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+async def stop_following(db: Database) -> None:
+    """Cancel the tracking rounds bookings scheduled: their emulator is gone after the
+    test, and a later test that runs every tenant's due jobs must not meet them."""
+    async with db.unit_of_work() as session:
+        await session.execute(
+            sa.update(scheduled_job)
+            .where(scheduled_job.c.kind == TRACK_SHIPMENT, scheduled_job.c.status == "pending")
+            .values(status="cancelled")
+        )
+
+
 @pytest.fixture
-async def carrier() -> AsyncIterator[tuple[LoopbackServer, CarrierState]]:
+async def carrier(db: Database) -> AsyncIterator[tuple[LoopbackServer, CarrierState]]:
     server, state = carrier_emulator()
-    async with server:
-        yield server, state
+    try:
+        async with server:
+            yield server, state
+    finally:
+        await stop_following(db)
 
 
 async def enable(

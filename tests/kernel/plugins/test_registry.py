@@ -31,7 +31,7 @@ GOOD = PluginManifest(
 
 def test_shipped_plugins_are_registered_through_entry_points() -> None:
     names = [m.name for m in default_registry().all()]
-    assert names == ["channel-takeout", "crm-rest", "erp-odoo", "erp-rest", "pos"]
+    assert names == ["carrier-rest", "channel-takeout", "crm-rest", "erp-odoo", "erp-rest", "pos"]
 
 
 def test_broken_distributions_are_recorded_and_skipped(monkeypatch: pytest.MonkeyPatch) -> None:

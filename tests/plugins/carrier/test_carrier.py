@@ -3,6 +3,7 @@ booked shipment cancelled here cancelling the courier there (through the dispatc
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -10,11 +11,12 @@ import pytest
 
 from centers.fulfillment import carriers
 from kernel.app import Runtime
+from kernel.db import Database
 from kernel.dispatch import Dispatcher
 from kernel.plugins.registry import PluginRegistry
 from plugins.carrier.emulator import carrier_emulator
 from plugins.carrier.plugin import MANIFEST
-from tests.centers.fulfillment.test_carrier import book, enable, pickup_shipment
+from tests.centers.fulfillment.test_carrier import book, enable, pickup_shipment, stop_following
 from tests.conftest import TenantFixture, gql
 from tests.kernel.dispatch.support import plugin_settings
 
@@ -32,10 +34,12 @@ mutation($input: SetShipmentStatusInput!) { setShipmentStatus(input: $input) { u
 
 
 @pytest.fixture(autouse=True)
-def short_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+async def short_timeout(monkeypatch: pytest.MonkeyPatch, db: Database) -> AsyncIterator[None]:
     monkeypatch.setattr(
         carriers, "get_plugin_settings", lambda: plugin_settings(plugin_call_timeout_seconds=0.3)
     )
+    yield
+    await stop_following(db)
 
 
 async def test_settings_are_validated_and_the_secret_never_returned(

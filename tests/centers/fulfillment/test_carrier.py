@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -15,9 +16,12 @@ import sqlalchemy as sa
 
 from centers.fulfillment import carriers
 from centers.fulfillment.service.courier import TRACK_SHIPMENT
+from centers.store import integrations
 from kernel.db import Database
 from kernel.jobs import job_status, scheduled_job
+from kernel.plugins.registry import PluginRegistry
 from plugins.carrier.emulator import CarrierState, carrier_emulator
+from plugins.carrier.plugin import MANIFEST
 from plugins.emulation import LoopbackServer
 from tests.builders import open_shop
 from tests.centers.stock.arrange import events
@@ -446,3 +450,45 @@ async def test_a_booked_shipment_is_followed_by_a_durable_job_until_it_closes(
     assert await jobs.run_due(now + timedelta(hours=2), tenant_id=tenant.id, limit=1) == 1
     assert await _job(tenant, shipment_id, 3) == "done"
     assert await _job(tenant, shipment_id, 4) is None
+
+
+async def test_with_two_carriers_enabled_the_caller_names_one(
+    monkeypatch: pytest.MonkeyPatch,
+    client: httpx.AsyncClient,
+    tenant: TenantFixture,
+    carrier: tuple[LoopbackServer, CarrierState],
+) -> None:
+    server, state = carrier
+    second = dataclasses.replace(MANIFEST, name="carrier-two")
+    both = PluginRegistry([MANIFEST, second])
+    monkeypatch.setattr(carriers, "registry", lambda: both)
+    monkeypatch.setattr(integrations, "registry", lambda: both)
+    await enable(client, tenant, server)
+    settings = {
+        "base_url": server.url,
+        "app_key": "carrier-app",
+        "app_secret": "carrier-secret",
+        "shop_no": "SH-2",
+        "carrier_code": "TWO",
+    }
+    body = await gql(
+        client,
+        await tenant.token("tenant_admin"),
+        CONFIGURE.replace('"carrier-rest"', '"carrier-two"'),
+        {"settings": settings},
+    )
+    assert body["data"]["enablePlugin"]["installation"]["enabled"] is True
+    token = await tenant.token("store_manager")
+    shipment_id = await pickup_shipment(client, tenant, token)
+
+    ambiguous = await book(client, token, shipment_id)
+    assert [(e["field"], e["code"]) for e in ambiguous["userErrors"]] == [
+        (["input", "plugin"], "CARRIER_AMBIGUOUS")
+    ]
+    named = await book(client, token, shipment_id, plugin="carrier-two")
+    assert named["shipment"]["carrier"] == "TWO"
+    assert state.orders[shipment_id].shop_no == "SH-2"
+    synced = await gql(
+        client, token, SYNC, {"input": {"shipmentId": shipment_id, "plugin": "carrier-two"}}
+    )
+    assert synced["data"]["syncShipmentTracking"]["userErrors"] == []

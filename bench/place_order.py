@@ -150,7 +150,7 @@ FROM "order".order_setting WHERE tenant_id = $1
 # 12. the split rule: where each SKU is stocked (no lock)
 SQL_SPLIT_LEVELS = """
 SELECT store_id, sku_id, on_hand, reserved, low_threshold FROM stock.level
-WHERE tenant_id = $1 AND sku_id IN ($2, $3, $4) ORDER BY sku_id, store_id
+WHERE tenant_id = $1 AND sku_id = ANY($2::uuid[]) ORDER BY sku_id, store_id
 """
 # 13. the order, with a random number (retried on the rare collision)
 SQL_ORDER = """
@@ -690,7 +690,7 @@ def raw_placer(
             )
             stocked = {
                 row["sku_id"]
-                for row in await run(SQL_SPLIT_LEVELS, tenant, *sku_ids)
+                for row in await run(SQL_SPLIT_LEVELS, tenant, list(sku_ids))
                 if row["store_id"] == store
             }
             if stocked != set(sku_ids):

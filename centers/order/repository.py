@@ -422,12 +422,14 @@ async def notify_change(
     await session.execute(_NOTIFY, {"payload": json.dumps(payload)})
 
 
+# Read on every placement: built once.
+_GET_SETTINGS = sa.select(order_setting).where(
+    order_setting.c.tenant_id == sa.bindparam("tenant_id")
+)
+
+
 async def get_settings(session: AsyncSession, tenant_id: uuid.UUID) -> OrderSettings:
-    row = (
-        await session.execute(
-            sa.select(order_setting).where(order_setting.c.tenant_id == tenant_id)
-        )
-    ).first()
+    row = (await session.execute(_GET_SETTINGS, {"tenant_id": tenant_id})).first()
     if row is None:
         return OrderSettings()
     return OrderSettings(

@@ -375,16 +375,24 @@ async def levels_by_keys(
     return [LevelInfo(*row) for row in rows.all()]
 
 
+# Read on every placement (the split rule): built once, one prepared statement whatever
+# the number of SKUs.
+_LEVELS_BY_SKUS = (
+    sa.select(*_level_columns)
+    .where(
+        level.c.tenant_id == sa.bindparam("tenant_id"),
+        level.c.sku_id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.Uuid))),
+    )
+    .order_by(level.c.sku_id, level.c.store_id)
+)
+
+
 async def levels_by_skus(
     session: AsyncSession, tenant_id: uuid.UUID, sku_ids: Sequence[uuid.UUID]
 ) -> list[LevelInfo]:
     if not sku_ids:
         return []
-    rows = await session.execute(
-        sa.select(*_level_columns)
-        .where(level.c.tenant_id == tenant_id, level.c.sku_id.in_(sku_ids))
-        .order_by(level.c.sku_id, level.c.store_id)
-    )
+    rows = await session.execute(_LEVELS_BY_SKUS, {"tenant_id": tenant_id, "ids": list(sku_ids)})
     return [LevelInfo(*row) for row in rows.all()]
 
 

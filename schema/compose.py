@@ -44,7 +44,12 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import get_object_definition
 
 from kernel.context import RequestContext
-from kernel.graphql.subgraph import FEDERATION_ROOT_FIELDS, Subgraph, guard_root_fields
+from kernel.graphql.subgraph import (
+    FEDERATION_ROOT_FIELDS,
+    Subgraph,
+    authorize_reference,
+    guard_root_fields,
+)
 
 FEDERATION_TYPES = {"_Any", "_Entity", "_FieldSet", "_Service", "FieldSet"}
 KEY_FIELD = "id"
@@ -75,7 +80,9 @@ class _EntityOwner:
         if isinstance(store, uuid.UUID):
             context.authorize_at(permission, store)
         else:
-            context.authorize(permission)
+            authorize_reference(
+                context, self.typename, permission, self.subgraph.store_narrowed_entities
+            )
         loader: DataLoader[str, Any] = context.loader(
             ("entity", self.subgraph.name, self.typename),
             lambda: DataLoader(load_fn=lambda ids: self._load(ids, info)),
@@ -263,7 +270,9 @@ class _Merger:
 def compose(subgraphs: Sequence[Subgraph]) -> GraphQLSchema:
     """The single-process API schema over ``subgraphs`` (guards applied to each)."""
     for subgraph in subgraphs:
-        guard_root_fields(subgraph.graphql_schema, subgraph.entity_permissions)
+        guard_root_fields(
+            subgraph.graphql_schema, subgraph.entity_permissions, subgraph.store_narrowed_entities
+        )
     merger = _Merger(subgraphs)
     query = merger.root("Query")
     if query is None:
@@ -280,4 +289,7 @@ def compose(subgraphs: Sequence[Subgraph]) -> GraphQLSchema:
 
 def subgraph_schemas(subgraphs: Sequence[Subgraph]) -> Mapping[str, GraphQLSchema]:
     """Each subgraph as served on its own endpoint (guards applied)."""
-    return {s.name: guard_root_fields(s.graphql_schema, s.entity_permissions) for s in subgraphs}
+    return {
+        s.name: guard_root_fields(s.graphql_schema, s.entity_permissions, s.store_narrowed_entities)
+        for s in subgraphs
+    }

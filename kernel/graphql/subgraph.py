@@ -53,6 +53,9 @@ class Subgraph:
     http_routes: Sequence[BaseRoute] = ()
     # What roles held at a store convey (kernel.authz.stores).
     store_permissions: StorePermissions = field(default_factory=StorePermissions)
+    # Entity types whose reference resolves only within the caller's stores (null for
+    # another store's), so a role held at a store may reference them (``_entities``).
+    store_narrowed_entities: frozenset[str] = frozenset()
 
     @property
     def graphql_schema(self) -> GraphQLSchema:
@@ -92,7 +95,9 @@ def root_types(schema: GraphQLSchema) -> list[GraphQLObjectType]:
 
 
 def guard_root_fields(
-    schema: GraphQLSchema, entity_permissions: Mapping[str, Permission]
+    schema: GraphQLSchema,
+    entity_permissions: Mapping[str, Permission],
+    store_narrowed: frozenset[str] = frozenset(),
 ) -> GraphQLSchema:
     """Wrap every root field's resolver with its permission check (idempotent)."""
     for root in root_types(schema):
@@ -100,7 +105,9 @@ def guard_root_fields(
             if getattr(graphql_field.resolve, "_zhongtai_guarded", False):
                 continue
             if name == "_entities":
-                graphql_field.resolve = _guard_entities(graphql_field.resolve, entity_permissions)
+                graphql_field.resolve = _guard_entities(
+                    graphql_field.resolve, entity_permissions, store_narrowed
+                )
                 continue
             requirement: Requirement | None = (
                 AUTHENTICATED if name == "_service" else declared_requirement(graphql_field)
@@ -220,7 +227,23 @@ def _ids(value: Any) -> list[uuid.UUID]:
     return list(dict.fromkeys(ids))
 
 
-def _guard_entities(resolve: Resolver | None, permissions: Mapping[str, Permission]) -> Resolver:
+def authorize_reference(
+    context: RequestContext, typename: str, permission: Permission, store_narrowed: frozenset[str]
+) -> None:
+    """May the caller reference an entity of ``typename``? Tenant-wide, or, for a type
+    whose reference answers only within the caller's stores, held at some store."""
+    if typename in store_narrowed and not context.allows(permission):
+        if not context.stores(permission):
+            context.refuse(permission)
+        return
+    context.authorize(permission)
+
+
+def _guard_entities(
+    resolve: Resolver | None,
+    permissions: Mapping[str, Permission],
+    store_narrowed: frozenset[str] = frozenset(),
+) -> Resolver:
     inner = resolve or _default_resolve
 
     def guarded(root: Any, info: GraphQLResolveInfo[RequestContext], **kwargs: Any) -> Any:
@@ -230,10 +253,10 @@ def _guard_entities(resolve: Resolver | None, permissions: Mapping[str, Permissi
                 representation.get("__typename") if isinstance(representation, dict) else None
             )
             permission = permissions.get(typename) if isinstance(typename, str) else None
-            if permission is None:
+            if permission is None or not isinstance(typename, str):
                 # Fail closed: an entity this subgraph does not declare is not reachable.
                 raise ForbiddenError(f"entity {typename!r} cannot be referenced here")
-            context.authorize(permission)
+            authorize_reference(context, typename, permission, store_narrowed)
         return inner(root, info, **kwargs)
 
     guarded._zhongtai_guarded = True  # type: ignore[attr-defined]

@@ -618,5 +618,7 @@ subgraph = Subgraph(
     },
     grants=policy.GRANTS,
     store_permissions=policy.STORE_PERMISSIONS,
+    # References answered only within the caller's stores (roles held at a store).
+    store_narrowed_entities=frozenset({"Shipment", "Order"}),
     job_handlers=JOB_HANDLERS,
 )

@@ -248,4 +248,7 @@ class Shipment:
     async def resolve_reference(cls, info: Ctx, id: strawberry.ID) -> Shipment | None:
         shipment_id = try_parse_id(id)
         found = await loaders.shipments(info.context).load(shipment_id) if shipment_id else None
-        return cls.of(found) if found else None
+        # A role held at a store references its stores' shipments only (null otherwise).
+        if found is None or not info.context.allows_at(policy.READ_SHIPMENT, found.store_id):
+            return None
+        return cls.of(found)

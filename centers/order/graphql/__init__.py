@@ -24,6 +24,8 @@ subgraph = Subgraph(
     },
     grants=policy.GRANTS,
     store_permissions=policy.STORE_PERMISSIONS,
+    # References answered only within the caller's stores (roles held at a store).
+    store_narrowed_entities=frozenset({"Order"}),
     job_handlers=handlers.JOB_HANDLERS,
     event_handlers=handlers.EVENT_HANDLERS,
 )

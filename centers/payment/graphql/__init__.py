@@ -30,6 +30,8 @@ subgraph = Subgraph(
     entity_permissions={"Payment": policy.READ_PAYMENT, "Order": policy.READ_PAYMENT},
     grants=policy.GRANTS,
     store_permissions=policy.STORE_PERMISSIONS,
+    # References answered only within the caller's stores (roles held at a store).
+    store_narrowed_entities=frozenset({"Payment", "Order"}),
     http_routes=ROUTES,
     event_handlers=completion.EVENT_HANDLERS,
 )

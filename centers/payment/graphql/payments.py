@@ -35,6 +35,19 @@ strawberry.enum(
 class Order:
     id: strawberry.ID
 
+    @classmethod
+    async def resolve_reference(cls, info: Ctx, id: strawberry.ID) -> Order | None:
+        """Any order for a tenant-wide reader; a role held at a store reaches only the
+        orders of its stores (null otherwise)."""
+        context = info.context
+        if context.allows(policy.READ_PAYMENT):
+            return cls(id=id)
+        order_id = try_parse_id(id)
+        if order_id is None:
+            return None
+        stores = await repository.stores_of_orders(context.session, context.tenant_id, [order_id])
+        return cls(id=id) if context.allows_at(policy.READ_PAYMENT, stores.get(order_id)) else None
+
     @strawberry.field(description="Payments toward this order, one per tender, oldest first.")
     async def payments(self, info: Ctx) -> list[Payment]:
         order_id = try_parse_id(self.id)
@@ -70,7 +83,10 @@ class Payment:
     async def resolve_reference(cls, info: Ctx, id: strawberry.ID) -> Payment | None:
         payment_id = try_parse_id(id)
         found = await loaders.payments(info.context).load(payment_id) if payment_id else None
-        return cls.of(found) if found else None
+        # A role held at a store references its stores' payments only (null otherwise).
+        if found is None or not info.context.allows_at(policy.READ_PAYMENT, found.store_id):
+            return None
+        return cls.of(found)
 
 
 @strawberry.input

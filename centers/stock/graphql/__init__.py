@@ -516,5 +516,7 @@ subgraph = Subgraph(
     },
     grants=policy.GRANTS,
     store_permissions=policy.STORE_PERMISSIONS,
+    # References answered only within the caller's stores (roles held at a store).
+    store_narrowed_entities=frozenset({"Sku", "StockLevel"}),
     job_handlers={service.EXPIRY_JOB: service.expire_job},
 )

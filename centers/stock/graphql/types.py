@@ -142,7 +142,10 @@ class StockLevel:
     @classmethod
     async def resolve_reference(cls, info: Ctx, id: strawberry.ID) -> StockLevel | None:
         key = parse_level_id(id)
-        return cls.of(await loaders.levels(info.context).load(key)) if key else None
+        # A role held at a store references its stores' levels only (null otherwise).
+        if key is None or not info.context.allows_at(policy.READ_STOCK, key[0]):
+            return None
+        return cls.of(await loaders.levels(info.context).load(key))
 
 
 @strawberry.type(description="One row of the movements ledger (库存流水).")

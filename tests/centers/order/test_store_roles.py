@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from centers.stock import api as stock_api
 from tests.builders import Shop, open_shop
 from tests.centers.order.flows import PLACE, fire, place, place_input, read
 from tests.centers.order.test_after_sales import _move, _request
@@ -200,3 +201,114 @@ async def test_a_store_cashier_reads_what_other_centers_hang_off_its_stores_orde
     ]
     other = await gql(client, cashier, query, {"id": at_b["id"]})
     assert other == {"data": {"order": None}, "_status": 200}
+
+
+ENTITIES = "query($r: [_Any!]!) { _entities(representations: $r) { __typename SELECTION } }"
+
+
+async def _entities(
+    client: httpx.AsyncClient, token: str, center: str, selection: str, refs: list[Any]
+) -> dict[str, Any]:
+    return await gql(
+        client,
+        token,
+        ENTITIES.replace("SELECTION", selection),
+        {"r": refs},
+        path=f"/subgraphs/{center}/graphql",
+    )
+
+
+async def test_a_gateway_reference_reaches_only_the_stores_where_the_role_is_held(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    """The subgraph endpoints a gateway calls: ``_entities`` of orders, payments and
+    stock answer null for another store's, like another tenant's."""
+    a, b, at_a, at_b = await _two_stores(client, tenant)
+    for order in (at_a, at_b):
+        assert await _cash(tenant, order["id"], order["total"]["amount"]) == "TAKEN"
+    admin = await tenant.token("tenant_admin")
+    tenders = "query($id: ID!) { orderPayment(orderId: $id) { tenders { id } } }"
+    pay_a, pay_b = [
+        (await gql(client, admin, tenders, {"id": o["id"]}))["data"]["orderPayment"]["tenders"][0][
+            "id"
+        ]
+        for o in (at_a, at_b)
+    ]
+    manager = await tenant.store_token("store_manager", a.store_id)
+
+    orders = await _entities(
+        client,
+        manager,
+        "order",
+        "... on Order { id }",
+        [{"__typename": "Order", "id": at_a["id"]}, {"__typename": "Order", "id": at_b["id"]}],
+    )
+    assert orders["data"]["_entities"] == [{"__typename": "Order", "id": at_a["id"]}, None]
+    payments = await _entities(
+        client,
+        manager,
+        "payment",
+        "... on Payment { id } ... on Order { payments { id } }",
+        [
+            {"__typename": "Payment", "id": pay_a},
+            {"__typename": "Payment", "id": pay_b},
+            {"__typename": "Order", "id": at_a["id"]},
+            {"__typename": "Order", "id": at_b["id"]},
+        ],
+    )
+    assert payments["data"]["_entities"] == [
+        {"__typename": "Payment", "id": pay_a},
+        None,
+        {"__typename": "Order", "payments": [{"id": pay_a}]},
+        None,
+    ]
+    sku = str(a.sku_ids[0])
+    async with tenant.runtime.db.unit_of_work(tenant.id) as session:  # A's SKU at B too
+        await stock_api.adjust(
+            session,
+            tenant.id,
+            idempotency_key=f"at-b-{sku}",
+            store_id=b.store_id,
+            sku_id=a.sku_ids[0],
+            delta=5,
+            reason="received",
+        )
+    every = await _entities(
+        client,
+        admin,
+        "stock",
+        "... on Sku { stockLevels { locationId } }",
+        [{"__typename": "Sku", "id": sku}],
+    )
+    assert {x["locationId"] for x in every["data"]["_entities"][0]["stockLevels"]} == {
+        str(a.store_id),
+        str(b.store_id),
+    }
+    levels = await _entities(
+        client,
+        manager,
+        "stock",
+        "... on StockLevel { onHand } ... on Sku { stockLevels { locationId } }",
+        [
+            {"__typename": "StockLevel", "id": f"{a.store_id}.{sku}"},
+            {"__typename": "StockLevel", "id": f"{b.store_id}.{b.sku_ids[0]}"},
+            {"__typename": "Sku", "id": sku},
+        ],
+    )
+    found = levels["data"]["_entities"]
+    assert found[0]["__typename"] == "StockLevel" and found[1] is None
+    assert {level["locationId"] for level in found[2]["stockLevels"]} == {str(a.store_id)}
+    # A type that does not answer per store still needs the grant tenant-wide.
+    store = await _entities(
+        client, manager, "stock", "... on Store { id }", [{"__typename": "Store", "id": "x"}]
+    )
+    assert store["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # And a tenant-wide reader still reaches both stores.
+    both = await _entities(
+        client,
+        admin,
+        "order",
+        "... on Order { id }",
+        [{"__typename": "Order", "id": at_a["id"]}, {"__typename": "Order", "id": at_b["id"]}],
+    )
+    assert [e["id"] for e in both["data"]["_entities"]] == [at_a["id"], at_b["id"]]

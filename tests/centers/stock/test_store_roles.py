@@ -238,8 +238,14 @@ async def test_stock_under_a_sku_is_the_held_stores_only(
     assert all(e["path"][-2:] == ["sku", "stock"] for e in other["errors"])
     assert _sku_node(other, sku)["stock"] is None
 
-    # The catalog's Sku needs READ_STOCK tenant-wide for its stock at all.
-    _forbidden(await gql(client, s.manager_a, SKU_STOCK, {"id": str(sku), "s": a}))
+    # Through the catalog's Sku too: A's stock and A's levels, never B's.
+    via_catalog = await gql(client, s.manager_a, SKU_STOCK, {"id": str(sku), "s": a})
+    assert "errors" not in via_catalog, via_catalog
+    assert via_catalog["data"]["sku"] == {
+        "stock": {"onHand": 10},
+        "stockLevels": [{"locationId": a, "onHand": 10}],
+    }
+    _forbidden(await gql(client, s.manager_a, SKU_STOCK, {"id": str(sku), "s": b}))
 
     every = await gql(client, s.admin, SKU_STOCK, {"id": str(sku), "s": b})
     assert every["data"]["sku"]["stock"] == {"onHand": 7}

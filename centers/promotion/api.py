@@ -12,6 +12,7 @@ from centers.promotion import pricing, repository, service
 from centers.promotion.dto import (
     AllocationSource,
     GroupBuyTerms,
+    ImportOutcome,
     LineAllocation,
     PricedLine,
     PriceQuote,
@@ -19,12 +20,16 @@ from centers.promotion.dto import (
     PricingRequest,
     PromotionActivityInfo,
     PromotionKind,
+    PromotionRules,
+    PromotionScope,
     PromotionStatus,
+    SpendTier,
 )
 
 __all__ = [
     "AllocationSource",
     "GroupBuyTerms",
+    "ImportOutcome",
     "LineAllocation",
     "PriceQuote",
     "PricedLine",
@@ -32,12 +37,16 @@ __all__ = [
     "PricingRequest",
     "PromotionActivityInfo",
     "PromotionKind",
+    "PromotionRules",
+    "PromotionScope",
     "PromotionStatus",
+    "SpendTier",
     "commit_quote",
     "create_activity",
     "get_activities",
     "get_activity",
     "group_buy_terms",
+    "import_activity",
     "quote",
     "release_for_order",
 ]
@@ -55,6 +64,40 @@ async def create_activity(
     """Create a DRAFT activity; raises ``UserInputError`` (``INVALID_NAME``, ``INVALID_WINDOW``)."""
     return await service.create_activity(
         session, tenant_id, name=name, kind=kind, starts_at=starts_at, ends_at=ends_at
+    )
+
+
+async def import_activity(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    external_id: str,
+    source_version: int,
+    name: str,
+    kind: PromotionKind,
+    starts_at: datetime,
+    ends_at: datetime,
+    rules: PromotionRules | None = None,
+) -> ImportOutcome:
+    """Create or update an activity by the ERP's ``external_id`` (促销同步), idempotently.
+
+    A ``source_version`` not newer than the last applied changes nothing
+    (``applied=False``). New activities are DRAFTs; name and window follow the ERP in any
+    status, rules only while DRAFT (``rules_kept`` says they were not applied). Raises
+    ``UserInputError`` like ``createPromotionActivity`` (``INVALID_NAME``,
+    ``INVALID_WINDOW``, ``INVALID_RULES``) and ``INVALID_EXTERNAL_ID``,
+    ``INVALID_SOURCE_VERSION``, ``KIND_CHANGED`` (the id names an activity of another kind).
+    """
+    return await service.import_activity(
+        session,
+        tenant_id,
+        external_id=external_id,
+        source_version=source_version,
+        name=name,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        rules=rules,
     )
 
 

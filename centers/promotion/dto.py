@@ -35,6 +35,21 @@ class PromotionActivityInfo:
     starts_at: datetime
     ends_at: datetime
     created_at: datetime
+    # Set when imported from the tenant's ERP or POS: the activity's id there.
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOutcome:
+    """What ``api.import_activity`` did: ``applied`` is False for a source version not
+    newer than the last applied (nothing changed); ``rules_kept`` when the activity was
+    no longer a DRAFT, so its rules stayed as they were (a live activity's rules do not
+    change under the carts priced with them)."""
+
+    activity: PromotionActivityInfo
+    created: bool
+    applied: bool
+    rules_kept: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,13 @@ class Activity(SQLModel, table=True):
         sa.CheckConstraint("status IN ('DRAFT', 'ACTIVE', 'ENDED')", name="activity_status_check"),
         sa.CheckConstraint("ends_at > starts_at", name="activity_window_check"),
         sa.CheckConstraint("budget IS NULL OR budget_used <= budget", name="activity_budget_check"),
+        sa.Index(
+            "activity_external_id",
+            "tenant_id",
+            "external_id",
+            unique=True,
+            postgresql_where=sa.text("external_id IS NOT NULL"),
+        ),
         {"schema": SCHEMA},
     )
 
@@ -48,6 +55,10 @@ class Activity(SQLModel, table=True):
     budget: int | None = Field(default=None, sa_type=sa.BigInteger)
     budget_used: int = Field(default=0, sa_type=sa.BigInteger)
     per_member_limit: int | None = None
+    # Imported from the tenant's ERP or POS (促销同步): its id there, and the version of
+    # the last change applied (an older or equal one is ignored).
+    external_id: str | None = Field(default=None, max_length=64)
+    source_version: int | None = Field(default=None, sa_type=sa.BigInteger)
 
 
 class CouponTemplate(SQLModel, table=True):

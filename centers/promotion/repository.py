@@ -28,6 +28,7 @@ _activity_columns = (
     activity.c.starts_at,
     activity.c.ends_at,
     activity.c.created_at,
+    activity.c.external_id,
 )
 
 
@@ -41,10 +42,13 @@ def _activity(row: sa.RowMapping) -> PromotionActivityInfo:
         starts_at=row["starts_at"],
         ends_at=row["ends_at"],
         created_at=row["created_at"],
+        external_id=row["external_id"],
     )
 
 
-async def insert_activity(session: AsyncSession, value: PromotionActivityInfo) -> None:
+async def insert_activity(
+    session: AsyncSession, value: PromotionActivityInfo, source_version: int | None = None
+) -> None:
     await session.execute(
         activity.insert().values(
             tenant_id=value.tenant_id,
@@ -55,7 +59,45 @@ async def insert_activity(session: AsyncSession, value: PromotionActivityInfo) -
             starts_at=value.starts_at,
             ends_at=value.ends_at,
             created_at=value.created_at,
+            external_id=value.external_id,
+            source_version=source_version,
         )
+    )
+
+
+async def imported_activity_for_update(
+    session: AsyncSession, tenant_id: uuid.UUID, external_id: str
+) -> tuple[PromotionActivityInfo, int] | None:
+    """The activity imported under ``external_id`` and its last applied source version,
+    locked until the transaction ends (two pulls of one tenant apply one after another)."""
+    row = (
+        (
+            await session.execute(
+                sa.select(*_activity_columns, activity.c.source_version)
+                .where(activity.c.tenant_id == tenant_id, activity.c.external_id == external_id)
+                .with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return (_activity(row), row["source_version"] or 0) if row else None
+
+
+async def update_imported_activity(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    activity_id: uuid.UUID,
+    *,
+    name: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    source_version: int,
+) -> None:
+    await session.execute(
+        activity.update()
+        .where(activity.c.tenant_id == tenant_id, activity.c.id == activity_id)
+        .values(name=name, starts_at=starts_at, ends_at=ends_at, source_version=source_version)
     )
 
 

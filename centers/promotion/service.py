@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from centers.promotion import repository
 from centers.promotion.dto import (
     ActivityDetails,
+    ImportOutcome,
     PromotionActivityInfo,
     PromotionKind,
     PromotionRules,
@@ -91,6 +92,107 @@ async def create_activity(
         ),
     )
     return value
+
+
+def _clean_external_id(external_id: str) -> str:
+    cleaned = external_id.strip() if isinstance(external_id, str) else ""
+    if not cleaned or len(cleaned) > 64:
+        raise UserInputError(
+            "externalId must be 1-64 characters",
+            code="INVALID_EXTERNAL_ID",
+            field=["input", "externalId"],
+        )
+    return cleaned
+
+
+async def import_activity(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    external_id: str,
+    source_version: int,
+    name: str,
+    kind: PromotionKind,
+    starts_at: datetime,
+    ends_at: datetime,
+    rules: PromotionRules | None = None,
+) -> ImportOutcome:
+    """Create or update the activity the ERP knows as ``external_id`` (促销同步).
+
+    Checked like ``createPromotionActivity``. Created as a DRAFT, like any activity: an
+    operator activates it. A version not newer than the last applied changes nothing,
+    so duplicated and out-of-order feeds converge. Name and window follow the ERP in
+    any status (it owns the schedule); rules only while the activity is a DRAFT.
+    """
+    key = _clean_external_id(external_id)
+    if source_version < 1:
+        raise UserInputError(
+            "sourceVersion must be positive",
+            code="INVALID_SOURCE_VERSION",
+            field=["input", "sourceVersion"],
+        )
+    cleaned = clean_name(name)
+    check_window(starts_at, ends_at)
+    if rules is not None:
+        check_rules(kind, rules)
+    starts, ends = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
+    found = await repository.imported_activity_for_update(session, tenant_id, key)
+    if found is None:
+        value = PromotionActivityInfo(
+            id=new_id(),
+            tenant_id=tenant_id,
+            name=cleaned,
+            kind=kind,
+            status=PromotionStatus.DRAFT,
+            starts_at=starts,
+            ends_at=ends,
+            created_at=datetime.now(UTC),
+            external_id=key,
+        )
+        await repository.insert_activity(session, value, source_version)
+        if rules is not None:
+            await _store_rules(session, tenant_id, value.id, rules)
+        await emit(
+            session,
+            tenant_id,
+            PromotionActivityCreated(
+                activity_id=value.id,
+                name=value.name,
+                kind=value.kind.value,
+                starts_at=value.starts_at,
+                ends_at=value.ends_at,
+            ),
+        )
+        return ImportOutcome(activity=value, created=True, applied=True)
+    current, applied_version = found
+    if source_version <= applied_version:
+        return ImportOutcome(activity=current, created=False, applied=False)
+    if kind is not current.kind:
+        # An id reused for another kind of activity: its rules would not mean the same.
+        raise UserInputError(
+            f"activity {key} is {current.kind.value}, not {kind.value}",
+            code="KIND_CHANGED",
+            field=["input", "kind"],
+        )
+    await repository.update_imported_activity(
+        session,
+        tenant_id,
+        current.id,
+        name=cleaned,
+        starts_at=starts,
+        ends_at=ends,
+        source_version=source_version,
+    )
+    is_draft = current.status is PromotionStatus.DRAFT
+    if rules is not None and is_draft:
+        await _store_rules(session, tenant_id, current.id, rules)
+    (updated,) = await repository.activities_by_ids(session, tenant_id, [current.id])
+    return ImportOutcome(
+        activity=updated,
+        created=False,
+        applied=True,
+        rules_kept=rules is not None and not is_draft,
+    )
 
 
 async def _store_rules(

@@ -21,6 +21,7 @@ __all__ = [
     "list_tenants",
     "store_by_code",
     "tenant_by_slug",
+    "update_store",
 ]
 
 
@@ -73,3 +74,16 @@ async def get_store(
 ) -> StoreInfo | None:
     """One store of the tenant, or ``None`` (also for another tenant's store)."""
     return (await get_stores(session, tenant_id, [store_id])).get(store_id)
+
+
+async def update_store(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    store_id: uuid.UUID,
+    *,
+    name: str | None = None,
+    timezone: str | None = None,
+) -> StoreInfo:
+    """Rename a store or change its time zone; emits ``store.store_changed``. Raises
+    ``UserInputError`` (``STORE_NOT_FOUND``, ``INVALID_NAME``, ``INVALID_TIMEZONE``)."""
+    return await service.update_store(session, tenant_id, store_id, name=name, timezone=timezone)

@@ -24,6 +24,24 @@ class StoreCreated:
     store_id: uuid.UUID
     code: str
     name: str
+    # Defaulted: events written before the field existed still read back.
+    timezone: str = ""
+
+    @property
+    def aggregate_id(self) -> uuid.UUID:
+        return self.store_id
+
+
+@dataclass(frozen=True, slots=True)
+class StoreChanged:
+    """A store's master data after a change (the whole record, so a consumer can
+    overwrite its copy by ``store_id`` without reading anything back)."""
+
+    topic: ClassVar[str] = "store.store_changed"
+    store_id: uuid.UUID
+    code: str
+    name: str
+    timezone: str
 
     @property
     def aggregate_id(self) -> uuid.UUID:

@@ -122,3 +122,17 @@ async def list_stores(
         query = query.where(store.c.id > after)
     rows = await session.execute(query.order_by(store.c.id).limit(page.limit))
     return [StoreInfo(*row) for row in rows.all()]
+
+
+async def update_store(
+    session: AsyncSession, tenant_id: uuid.UUID, store_id: uuid.UUID, *, name: str, timezone: str
+) -> StoreInfo | None:
+    row = (
+        await session.execute(
+            store.update()
+            .where(store.c.tenant_id == tenant_id, store.c.id == store_id)
+            .values(name=name, timezone=timezone)
+            .returning(*_store_columns)
+        )
+    ).first()
+    return StoreInfo(*row) if row else None

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.store import repository
 from centers.store.dto import StoreInfo, TenantInfo
-from centers.store.events import StoreCreated, TenantCreated
+from centers.store.events import StoreChanged, StoreCreated, TenantCreated
 from kernel.errors import UserInputError
 from kernel.ids import new_id
 from kernel.money import Money
@@ -77,5 +77,52 @@ async def create_store(
         raise UserInputError(
             f"store code {code!r} is taken", code="CODE_TAKEN", field=["input", "code"]
         )
-    await emit(session, tenant_id, StoreCreated(store_id=value.id, code=code, name=value.name))
+    await emit(
+        session,
+        tenant_id,
+        StoreCreated(store_id=value.id, code=code, name=value.name, timezone=timezone),
+    )
     return value
+
+
+def _check_timezone(timezone: str) -> None:
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserInputError(
+            f"unknown time zone {timezone!r}", code="INVALID_TIMEZONE", field=["input", "timezone"]
+        ) from None
+
+
+async def update_store(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    store_id: uuid.UUID,
+    *,
+    name: str | None = None,
+    timezone: str | None = None,
+) -> StoreInfo:
+    """Rename a store or move its time zone (the code is its key in other systems and
+    stays). Emits ``store.store_changed`` with the whole record, in the same
+    transaction, when anything changed."""
+    found = await repository.stores_by_ids(session, tenant_id, [store_id])
+    if not found:
+        raise UserInputError("store not found", code="STORE_NOT_FOUND", field=["input", "id"])
+    current = found[0]
+    new_name = current.name if name is None else _clean_name(name, ["input", "name"])
+    new_timezone = current.timezone if timezone is None else timezone
+    _check_timezone(new_timezone)
+    if (new_name, new_timezone) == (current.name, current.timezone):
+        return current  # nothing to tell the backends
+    updated = await repository.update_store(
+        session, tenant_id, store_id, name=new_name, timezone=new_timezone
+    )
+    assert updated is not None  # read above in the same transaction
+    await emit(
+        session,
+        tenant_id,
+        StoreChanged(
+            store_id=updated.id, code=updated.code, name=updated.name, timezone=updated.timezone
+        ),
+    )
+    return updated

@@ -2,7 +2,9 @@
 
 It checks the bearer key, keeps orders idempotent by ``Idempotency-Key`` (a retried
 request is answered 200 and counted in ``duplicates``), and serves change feeds of stock
-counts and products by source version. Failure modes: those of ``LoopbackServer``
+counts, products and promotion activities by source version. Store master data
+(``PUT /api/v1/stores/{store_id}``) is kept by our store id: the last record wins, and
+every distinct change is listed in ``store_changes``. Failure modes: those of ``LoopbackServer``
 (5xx, hangs, lost acks, down), plus ``duplicate_feed`` (every item of a page twice) and
 ``shuffle_feed`` (a page out of version order), as real ERPs do.
 """
@@ -32,6 +34,10 @@ class ErpState:
     # Change feeds: (version, item), appended with increasing versions.
     stock_feed: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     product_feed: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    activity_feed: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    # Store master data by our store id, and each store's changes (event ids) in arrival order.
+    stores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    store_changes: dict[str, list[str]] = field(default_factory=dict)
     version: int = 0
     duplicate_feed: bool = False
     shuffle_feed: bool = False
@@ -57,6 +63,32 @@ class ErpState:
             )
         )
         return self.version
+
+    def set_activity(
+        self,
+        activity_id: str,
+        name: str,
+        kind: str,
+        starts_at: str,
+        ends_at: str,
+        rules: dict[str, Any] | None = None,
+    ) -> int:
+        """Create or change a promotion activity (times as ISO 8601 with an offset)."""
+        self.version += 1
+        item: dict[str, Any] = {
+            "id": activity_id,
+            "name": name,
+            "type": kind,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+        }
+        if rules is not None:
+            item["rules"] = rules
+        self.activity_feed.append((self.version, item))
+        return self.version
+
+
+STORE_FIELDS = ("code", "name", "timezone")
 
 
 def erp_app(state: ErpState) -> Starlette:
@@ -103,6 +135,29 @@ def erp_app(state: ErpState) -> Starlette:
         state.refunds[body["id"]] = body
         return JSONResponse({"status": "created"}, status_code=201)
 
+    async def store(request: Request) -> Response:
+        if not authorized(request):
+            return denied()
+        store_id = request.path_params["store_id"]
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "body is not JSON"}, status_code=400)
+        if not isinstance(body, dict) or not all(
+            isinstance(body.get(name), str) and body[name] for name in ("code", "name")
+        ):
+            return JSONResponse({"error": "code and name are required"}, status_code=422)
+        if not first_time(request):
+            return JSONResponse({"status": "duplicate"})
+        created = store_id not in state.stores
+        state.stores[store_id] = {name: body.get(name) for name in STORE_FIELDS}
+        state.store_changes.setdefault(store_id, []).append(
+            request.headers.get("idempotency-key", "")
+        )
+        return JSONResponse(
+            {"status": "created" if created else "updated"}, status_code=201 if created else 200
+        )
+
     def feed(items: list[tuple[int, dict[str, Any]]], request: Request) -> Response:
         if not authorized(request):
             return denied()
@@ -122,6 +177,9 @@ def erp_app(state: ErpState) -> Starlette:
     async def products(request: Request) -> Response:
         return feed(state.product_feed, request)
 
+    async def promotions(request: Request) -> Response:
+        return feed(state.activity_feed, request)
+
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True}) if authorized(request) else denied()
 
@@ -132,6 +190,8 @@ def erp_app(state: ErpState) -> Starlette:
             Route("/api/v1/refunds", refunds, methods=["POST"]),
             Route("/api/v1/stock", stock, methods=["GET"]),
             Route("/api/v1/products", products, methods=["GET"]),
+            Route("/api/v1/stores/{store_id}", store, methods=["PUT"]),
+            Route("/api/v1/promotions", promotions, methods=["GET"]),
             Route("/api/v1/health", health, methods=["GET"]),
         ]
     )

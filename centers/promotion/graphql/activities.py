@@ -137,6 +137,11 @@ class PromotionActivity:
     starts_at: datetime = strawberry.field(description="Start of the window (inclusive), UTC.")
     ends_at: datetime = strawberry.field(description="End of the window (exclusive), UTC.")
     created_at: datetime
+    external_id: str | None = strawberry.field(
+        default=None,
+        description="The activity's id in the ERP or POS it was imported from; null when "
+        "created here.",
+    )
 
     @classmethod
     def of(cls, value: PromotionActivityInfo) -> PromotionActivity:
@@ -148,6 +153,7 @@ class PromotionActivity:
             starts_at=value.starts_at,
             ends_at=value.ends_at,
             created_at=value.created_at,
+            external_id=value.external_id,
         )
 
     @strawberry.field(description="What it gives, where, and how it stacks.")

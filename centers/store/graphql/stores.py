@@ -10,7 +10,7 @@ from centers.store.dto import StoreInfo, TenantInfo
 from kernel.context import RequestContext
 from kernel.errors import NotFoundError
 from kernel.graphql.fields import mutation, query
-from kernel.graphql.ids import try_parse_id
+from kernel.graphql.ids import parse_id, try_parse_id
 from kernel.graphql.mutations import attempt
 from kernel.graphql.pagination import Connection, connection, page_request
 from kernel.graphql.types import UserError
@@ -80,6 +80,19 @@ class CreateStorePayload:
     user_errors: list[UserError]
 
 
+@strawberry.input
+class UpdateStoreInput:
+    id: strawberry.ID
+    name: str | None = strawberry.field(default=None, description="Left out: unchanged.")
+    timezone: str | None = strawberry.field(default=None, description="Left out: unchanged.")
+
+
+@strawberry.type
+class UpdateStorePayload:
+    store: Store | None
+    user_errors: list[UserError]
+
+
 @strawberry.type
 class StoreQuery:
     @query(policy.READ_TENANT, description="The caller's own tenant.")
@@ -124,3 +137,23 @@ class StoreMutation:
             ),
         )
         return CreateStorePayload(store=Store.of(created) if created else None, user_errors=errors)
+
+    @mutation(
+        policy.MANAGE_STORE,
+        description="Rename a store or change its time zone (its code stays); backends "
+        "subscribed to store.store_changed receive the new record. Codes: INVALID_ID, "
+        "STORE_NOT_FOUND, INVALID_NAME, INVALID_TIMEZONE.",
+    )
+    async def update_store(self, info: Ctx, input: UpdateStoreInput) -> UpdateStorePayload:
+        context = info.context
+        updated, errors = await attempt(
+            context,
+            lambda: service.update_store(
+                context.session,
+                context.tenant_id,
+                parse_id(input.id, ["input", "id"]),
+                name=input.name,
+                timezone=input.timezone,
+            ),
+        )
+        return UpdateStorePayload(store=Store.of(updated) if updated else None, user_errors=errors)

@@ -1,7 +1,8 @@
 """docs/tour.md runs as written: every ``graphql`` block, in order, on the demo brand.
 
 A block's first line ``# as: <role>`` names whose token it uses (the subject the CLI's
-``zhongtai token --role <role>`` mints for); an optional ``# expect: <CODE>`` line says it
+``zhongtai token --role <role>`` mints for; ``<role>@<store code>`` for the role held at
+that store only, as ``--store`` mints); an optional ``# expect: <CODE>`` line says it
 shows an error with that code; a ``json`` block right after it holds its variables, where ``"{{name}}"`` stands for a value an earlier answer gave (CAPTURE).
 CHECK asserts the key values the page states.
 """
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 from graphql import parse, validate
 
+from centers.store import api as store_api
 from kernel.app import Runtime
 from schema.demo import seed_demo
 from schema.subgraphs import composed_schema
@@ -45,7 +47,8 @@ def tour_steps() -> list[Step]:
             if steps and steps[-1].variables is None:
                 steps[-1].variables = text
             continue
-        role = re.match(r"# as: (\w+)\n", text)
+        # "# as: cashier", or "# as: cashier@SH-002" for the role held at that store only.
+        role = re.match(r"# as: ([\w@-]+)\n", text)
         name = re.search(r"^(?:query|mutation) (\w+)", text, re.MULTILINE)
         assert role and name, f"a tour operation needs '# as: <role>' and a name:\n{text}"
         expect = re.search(r"^# expect: (\w+)$", text, re.MULTILINE)
@@ -182,7 +185,22 @@ CHECK: dict[str, Callable[[Data], None]] = {
         d["transitionAfterSale"]["afterSale"]["status"] == "REFUNDED"
     ),
     "AfterRefund": _check_after_refund,
+    "TillOrders": lambda d: assert_true(
+        len(_edges(d["products"])) == 3 and _edges(d["orders"]) == []
+    ),
 }
+
+
+async def _token(demo: TenantFixture, role: str) -> str:
+    """The dev subject's token; ``cashier@SH-002``: the role held at that store only."""
+    name, _, store_code = role.partition("@")
+    subject = f"dev-{name.replace('_', '-')}"
+    if not store_code:
+        return await demo.token(name, sub=subject)
+    async with demo.runtime.db.unit_of_work() as session:
+        store = await store_api.store_by_code(session, demo.id, store_code)
+    assert store is not None, f"no demo store {store_code}"
+    return await demo.store_token(name, store.id, sub=f"{subject}-{store_code.lower()}")
 
 
 def assert_true(condition: bool) -> None:
@@ -215,7 +233,7 @@ def test_every_tour_operation_is_named_and_checked() -> None:
     assert len(names) == len(set(names))
     assert set(CHECK) | set(CAPTURE) <= set(names)
     expecting = {step.name for step in tour_steps() if step.expect}
-    assert expecting == {"BadCoupon", "AcceptTwice"}
+    assert expecting == {"BadCoupon", "AcceptTwice", "AcceptElsewhere"}
     assert [n for n in names if n not in CHECK and n not in CAPTURE and n not in expecting] == []
 
 
@@ -230,9 +248,7 @@ async def test_the_tour_runs_as_written(client: httpx.AsyncClient, runtime: Runt
     errors_seen: dict[str, Data] = {}
     for step in tour_steps():
         if step.role not in tokens:
-            tokens[step.role] = await demo.token(
-                step.role, sub=f"dev-{step.role.replace('_', '-')}"
-            )
+            tokens[step.role] = await _token(demo, step.role)
         body = await gql(client, tokens[step.role], step.query, _variables(step, captured))
         if step.expect is not None:
             codes = [e["extensions"]["code"] for e in body.get("errors", [])]

@@ -115,6 +115,12 @@ async def _issue(
         lifetime=_lifetime(days),
         store_id=store_id,
     )
+    # Every live key shares this role and store (checked above, under the account's
+    # lock), so any other assignment is what a revoked or expired key left behind: kept,
+    # it would give this key a reach it does not show (tenant-wide, or another store).
+    for held in await admin.assignments(subject=f"sa:{service_account}"):
+        if (held.role, held.store_id) != (role, store_id):
+            await admin.unassign(held.subject, held.role, held.store_id)
     await audit_change(context, "access.apikey", "issue", {"id": str(issued.info.id), "role": role})
     return issued, await admin.version()
 

@@ -14,7 +14,8 @@ get an ``error`` message.
 Each event runs the selection set in a fresh request context (own session, own
 DataLoaders, tenant bound), so a long-lived subscription never serves stale data and
 never holds a database connection between events. Permissions are checked when the
-subscription starts, by the same root-field guard as queries.
+subscription starts, by the same root-field guard as queries, and again before each
+event on the current rules (a role taken away stops the stream).
 
 ``listen(db, channel)`` gives one in-process queue per subscriber; one LISTEN
 connection per process and channel serves all of them. A change is announced with
@@ -401,6 +402,12 @@ class SubscriptionEndpoint:
                     except UnauthenticatedError:
                         await fail([GraphQLError("API key revoked or expired")])
                         return
+                refused = await self._guard_again(
+                    principal, request_id, document, variables, operation_name
+                )
+                if refused:
+                    await fail(refused)
+                    return
                 await send(
                     {
                         "type": "next",
@@ -420,6 +427,38 @@ class SubscriptionEndpoint:
             if closer is not None:
                 with contextlib.suppress(Exception):
                     await closer()
+
+    async def _guard_again(
+        self,
+        principal: Principal,
+        request_id: str,
+        document: DocumentNode,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+    ) -> list[GraphQLError]:
+        """The root field's permission check again, on the rules as they are now: a role
+        taken away (tenant-wide or at the store) ends the stream at its next event.
+        The guard runs when the source stream is created; the generator it returns is
+        never started, so nothing else runs."""
+        context = await self._context(principal, request_id)
+        again: Any = None
+        try:
+            built = Executor.build(self.schema, document, None, context, variables, operation_name)
+            if isinstance(built, list):
+                return built
+            again = create_source_event_stream(built)
+            if inspect.isawaitable(again):
+                again = await again
+            if isinstance(again, ExecutionResult):
+                return list(again.errors or [])
+            return []
+        finally:
+            closer = getattr(again, "aclose", None)
+            if closer is not None:
+                with contextlib.suppress(Exception):
+                    await closer()
+            context.record_denials()
+            await context.finish(commit=False)
 
     async def _execute(
         self,

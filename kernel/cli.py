@@ -91,7 +91,11 @@ def issue_token(
             raise SystemExit(f"no tenant {tenant_slug!r}; run `zhongtai seed-demo` first")
         store_id = None
         if store_code is not None:
-            if composition.store_id_by_code is None or role in ("tenant_admin", "platform_admin"):
+            if composition.store_id_by_code is None or role in (
+                "tenant_admin",
+                "customer",
+                "platform_admin",
+            ):
                 raise SystemExit(f"{role} cannot be held at a store")
             store_id = await composition.store_id_by_code(session, tenant_id, store_code)
             if store_id is None:

@@ -48,6 +48,8 @@ access_role = sa.Table(
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 SERVICE_ACCOUNT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 TENANT_ROLES = tuple(r for r in BUILTIN_ROLES if r not in PLATFORM_ROLES)
+# Built-in roles that make no sense held at one store.
+NOT_AT_A_STORE = ("tenant_admin", "customer")
 
 
 def check_role_name(name: str, field: Sequence[str]) -> str:
@@ -292,9 +294,10 @@ class AccessAdmin:
         await self._tenant_role(role, ["input", "role"])
         if store_id is not None:
             await self._store(store_id, ["input", "storeId"])
-            if role == "tenant_admin":
+            if role in NOT_AT_A_STORE:
                 raise UserInputError(
-                    "tenant_admin administers the whole tenant; it is not held at a store",
+                    f"{role} is held tenant-wide only: tenant_admin administers the whole "
+                    "tenant, and a customer buys from every store",
                     code="ROLE_NOT_STORE_SCOPED",
                     field=["input", "role"],
                 )

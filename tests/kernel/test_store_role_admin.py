@@ -44,8 +44,9 @@ async def test_stores_are_validated_and_tenant_admin_is_never_held_at_a_store(
         assert codes(refused) == ["STORE_NOT_FOUND"], store
         assert refused["userErrors"][0]["field"] == ["input", "storeId"]
     own = await open_shop(tenant, stock=0)
-    refused = await assign_at(client, admin, "user:zed", "tenant_admin", str(own.store_id))
-    assert codes(refused) == ["ROLE_NOT_STORE_SCOPED"]
+    for role in ("tenant_admin", "customer"):
+        refused = await assign_at(client, admin, "user:zed", role, str(own.store_id))
+        assert codes(refused) == ["ROLE_NOT_STORE_SCOPED"], role
     refused = await assign_at(client, admin, "user:zed", "platform_admin", str(own.store_id))
     assert codes(refused) == ["PLATFORM_ROLE"]
     listed = await gql(client, admin, ASSIGNMENTS, {"s": "user:zed"})

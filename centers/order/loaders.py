@@ -73,3 +73,13 @@ def refunds(context: RequestContext) -> DataLoader[uuid.UUID, list[RefundInfo]]:
         return many_per_key(order_ids, rows, lambda row: row.order_id)
 
     return context.loader("order.refunds", lambda: DataLoader(load_fn=load))
+
+
+def order_stores(context: RequestContext) -> DataLoader[uuid.UUID, uuid.UUID | None]:
+    """Each order's store (None: no such order): what roles held at a store check."""
+
+    async def load(ids: Sequence[uuid.UUID]) -> list[uuid.UUID | None]:
+        found = await repository.stores_of_orders(context.session, context.tenant_id, ids)
+        return [found.get(order_id) for order_id in ids]
+
+    return context.loader("order.order_stores", lambda: DataLoader(load_fn=load))

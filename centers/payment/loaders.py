@@ -29,3 +29,14 @@ def payments_by_order(context: RequestContext) -> DataLoader[uuid.UUID, list[Pay
         return [found[i] for i in order_ids]
 
     return context.loader("payment.payments_by_order", lambda: DataLoader(load_fn=load))
+
+
+def order_stores(context: RequestContext) -> DataLoader[uuid.UUID, uuid.UUID | None]:
+    """Each order's store, from its order payment (None: no payment): what roles held
+    at a store check when an order is referenced here."""
+
+    async def load(ids: Sequence[uuid.UUID]) -> list[uuid.UUID | None]:
+        found = await repository.stores_of_orders(context.session, context.tenant_id, ids)
+        return [found.get(order_id) for order_id in ids]
+
+    return context.loader("payment.order_stores", lambda: DataLoader(load_fn=load))

@@ -114,16 +114,17 @@ class TenantPolicy:
             allowed, rule = self._enforcer.enforce_ex(
                 subject, self._domain, scope, permission.object, permission.action
             )
+            tenant_wide = self._enforcer.get_roles_for_user_in_domain(subject, self._domain)
             roles = [
-                *self._enforcer.get_roles_for_user_in_domain(subject, self._domain),
+                *tenant_wide,
                 *(
                     f"{role} (store {store})"
                     for store in sorted(self._stores_held.get(subject, ()), key=str)
                     for role in self._enforcer.get_roles_for_user_in_domain(
                         subject, store_scope(self.tenant_id, store)
                     )
-                    if role
-                    not in self._enforcer.get_roles_for_user_in_domain(subject, self._domain)
+                    # A store's grouping scope also holds the tenant-wide roles.
+                    if role not in tenant_wide
                 ),
                 *(
                     f"{role} (platform)"

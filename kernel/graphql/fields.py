@@ -65,7 +65,8 @@ StoreBinding = StoreArg | StoreOf | _Narrowed
 Resolver = TypeVar("Resolver", bound=Callable[..., Any])
 
 
-def _metadata(permission: Requirement, store: StoreBinding | None) -> dict[str, Any]:
+def field_metadata(permission: Requirement, store: StoreBinding | None) -> dict[str, Any]:
+    """The declaration the guard reads (``subgraph.guard_root_fields``)."""
     metadata: dict[str, Any] = {PERMISSION_KEY: permission}
     if store is not None:
         metadata[STORE_KEY] = store
@@ -77,7 +78,7 @@ def query(
 ) -> Callable[[Resolver], Resolver]:
     """A root query field that requires ``permission`` (used as a decorator)."""
     decorator: Callable[[Resolver], Resolver] = strawberry.field(
-        metadata=_metadata(permission, store), **kwargs
+        metadata=field_metadata(permission, store), **kwargs
     )
     return decorator
 
@@ -87,6 +88,6 @@ def mutation(
 ) -> Callable[[Resolver], Resolver]:
     """A root mutation field that requires ``permission`` (used as a decorator)."""
     decorator: Callable[[Resolver], Resolver] = strawberry.mutation(
-        metadata=_metadata(permission, store), **kwargs
+        metadata=field_metadata(permission, store), **kwargs
     )
     return decorator

@@ -63,7 +63,7 @@ from kernel.context import RequestContext
 from kernel.db import Database
 from kernel.errors import UnauthenticatedError
 from kernel.graphql.errors import format_error
-from kernel.graphql.fields import PERMISSION_KEY, STORE_KEY, StoreArg
+from kernel.graphql.fields import StoreArg, field_metadata
 from kernel.graphql.limits import NoIntrospection, cost_limit, operation_limits
 from kernel.settings import Settings
 
@@ -84,10 +84,9 @@ def subscription(
 ) -> Callable[[Resolver], Resolver]:
     """A root subscription field that requires ``permission`` (used as a decorator);
     ``store`` names the argument holding the store, so a role held there suffices."""
-    metadata: dict[str, Any] = {PERMISSION_KEY: permission}
-    if store is not None:
-        metadata[STORE_KEY] = store
-    decorator: Callable[[Resolver], Resolver] = strawberry.subscription(metadata=metadata, **kwargs)
+    decorator: Callable[[Resolver], Resolver] = strawberry.subscription(
+        metadata=field_metadata(permission, store), **kwargs
+    )
     return decorator
 
 

@@ -11,7 +11,7 @@ import strawberry
 
 from centers.order import loaders, policy, refunds, repository
 from centers.order.dto import RefundInfo, RefundLineRequest
-from centers.order.graphql.types import Ctx, _enum, actor_on_order, visible_orders
+from centers.order.graphql.types import Ctx, _enum, actor_at, actor_on_order, visible_orders
 from centers.order.machine import Actor
 from centers.order.machine.refunds import REFUND_EVENTS, REFUND_MACHINES, REFUND_STATES
 from kernel.context import RequestContext
@@ -162,11 +162,10 @@ class TransitionAfterSalePayload:
 
 async def actor_on_refund(context: RequestContext, refund_id: uuid.UUID | None) -> Actor:
     """Staff on an after-sale request: tenant-wide, or at its order's store."""
-    if context.allows(policy.MANAGE_ORDER) or refund_id is None:
-        return Actor.STAFF if context.allows(policy.MANAGE_ORDER) else Actor.BUYER
+    if refund_id is None or context.allows(policy.MANAGE_ORDER):
+        return actor_at(context, None)
     stores = await repository.stores_of_refunds(context.session, context.tenant_id, [refund_id])
-    store = stores.get(refund_id)
-    return Actor.STAFF if context.allows_at(policy.MANAGE_ORDER, store) else Actor.BUYER
+    return actor_at(context, stores.get(refund_id))
 
 
 async def order_refunds(context: RequestContext, order_id: Any) -> list[AfterSale]:

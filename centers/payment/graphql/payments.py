@@ -45,8 +45,8 @@ class Order:
         order_id = try_parse_id(id)
         if order_id is None:
             return None
-        stores = await repository.stores_of_orders(context.session, context.tenant_id, [order_id])
-        return cls(id=id) if context.allows_at(policy.READ_PAYMENT, stores.get(order_id)) else None
+        store = await loaders.order_stores(context).load(order_id)
+        return cls(id=id) if context.allows_at(policy.READ_PAYMENT, store) else None
 
     @strawberry.field(description="Payments toward this order, one per tender, oldest first.")
     async def payments(self, info: Ctx) -> list[Payment]:

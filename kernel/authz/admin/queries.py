@@ -34,6 +34,7 @@ from kernel.authz.roles import check_subject
 from kernel.context import RequestContext
 from kernel.errors import UserInputError
 from kernel.graphql.fields import query
+from kernel.graphql.ids import parse_id
 from kernel.graphql.pagination import Connection, connection, page_request
 
 Ctx = Info[RequestContext, None]
@@ -59,7 +60,7 @@ class Query:
         self, info: Ctx, subject: str | None = None, store_id: strawberry.ID | None = None
     ) -> list[RoleAssignment]:
         rows = await access_admin(info.context).assignments(
-            subject, _store(store_id) if store_id is not None else None
+            subject, parse_id(store_id, ["storeId"]) if store_id is not None else None
         )
         return [
             RoleAssignment(
@@ -102,7 +103,7 @@ class Query:
                 field=["object"],
             ) from None
         explained = context.policy.explain(
-            subject, permission, _store(store_id) if store_id is not None else None
+            subject, permission, parse_id(store_id, ["storeId"]) if store_id is not None else None
         )
         return AccessExplanation(
             allowed=explained.allowed,
@@ -181,12 +182,3 @@ class Query:
     async def platform_admins(self, info: Ctx) -> list[str]:
         context = info.context
         return await in_platform_scope(context, lambda: platform.admins(context.session))
-
-
-def _store(value: strawberry.ID) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise UserInputError(
-            "storeId is not a store id", code="INVALID_ID", field=["storeId"]
-        ) from None

@@ -3,9 +3,11 @@ transaction with the cursor (so a page is applied once, and a crash re-pulls it)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.product import api as product_api
 from centers.stock import api as stock_api
@@ -141,12 +143,25 @@ def parse_products(items: Sequence[Any]) -> list[ProductChange]:
     return [by_version[v] for v in sorted(by_version)]
 
 
-async def apply_products(
-    inbound: Inbound, changes: Sequence[ProductChange], cursor_key: str
+class Versioned(Protocol):
+    @property
+    def version(self) -> int: ...
+
+
+Change = TypeVar("Change", bound=Versioned)
+
+
+async def apply_versioned(
+    inbound: Inbound,
+    changes: Sequence[Change],
+    cursor_key: str,
+    *,
+    describe: Callable[[Change], str],
+    apply: Callable[[AsyncSession, Change], Awaitable[bool]],
 ) -> tuple[int, PullStats]:
-    """Upsert products newer than the cursor by external code and source version (the
-    product center ignores a version not newer than the last applied); one transaction
-    with the cursor. A product the center refuses fails the page, visibly."""
+    """Apply the changes newer than the cursor (``apply`` says whether the center took
+    it or found its version stale) in one transaction with the cursor. A change the
+    center refuses fails the page, visibly: nothing of it is applied."""
     stats = PullStats()
     async with inbound.transaction() as session:
         cursor = await inbound.cursor(session)
@@ -156,22 +171,37 @@ async def apply_products(
                 stats.stale += 1
                 continue
             try:
-                outcome = await product_api.upsert_product(
-                    session,
-                    inbound.tenant_id,
-                    external_code=change.code,
-                    source_version=change.version,
-                    name=change.name,
-                    skus=change.skus,
-                )
+                applied = await apply(session, change)
             except UserInputError as error:
                 raise PluginError(
-                    f"product {change.code} (version {change.version}): {error.code}: {error.message}"
+                    f"{describe(change)} (version {change.version}): {error.code}: {error.message}"
                 ) from None
-            if outcome.applied:
+            if applied:
                 stats.applied += 1
             else:
                 stats.stale += 1
         newest = max([since, *(c.version for c in changes)])
         await inbound.save_cursor(session, {**cursor, cursor_key: newest})
     return newest, stats
+
+
+async def apply_products(
+    inbound: Inbound, changes: Sequence[ProductChange], cursor_key: str
+) -> tuple[int, PullStats]:
+    """Upsert products by external code and source version (the product center ignores
+    a version not newer than the last applied)."""
+
+    async def upsert(session: AsyncSession, change: ProductChange) -> bool:
+        outcome = await product_api.upsert_product(
+            session,
+            inbound.tenant_id,
+            external_code=change.code,
+            source_version=change.version,
+            name=change.name,
+            skus=change.skus,
+        )
+        return outcome.applied
+
+    return await apply_versioned(
+        inbound, changes, cursor_key, describe=lambda c: f"product {c.code}", apply=upsert
+    )

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from centers.promotion import api as promotion_api
 from kernel.dispatch.inbound import Inbound
-from kernel.errors import UserInputError
 from kernel.plugins.manifest import PluginError
-from plugins.erp.inbound import PullStats
+from plugins.erp.inbound import PullStats, apply_versioned
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,37 +93,27 @@ def parse_activities(items: Sequence[Any]) -> list[ActivityChange]:
 async def apply_activities(
     inbound: Inbound, changes: Sequence[ActivityChange], cursor_key: str
 ) -> tuple[int, PullStats]:
-    """Import activities newer than the cursor by external id and source version; one
-    transaction with the cursor. One the center refuses fails the page, visibly."""
-    stats = PullStats()
-    async with inbound.transaction() as session:
-        cursor = await inbound.cursor(session)
-        since = int(cursor.get(cursor_key, 0))
-        for change in changes:
-            if change.version <= since:
-                stats.stale += 1
-                continue
-            try:
-                outcome = await promotion_api.import_activity(
-                    session,
-                    inbound.tenant_id,
-                    external_id=change.external_id,
-                    source_version=change.version,
-                    name=change.name,
-                    kind=change.kind,
-                    starts_at=change.starts_at,
-                    ends_at=change.ends_at,
-                    rules=change.rules,
-                )
-            except UserInputError as error:
-                raise PluginError(
-                    f"promotion {change.external_id} (version {change.version}): "
-                    f"{error.code}: {error.message}"
-                ) from None
-            if outcome.applied:
-                stats.applied += 1
-            else:
-                stats.stale += 1
-        newest = max([since, *(c.version for c in changes)])
-        await inbound.save_cursor(session, {**cursor, cursor_key: newest})
-    return newest, stats
+    """Import activities by external id and source version (the promotion center
+    ignores a version not newer than the last applied)."""
+
+    async def import_one(session: AsyncSession, change: ActivityChange) -> bool:
+        outcome = await promotion_api.import_activity(
+            session,
+            inbound.tenant_id,
+            external_id=change.external_id,
+            source_version=change.version,
+            name=change.name,
+            kind=change.kind,
+            starts_at=change.starts_at,
+            ends_at=change.ends_at,
+            rules=change.rules,
+        )
+        return outcome.applied
+
+    return await apply_versioned(
+        inbound,
+        changes,
+        cursor_key,
+        describe=lambda c: f"promotion {c.external_id}",
+        apply=import_one,
+    )

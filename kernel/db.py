@@ -88,6 +88,26 @@ class RequestSession(AsyncSession):
         async with self._statement_lock:
             return await super().scalar(*args, **kwargs)
 
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[Any]:
+        """The asyncpg connection of this session's transaction, under the statement lock.
+
+        For hot statements that skip the ORM (``kernel.prepared``): they run in the
+        same transaction, as the same RLS role and tenant, and take turns with every
+        other statement of the request like ``execute`` does.
+        """
+        async with self._statement_lock:
+            # Begins the transaction if needed; ``after_begin`` binds role and tenant.
+            connection = await super().connection()
+            fairy = await connection.get_raw_connection()
+            adapter: Any = fairy.dbapi_connection
+            # SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its first statement;
+            # a session bound to no tenant has sent none yet, and a statement sent
+            # beside the adapter would otherwise run outside the transaction.
+            if getattr(adapter, "_transaction", None) is None and not adapter.autocommit:
+                await adapter._start_transaction()
+            yield fairy.driver_connection
+
 
 class Database:
     """One engine and session factory per process."""

@@ -43,7 +43,13 @@ from kernel.db import Database
 from kernel.errors import UnauthenticatedError
 from kernel.graphql.errors import format_error
 from kernel.graphql.graphiql import GRAPHIQL_HTML
-from kernel.graphql.limits import NoIntrospection, RateLimiter, cost_limit, operation_limits
+from kernel.graphql.limits import (
+    NoIntrospection,
+    RateLimiter,
+    cost_limit,
+    operation_limits,
+    request_cost_error,
+)
 from kernel.settings import Settings
 
 log = logging.getLogger("zhongtai.http")
@@ -153,6 +159,13 @@ class GraphQLEndpoint:
                 media_type,
                 headers={"Allow": "POST"},
             )
+        too_costly = request_cost_error(
+            self.schema, prepared.document, operation, variables, self._settings.max_query_cost
+        )
+        if too_costly is not None:
+            status = 400 if media_type == GRAPHQL_RESPONSE else 200
+            refused = {"errors": [format_error(too_costly, request_id)]}
+            return JSONResponse(refused, status_code=status, media_type=media_type)
 
         policy = await self._policies.for_tenant(principal.tenant_id)
         context = RequestContext(

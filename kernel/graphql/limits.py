@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from graphql import (
     ASTValidationRule,
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -29,6 +30,7 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
+    VariableNode,
     get_named_type,
 )
 
@@ -106,12 +108,54 @@ def operation_limits(max_depth: int, max_aliases: int) -> type[ASTValidationRule
     return OperationLimits
 
 
-def _page_size(node: FieldNode, field_type: GraphQLOutputType, arg_defaults: dict[str, Any]) -> int:
+class _PageVariables:
+    """What a page size given as a variable (``first: $n``) is worth.
+
+    At validation time the values are unknown and a variable counts as the largest
+    page; at request time the operation's cost is counted again with the values the
+    request sent (gateways always send arguments as variables).
+    """
+
+    def __init__(
+        self, operation: OperationDefinitionNode | None, values: Mapping[str, Any] | None
+    ) -> None:
+        self.known = values is not None
+        self.used = False
+        self._values: dict[str, Any] = dict(values or {})
+        for definition in (operation.variable_definitions if operation else None) or ():
+            name = definition.variable.name.value
+            if name not in self._values and isinstance(definition.default_value, IntValueNode):
+                self._values[name] = int(definition.default_value.value)
+
+    def size(self, node: VariableNode) -> int | None:
+        """The page size the variable asks for; ``None`` when it asks for none."""
+        self.used = True
+        if not self.known:
+            return MAX_PAGE_SIZE
+        value = self._values.get(node.name.value)
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return max(0, min(value, MAX_PAGE_SIZE))
+        return MAX_PAGE_SIZE  # not an Int: execution refuses it; count the worst case
+
+
+def _page_size(
+    node: FieldNode,
+    field_type: GraphQLOutputType,
+    arg_defaults: dict[str, Any],
+    variables: _PageVariables,
+) -> int:
     for argument in node.arguments or ():
         if argument.name.value in ("first", "last"):
             if isinstance(argument.value, IntValueNode):
                 return max(0, min(int(argument.value.value), MAX_PAGE_SIZE))
-            return MAX_PAGE_SIZE  # a variable: assume the largest page
+            if isinstance(argument.value, VariableNode):
+                size = variables.size(argument.value)
+                if size is not None:
+                    return size
+                continue
+            return MAX_PAGE_SIZE
     for name in ("first", "last"):
         default = arg_defaults.get(name)
         if isinstance(default, int):
@@ -134,10 +178,12 @@ def operation_cost(
     parent: GraphQLNamedType | None,
     fragments: dict[str, FragmentDefinitionNode],
     seen: frozenset[str] = frozenset(),
+    variables: _PageVariables | None = None,
 ) -> int:
     """Each field costs 1 plus its selections times the size of the list it returns."""
     if selection_set is None:
         return 0
+    pages = variables if variables is not None else _PageVariables(None, None)
     total = 0
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
@@ -155,50 +201,88 @@ def operation_cost(
                 # The connection field already multiplied by its page size (first/last).
                 1
                 if _is_page_of_connection(parent, selection)
-                else _page_size(selection, definition.type, defaults)
+                else _page_size(selection, definition.type, defaults, pages)
             )
             inner = operation_cost(
-                schema, selection.selection_set, get_named_type(definition.type), fragments, seen
+                schema,
+                selection.selection_set,
+                get_named_type(definition.type),
+                fragments,
+                seen,
+                pages,
             )
             total += 1 + size * inner
         elif isinstance(selection, InlineFragmentNode):
             condition = selection.type_condition
             target = schema.get_type(condition.name.value) if condition else parent
-            total += operation_cost(schema, selection.selection_set, target, fragments, seen)
+            total += operation_cost(schema, selection.selection_set, target, fragments, seen, pages)
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
             fragment = fragments.get(name)
             if fragment is not None and name not in seen:
                 target = schema.get_type(fragment.type_condition.name.value)
                 total += operation_cost(
-                    schema, fragment.selection_set, target, fragments, seen | {name}
+                    schema, fragment.selection_set, target, fragments, seen | {name}, pages
                 )
     return total
 
 
+def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+
+
+def _over_budget(cost: int, max_cost: int, node: OperationDefinitionNode) -> GraphQLError:
+    return GraphQLError(
+        f"operation cost {cost} exceeds the budget of {max_cost}",
+        node,
+        extensions={"code": "BAD_OPERATION", "cost": cost},
+    )
+
+
 def cost_limit(max_cost: int) -> type[ASTValidationRule]:
+    """Refuse, before anything runs, an operation whose cost does not depend on variables
+    and exceeds ``max_cost``; one whose page sizes are variables is counted per request
+    by :func:`request_cost_error`."""
+
     class CostLimit(ASTValidationRule):
         context: ValidationContext
 
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
             schema = self.context.schema
-            fragments = {
-                d.name.value: d
-                for d in self.context.document.definitions
-                if isinstance(d, FragmentDefinitionNode)
-            }
+            pages = _PageVariables(node, None)
             root = schema.get_root_type(node.operation)
-            cost = operation_cost(schema, node.selection_set, root, fragments)
-            if cost > max_cost:
-                self.report_error(
-                    GraphQLError(
-                        f"operation cost {cost} exceeds the budget of {max_cost}",
-                        node,
-                        extensions={"code": "BAD_OPERATION", "cost": cost},
-                    )
-                )
+            cost = operation_cost(
+                schema, node.selection_set, root, _fragments(self.context.document), variables=pages
+            )
+            if cost > max_cost and not pages.used:
+                self.report_error(_over_budget(cost, max_cost, node))
 
     return CostLimit
+
+
+def request_cost_error(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any] | None,
+    max_cost: int,
+) -> GraphQLError | None:
+    """The cost of ``operation`` with the page sizes ``variables`` give, over budget?
+
+    Only an operation with variables can have page sizes that validation could not
+    count; one without returns at once.
+    """
+    if not operation.variable_definitions:
+        return None
+    pages = _PageVariables(operation, variables or {})
+    root = schema.get_root_type(operation.operation)
+    cost = operation_cost(
+        schema, operation.selection_set, root, _fragments(document), variables=pages
+    )
+    if cost > max_cost:
+        error = _over_budget(cost, max_cost, operation)
+        return error
+    return None
 
 
 class NoIntrospection(ASTValidationRule):

@@ -64,7 +64,12 @@ from kernel.db import Database
 from kernel.errors import UnauthenticatedError
 from kernel.graphql.errors import format_error
 from kernel.graphql.fields import StoreArg, field_metadata
-from kernel.graphql.limits import NoIntrospection, cost_limit, operation_limits
+from kernel.graphql.limits import (
+    NoIntrospection,
+    cost_limit,
+    operation_limits,
+    request_cost_error,
+)
 from kernel.settings import Settings
 
 log = logging.getLogger("zhongtai.subscriptions")
@@ -378,6 +383,12 @@ class SubscriptionEndpoint:
         operation = get_operation_ast(document, operation_name)
         if operation is None or operation.operation != OperationType.SUBSCRIPTION:
             await fail([GraphQLError("only subscriptions here; use POST /graphql")])
+            return
+        too_costly = request_cost_error(
+            self.schema, document, operation, variables, self._settings.max_query_cost
+        )
+        if too_costly is not None:
+            await fail([too_costly])
             return
         stream: Any = None
         try:

@@ -81,6 +81,40 @@ async def test_a_connection_page_counts_once_so_a_menu_query_fits_the_budget(
     assert "errors" not in body, body
 
 
+# A page as a gateway sends it: every argument arrives as a variable. At 100 products
+# it costs 21,401 (over the 20,000 budget); at 4, 857.
+_PRODUCTS_BY_VARIABLE = (
+    "query Products($n: Int) { products(first: $n) { edges { node { id "
+    "skus { specs { name value } } } } } }"
+)
+
+
+async def test_page_sizes_given_as_variables_cost_what_they_ask_for(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    token = await tenant.token("tenant_admin")
+    # At first: 4 the page fits the budget; counted as 100 (the old rule) it did not.
+    small = await gql(client, token, _PRODUCTS_BY_VARIABLE, {"n": 4})
+    assert "errors" not in small, small
+    assert small["data"]["products"]["edges"] == []
+    # The same document with a large page is still refused, before running.
+    large = await gql(client, token, _PRODUCTS_BY_VARIABLE, {"n": 100})
+    assert large["errors"][0]["extensions"]["code"] == "BAD_OPERATION"
+    assert "cost" in large["errors"][0]["message"]
+    assert large.get("data") is None
+
+
+async def test_a_page_size_variables_default_counts_when_the_request_leaves_it_out(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    token = await tenant.token("tenant_admin")
+    with_default = _PRODUCTS_BY_VARIABLE.replace("$n: Int)", "$n: Int = 3)")
+    assert "errors" not in await gql(client, token, with_default)
+    over = with_default.replace("= 3)", "= 100)")
+    body = await gql(client, token, over)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_OPERATION"
+
+
 async def test_an_operation_over_the_token_limit_is_refused(
     client: httpx.AsyncClient, tenant: TenantFixture
 ) -> None:

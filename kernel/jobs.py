@@ -70,6 +70,33 @@ _SCHEDULE = (
     .returning(scheduled_job.c.id)
 )
 
+
+def schedule_sql(
+    *,
+    tenant_id: str,
+    job_id: str,
+    kind: str,
+    key: str,
+    payload: str,
+    due_at: str,
+    created_at: str,
+    when: str = "true",
+) -> str:
+    """``schedule_job`` as SQL text, to run inside a caller's data-modifying statement
+    (``kernel.prepared``) instead of a round trip of its own: each argument is a SQL
+    expression (a ``$n`` parameter, a column of an earlier CTE…), ``when`` a condition.
+    Idempotent by (tenant, kind, key) like ``schedule_job``; the id should be
+    ``new_id()`` (time-ordered) passed as a parameter.
+    """
+    return (
+        "INSERT INTO kernel.scheduled_job"
+        " (tenant_id, id, kind, key, payload, due_at, status, attempts, created_at)"
+        f" SELECT {tenant_id}, {job_id}, {kind}, {key}, {payload}, {due_at},"
+        f" '{PENDING}', 0, {created_at} WHERE {when}"
+        " ON CONFLICT (tenant_id, kind, key) DO NOTHING"
+    )
+
+
 JobHandler = Callable[[AsyncSession, uuid.UUID, Mapping[str, Any]], Awaitable[None]]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -283,7 +283,15 @@ async def place_order(
     # reserve as late as possible so they are held for the last statements and the commit
     # only, not for the whole placement. Before the payment opens, since tenders that
     # cover the order (points) capture it at once and payment deducts the reservation.
-    await _reserve(session, tenant_id, order_id, placement, priced.drafts, priced.flash_lines)
+    await _reserve(
+        session,
+        tenant_id,
+        order_id,
+        placement,
+        priced.drafts,
+        priced.flash_lines,
+        {sku_id: sku.product_id for sku_id, sku in priced.skus.items()},
+    )
     await _open_payment(session, tenant_id, order, placement, lines, allocations)
     return order, False
 
@@ -583,7 +591,8 @@ async def _reserve(
     order_id: uuid.UUID,
     placement: Placement,
     drafts: Sequence[amounts.DraftLine],
-    flash_lines: frozenset[int] = frozenset(),
+    flash_lines: frozenset[int],
+    products: Mapping[uuid.UUID, uuid.UUID],
 ) -> None:
     """Reserve each sub-order's lines at its location; errors name the caller's line.
     Flash-sale lines claim from the sale's buckets (no oversell under a rush)."""
@@ -600,29 +609,31 @@ async def _reserve(
         except UserInputError as error:
             error.field = ["input", "lines", str(index), "quantity"]
             raise
-    groups: dict[uuid.UUID, list[int]] = {}
-    for index, draft in enumerate(drafts):
-        if index not in flash_lines:
-            groups.setdefault(draft.store_id, []).append(index)
-    for location, indexes in groups.items():
-        try:
-            await stock_api.reserve(
-                session,
-                tenant_id,
-                location,
-                order_id,
-                [
-                    stock_api.ReserveLine(
-                        sku_id=placement.lines[i].sku_id, quantity=placement.lines[i].quantity
-                    )
-                    for i in indexes
-                ],
-            )
-        except UserInputError as error:
-            field = error.field or []
-            if len(field) > 2 and field[:2] == ["input", "lines"] and field[2].isdigit():
-                error.field = ["input", "lines", str(indexes[int(field[2])]), *field[3:]]
-            raise
+    # Every other line in ONE statement, whatever its location (the split's sub-orders).
+    indexes = [index for index in range(len(drafts)) if index not in flash_lines]
+    if not indexes:
+        return
+    try:
+        await stock_api.reserve(
+            session,
+            tenant_id,
+            placement.store_id,
+            order_id,
+            [
+                stock_api.ReserveLine(
+                    sku_id=placement.lines[i].sku_id,
+                    quantity=placement.lines[i].quantity,
+                    product_id=products.get(placement.lines[i].sku_id),
+                    location_id=drafts[i].store_id,
+                )
+                for i in indexes
+            ],
+        )
+    except UserInputError as error:
+        field = error.field or []
+        if len(field) > 2 and field[:2] == ["input", "lines"] and field[2].isdigit():
+            error.field = ["input", "lines", str(indexes[int(field[2])]), *field[3:]]
+        raise
 
 
 async def _review(

@@ -32,6 +32,10 @@ class LevelInfo:
 class ReserveLine:
     sku_id: uuid.UUID
     quantity: int
+    # The SKU's product, so its deduction-strategy override applies without a lookup.
+    product_id: uuid.UUID | None = None
+    # Where to reserve it; ``None``: the location the call names.
+    location_id: uuid.UUID | None = None
 
 
 class DeductionStrategy(StrEnum):

@@ -11,13 +11,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from centers.stock.dto import DeductionStrategy, LevelInfo, MovementInfo, StockSettings
+from centers.stock.dto import LevelInfo, MovementInfo
 from centers.stock.models import Movement, Reservation, StockLevel
 from centers.stock.repository.settings import DEFAULT_SETTINGS
+from kernel import prepared
 from kernel.db import table_of
 from kernel.errors import UserInputError
 from kernel.graphql.pagination import PageRequest
 from kernel.ids import new_id
+from kernel.jobs import schedule_sql
 
 level = table_of(StockLevel)
 reservation = table_of(Reservation)
@@ -30,56 +32,145 @@ _level_columns = (
     level.c.low_threshold,
 )
 
-# Locks the levels and, in the same round trip, reads the tenant's deduction settings
-# (NULL: the defaults) and whether any product overrides them.
-_LOCK_LEVELS = sa.text(
-    """
-    SELECT l.sku_id, l.on_hand - l.reserved AS available,
-           s.deduction_strategy, s.reservation_ttl_seconds,
-           EXISTS (SELECT 1 FROM stock.product_strategy p WHERE p.tenant_id = :tenant_id)
-             AS overridden
-    FROM stock.level l LEFT JOIN stock.setting s ON s.tenant_id = l.tenant_id
-    WHERE l.tenant_id = :tenant_id AND l.store_id = :store_id AND l.sku_id = ANY(:sku_ids)
-    ORDER BY l.sku_id FOR UPDATE OF l
-    """
-).bindparams(sa.bindparam("sku_ids", type_=ARRAY(sa.Uuid)))
-
-# One statement reserves every line: held lines (deduct at order) count in ``reserved``
-# and write a ledger row; the others (deduct at payment) are only recorded, so the
-# payment can re-check and deduct them.
-_RESERVE = sa.text(
-    """
+# Placement's reservation in ONE statement, the last before COMMIT: lock the levels in
+# (SKU, location) order, decide each line's strategy (the tenant's settings, unless its
+# product overrides them), and only if every line is available reserve them all, record
+# the reservations and ledger rows, and schedule the holds' expiry. So the hot rows stay
+# locked for this round trip and the commit. The UPDATE runs after every lock is taken
+# (the ``enough`` init plan reads all of ``locked`` first) and re-checks availability on
+# the row versions it locked (READ COMMITTED re-evaluates an updated row).
+_RESERVE_ALL = prepared.Statement(
+    f"""
     WITH wanted AS (
-      SELECT * FROM unnest(CAST(:sku_ids AS uuid[]), CAST(:quantities AS int[]),
-                           CAST(:held AS boolean[])) AS w(sku_id, qty, held)
+      SELECT * FROM unnest($4::uuid[], $5::uuid[], $6::int[], $7::uuid[])
+        AS w(store_id, sku_id, qty, product_id)
+    ), setting AS MATERIALIZED (
+      SELECT coalesce(s.deduction_strategy, $10::text) AS strategy,
+             coalesce(s.reservation_ttl_seconds, $11::int) AS ttl
+      FROM (SELECT 1) one LEFT JOIN stock.setting s ON s.tenant_id = $1
+    ), locked AS MATERIALIZED (
+      SELECT l.store_id, l.sku_id, l.on_hand - l.reserved AS available
+      FROM stock.level l JOIN wanted w ON w.store_id = l.store_id AND w.sku_id = l.sku_id
+      WHERE l.tenant_id = $1
+      ORDER BY l.sku_id, l.store_id FOR UPDATE OF l
+    ), plan AS (
+      SELECT k.store_id, k.sku_id, w.qty, k.available,
+             coalesce(p.deduction_strategy, s.strategy) = 'AT_ORDER' AS held
+      FROM locked k JOIN wanted w ON w.store_id = k.store_id AND w.sku_id = k.sku_id
+      CROSS JOIN setting s
+      LEFT JOIN stock.product_strategy p ON p.tenant_id = $1 AND p.product_id = w.product_id
+    ), enough AS (
+      SELECT count(*) = cardinality($5::uuid[]) AND coalesce(bool_and(available >= qty), false)
+        AS ok
+      FROM plan
     ), taken AS (
       UPDATE stock.level l
-      SET reserved = l.reserved + CASE WHEN w.held THEN w.qty ELSE 0 END, updated_at = now()
-      FROM wanted w
-      WHERE l.tenant_id = :tenant_id AND l.store_id = :store_id AND l.sku_id = w.sku_id
-        AND l.on_hand - l.reserved >= w.qty
-      RETURNING l.sku_id, w.qty, w.held, l.on_hand - l.reserved AS available, l.low_threshold
+      SET reserved = l.reserved + CASE WHEN p.held THEN p.qty ELSE 0 END, updated_at = now()
+      FROM plan p
+      WHERE (SELECT ok FROM enough) AND l.tenant_id = $1 AND l.store_id = p.store_id
+        AND l.sku_id = p.sku_id AND l.on_hand - l.reserved >= p.qty
+      RETURNING l.store_id, l.sku_id, p.qty, p.held, l.on_hand - l.reserved AS available,
+                l.low_threshold
+    ), due AS (
+      SELECT $9::timestamptz + make_interval(secs => ttl) AS expires_at FROM setting
     ), kept AS (
       INSERT INTO stock.reservation
         (tenant_id, order_id, sku_id, store_id, quantity, created_at, status, expires_at)
-      SELECT CAST(:tenant_id AS uuid), CAST(:order_id AS uuid), sku_id, CAST(:store_id AS uuid),
-             qty, now(), CASE WHEN held THEN 'HELD' ELSE 'PENDING' END,
-             CASE WHEN held THEN CAST(:expires_at AS timestamptz) END
+      SELECT $1::uuid, $2::uuid, sku_id, store_id, qty, now(), CASE WHEN held THEN 'HELD' ELSE 'PENDING' END,
+             CASE WHEN held THEN (SELECT expires_at FROM due) END
       FROM taken
     ), logged AS (
       INSERT INTO stock.movement
         (tenant_id, id, store_id, sku_id, on_hand_delta, reserved_delta, reason, source_id, created_at)
-      SELECT CAST(:tenant_id AS uuid), gen_random_uuid(), CAST(:store_id AS uuid), sku_id, 0, qty,
-             'reserve', CAST(:source_id AS text), now()
+      SELECT $1::uuid, gen_random_uuid(), store_id, sku_id, 0, qty, 'reserve', $2::text, now()
       FROM taken WHERE held
+    ), expiry AS (
+      {
+        schedule_sql(
+            tenant_id="$1::uuid",
+            job_id="$3::uuid",
+            kind="$8::text",
+            key="$2::text",
+            payload="json_build_object('order_id', $2::text)",
+            due_at="(SELECT expires_at FROM due)",
+            created_at="$9",
+            when="EXISTS (SELECT 1 FROM taken WHERE held)",
+        )
+    }
     )
-    SELECT sku_id, qty, held, available, low_threshold FROM taken
-    """
-).bindparams(
-    sa.bindparam("sku_ids", type_=ARRAY(sa.Uuid)),
-    sa.bindparam("quantities", type_=ARRAY(sa.Integer)),
-    sa.bindparam("held", type_=ARRAY(sa.Boolean)),
+    SELECT w.store_id, w.sku_id, coalesce(k.available, 0) AS before,
+           t.sku_id IS NOT NULL AS taken, t.held, t.available, t.low_threshold
+    FROM wanted w
+    LEFT JOIN locked k ON k.store_id = w.store_id AND k.sku_id = w.sku_id
+    LEFT JOIN taken t ON t.store_id = w.store_id AND t.sku_id = w.sku_id
+    """  # noqa: S608 -- built at import from constants; values are $n parameters
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """One SKU to reserve at one location (quantities summed), with its product for
+    the product's deduction-strategy override."""
+
+    location_id: uuid.UUID
+    sku_id: uuid.UUID
+    quantity: int
+    product_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the reservation statement did for one wanted SKU: what was available when
+    it was locked, and whether it was reserved (all are, or none)."""
+
+    location_id: uuid.UUID
+    sku_id: uuid.UUID
+    available_before: int
+    taken: bool
+    held: bool
+    available_after: int
+    low_threshold: int | None
+
+
+async def reserve_all(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    order_id: uuid.UUID,
+    wanted: Sequence[Wanted],
+    *,
+    expiry_kind: str,
+    now: datetime,
+) -> list[Outcome]:
+    """Lock, check and reserve every wanted SKU in one statement (all or nothing), and
+    schedule ``expiry_kind`` for the order when anything is held."""
+    rows = await prepared.fetch(
+        session,
+        _RESERVE_ALL,
+        tenant_id,
+        order_id,
+        new_id(),
+        [w.location_id for w in wanted],
+        [w.sku_id for w in wanted],
+        [w.quantity for w in wanted],
+        [w.product_id for w in wanted],
+        expiry_kind,
+        now,
+        DEFAULT_SETTINGS.deduction_strategy.value,
+        DEFAULT_SETTINGS.reservation_ttl_seconds,
+    )
+    return [
+        Outcome(
+            location_id=row["store_id"],
+            sku_id=row["sku_id"],
+            available_before=row["before"],
+            taken=row["taken"],
+            held=bool(row["held"]),
+            available_after=row["available"] if row["taken"] else row["before"],
+            low_threshold=row["low_threshold"],
+        )
+        for row in rows
+    ]
+
 
 _LOCK_RESERVED = sa.text(
     """
@@ -117,17 +208,6 @@ _APPLY = sa.text(
 
 
 @dataclass(frozen=True, slots=True)
-class Reserved:
-    """One SKU an order reserved, with the level's availability after it."""
-
-    sku_id: uuid.UUID
-    quantity: int
-    held: bool
-    available: int
-    low_threshold: int | None
-
-
-@dataclass(frozen=True, slots=True)
 class HeldLine:
     """A reservation row of an order (its level row is locked)."""
 
@@ -147,63 +227,6 @@ class Changed:
     @property
     def low_threshold(self) -> int | None:
         return self.level.low_threshold
-
-
-@dataclass(frozen=True, slots=True)
-class Locked:
-    """What is available of each locked SKU, and the tenant's settings (None: unknown,
-    when no level was found)."""
-
-    available: dict[uuid.UUID, int]
-    settings: StockSettings | None
-    overridden: bool
-
-
-async def lock_available(
-    session: AsyncSession, tenant_id: uuid.UUID, store_id: uuid.UUID, sku_ids: Sequence[uuid.UUID]
-) -> Locked:
-    """Lock the levels (in SKU order) and return what is available of each, with the
-    tenant's deduction settings (defaults if never saved)."""
-    rows = (
-        await session.execute(
-            _LOCK_LEVELS, {"tenant_id": tenant_id, "store_id": store_id, "sku_ids": list(sku_ids)}
-        )
-    ).all()
-    if not rows:
-        return Locked({}, None, False)
-    first = rows[0]
-    settings = (
-        StockSettings(DeductionStrategy(first.deduction_strategy), first.reservation_ttl_seconds)
-        if first.deduction_strategy is not None
-        else DEFAULT_SETTINGS
-    )
-    return Locked({row.sku_id: row.available for row in rows}, settings, bool(first.overridden))
-
-
-async def reserve(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    store_id: uuid.UUID,
-    order_id: uuid.UUID,
-    quantities: dict[uuid.UUID, int],
-    held: dict[uuid.UUID, bool],
-    expires_at: datetime,
-) -> list[Reserved]:
-    """Conditionally reserve every SKU; returns what was reserved."""
-    rows = await session.execute(
-        _RESERVE,
-        {
-            "tenant_id": tenant_id,
-            "store_id": store_id,
-            "order_id": order_id,
-            "source_id": str(order_id),
-            "sku_ids": list(quantities),
-            "quantities": list(quantities.values()),
-            "held": [held[sku] for sku in quantities],
-            "expires_at": expires_at,
-        },
-    )
-    return [Reserved(*row) for row in rows.all()]
 
 
 async def lock_order_reservations(

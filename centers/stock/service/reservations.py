@@ -12,41 +12,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.product import api as product_api
 from centers.stock import repository
-from centers.stock.dto import DeductionStrategy, ReserveLine, StockSettings
+from centers.stock.dto import ReserveLine
 from centers.stock.repository import HeldLine
 from centers.stock.service.levels import notify_change, notify_if_low
 from kernel.errors import UserInputError
-from kernel.jobs import cancel_job, schedule_job
+from kernel.jobs import cancel_job
 
 EXPIRY_JOB = "stock.reservation_expiry"
 HELD, PENDING, EXPIRED, DEDUCTED = "HELD", "PENDING", "EXPIRED", "DEDUCTED"
-
-
-async def strategies_of(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    sku_ids: Sequence[uuid.UUID],
-    settings: StockSettings,
-    overridden: bool,
-) -> dict[uuid.UUID, DeductionStrategy]:
-    """Each SKU's deduction strategy: the tenant's, unless its product overrides it."""
-    found = dict.fromkeys(sku_ids, settings.deduction_strategy)
-    if overridden:
-        skus = await product_api.get_skus(session, tenant_id, sku_ids)
-        overrides = await repository.product_strategies(
-            session, tenant_id, list({s.product_id for s in skus.values()})
-        )
-        for sku_id, sku in skus.items():
-            if sku.product_id in overrides:
-                found[sku_id] = overrides[sku.product_id]
-    return found
 
 
 async def reserve(
@@ -56,48 +36,60 @@ async def reserve(
     order_id: uuid.UUID,
     lines: Sequence[ReserveLine],
 ) -> None:
-    """Reserve every line or nothing; raises ``OUT_OF_STOCK`` naming the first short line."""
-    quantities: dict[uuid.UUID, int] = {}
-    first_line: dict[uuid.UUID, int] = {}
+    """Reserve every line (at ``store_id``, or the line's own location) or nothing;
+    raises ``OUT_OF_STOCK`` naming the first short line. One statement locks, checks and
+    reserves (``repository.reserve_all``), so the hot rows stay locked for it and the
+    commit only."""
+    wanted: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+    first_line: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+    products: dict[uuid.UUID, uuid.UUID | None] = {}
     for index, line in enumerate(lines):
-        quantities[line.sku_id] = quantities.get(line.sku_id, 0) + line.quantity
-        first_line.setdefault(line.sku_id, index)
-    locked = await repository.lock_available(session, tenant_id, store_id, list(quantities))
-    available = locked.available
-    for sku_id, wanted in quantities.items():
-        if available.get(sku_id, 0) < wanted:
-            raise UserInputError(
-                f"only {max(available.get(sku_id, 0), 0)} left of SKU {sku_id}",
-                code="OUT_OF_STOCK",
-                field=["input", "lines", str(first_line[sku_id]), "quantity"],
-            )
-    settings = locked.settings or (await repository.tenant_settings(session, tenant_id))[0]
-    strategies = await strategies_of(
-        session, tenant_id, list(quantities), settings, locked.overridden
+        key = (line.location_id or store_id, line.sku_id)
+        wanted[key] = wanted.get(key, 0) + line.quantity
+        first_line.setdefault(key, index)
+        products[line.sku_id] = line.product_id or products.get(line.sku_id)
+    missing = [sku for sku, product in products.items() if product is None]
+    if missing:
+        # The caller did not say; their products decide a per-product strategy override.
+        skus = await product_api.get_skus(session, tenant_id, missing)
+        products.update({sku: found.product_id for sku, found in skus.items()})
+    outcomes = await repository.reserve_all(
+        session,
+        tenant_id,
+        order_id,
+        [
+            repository.Wanted(location, sku, quantity, products[sku])
+            for (location, sku), quantity in wanted.items()
+        ],
+        expiry_kind=EXPIRY_JOB,
+        now=datetime.now(UTC),
     )
-    held = {sku: strategies[sku] is DeductionStrategy.AT_ORDER for sku in quantities}
-    expires_at = datetime.now(UTC) + timedelta(seconds=settings.reservation_ttl_seconds)
-    reserved = await repository.reserve(
-        session, tenant_id, store_id, order_id, quantities, held, expires_at
-    )
-    if len(reserved) != len(quantities):
-        # Unreachable while the rows are locked; kept so a bug can never oversell.
-        raise UserInputError("stock changed while reserving", code="OUT_OF_STOCK")
-    for taken in reserved:
+    if not all(o.taken for o in outcomes):
+        short = [o for o in outcomes if o.available_before < wanted[(o.location_id, o.sku_id)]]
+        if not short:  # unreachable while the rows are locked; never oversell on a bug
+            raise UserInputError("stock changed while reserving", code="OUT_OF_STOCK")
+        first = min(short, key=lambda o: first_line[(o.location_id, o.sku_id)])
+        raise UserInputError(
+            f"only {max(first.available_before, 0)} left of SKU {first.sku_id}",
+            code="OUT_OF_STOCK",
+            field=[
+                "input",
+                "lines",
+                str(first_line[(first.location_id, first.sku_id)]),
+                "quantity",
+            ],
+        )
+    for taken in outcomes:
         if taken.held and taken.low_threshold is not None:
             await notify_if_low(
                 session,
                 tenant_id,
-                store_id,
+                taken.location_id,
                 taken.sku_id,
-                before=taken.available + taken.quantity,
-                after=taken.available,
+                before=taken.available_after + wanted[(taken.location_id, taken.sku_id)],
+                after=taken.available_after,
                 threshold=taken.low_threshold,
             )
-    if any(held.values()):
-        await schedule_job(
-            session, tenant_id, EXPIRY_JOB, str(order_id), expires_at, {"order_id": str(order_id)}
-        )
 
 
 async def _unhold(

@@ -178,6 +178,43 @@ async def test_concurrent_orders_never_oversell(
     assert await stock_of(client, admin, shop) == {"onHand": 50, "reserved": 50, "available": 0}
 
 
+async def test_concurrent_orders_naming_skus_in_opposite_orders_never_deadlock(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    # The reserve statement locks levels in SKU order whatever the cart's line order.
+    shop = await open_shop(tenant, prices=(990, 500, 300), stock=40)
+    token = await tenant.token("customer")
+    orders = []
+    for n in range(60):
+        skus = shop.sku_ids if n % 2 else list(reversed(shop.sku_ids))
+        orders.append(
+            {
+                "input": {
+                    "idempotencyKey": secrets.token_hex(8),
+                    "storeId": str(shop.store_id),
+                    "lines": [{"skuId": str(sku), "quantity": 1} for sku in skus],
+                }
+            }
+        )
+    results = await asyncio.gather(*(gql(client, token, PLACE, o) for o in orders))
+    assert not [r for r in results if r.get("errors")]
+    placed = [r for r in results if r["data"]["placeOrder"]["order"]]
+    refused = {
+        r["data"]["placeOrder"]["userErrors"][0]["code"]
+        for r in results
+        if not r["data"]["placeOrder"]["order"]
+    }
+    assert len(placed) == 40
+    assert refused == {"OUT_OF_STOCK"}
+    admin = await tenant.token("tenant_admin")
+    for index in range(3):
+        assert await stock_of(client, admin, shop, index) == {
+            "onHand": 40,
+            "reserved": 40,
+            "available": 0,
+        }
+
+
 async def test_concurrent_replays_of_one_key_place_one_order(
     client: httpx.AsyncClient, tenant: TenantFixture, db: Database
 ) -> None:

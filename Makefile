@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SDL    := schema/sdl
 
-.PHONY: install run test lint format typecheck contracts sdl docs compose-check bench bench-flash lock ci clean
+.PHONY: install run test lint format typecheck contracts sdl docs compose-check bench bench-flash bench-read wrk lock ci clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "zhongtai needs Python 3.11+ (set PYTHON=python3.11)")'
@@ -64,6 +64,20 @@ bench: install
 ## Benchmark flash-sale claims on one hot SKU against the naive row-lock baseline.
 bench-flash: install
 	$(BIN)/python bench/flash_sale.py
+
+## Read pages (menu, orders, product and order detail) over HTTP, driven by wrk, against
+## their raw-SQL twins, at two data sizes. Flags: make bench-read ARGS="--size small --duration 5"
+bench-read: install wrk
+	$(BIN)/python bench/read_pages.py $(ARGS)
+
+## The HTTP load generator the read bench drives the server with (Debian package wrk).
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    apt-get install -y -q wrk || { apt-get update -q && apt-get install -y -q wrk; }; \
+	  else \
+	    echo "wrk is missing: sudo apt-get install wrk (Debian/Ubuntu) or brew install wrk (macOS)"; exit 1; \
+	  fi; }
 
 ## Re-resolve requirements.lock from pyproject.toml (needs network).
 lock:

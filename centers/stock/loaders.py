@@ -7,25 +7,48 @@ from collections.abc import Sequence
 
 from strawberry.dataloader import DataLoader
 
+from centers.product import api as product_api
 from centers.stock import repository
 from centers.stock.dto import LevelInfo, LocationInfo
+from centers.store import api as store_api
 from kernel.context import RequestContext
 from kernel.graphql.batching import many_per_key, one_per_key
 
 LevelKey = tuple[uuid.UUID, uuid.UUID]
 
 
-def levels(context: RequestContext) -> DataLoader[LevelKey, LevelInfo]:
-    """Level by (store_id, sku_id); a pair never stocked reads as zero."""
+def levels(context: RequestContext) -> DataLoader[LevelKey, LevelInfo | None]:
+    """Level by (store_id, sku_id): the stored row (``None``: never stocked there)."""
 
-    async def load(keys: Sequence[LevelKey]) -> list[LevelInfo]:
+    async def load(keys: Sequence[LevelKey]) -> list[LevelInfo | None]:
         rows = await repository.levels_by_keys(context.session, context.tenant_id, keys)
-        found = one_per_key(keys, rows, lambda row: (row.store_id, row.sku_id))
-        return [
-            level or LevelInfo(k[0], k[1], 0, 0, None) for k, level in zip(keys, found, strict=True)
-        ]
+        return one_per_key(keys, rows, lambda row: (row.store_id, row.sku_id))
 
     return context.loader("stock.levels", lambda: DataLoader(load_fn=load))
+
+
+def known_locations(context: RequestContext) -> DataLoader[uuid.UUID, bool]:
+    """Is the id one of the tenant's stock locations: a registered warehouse or store, or
+    a store of the store center (a store holds stock without registering, decision 0030)?"""
+
+    async def load(ids: Sequence[uuid.UUID]) -> list[bool]:
+        session, tenant_id = context.session, context.tenant_id
+        found = {row.id for row in await repository.locations_by_ids(session, tenant_id, ids)}
+        rest = [i for i in ids if i not in found]
+        found |= set(await store_api.get_stores(session, tenant_id, rest)) if rest else set()
+        return [i in found for i in ids]
+
+    return context.loader("stock.known_locations", lambda: DataLoader(load_fn=load))
+
+
+def known_skus(context: RequestContext) -> DataLoader[uuid.UUID, bool]:
+    """Is the id one of the tenant's SKUs (the product center's)?"""
+
+    async def load(ids: Sequence[uuid.UUID]) -> list[bool]:
+        found = await product_api.get_skus(context.session, context.tenant_id, ids)
+        return [i in found for i in ids]
+
+    return context.loader("stock.known_skus", lambda: DataLoader(load_fn=load))
 
 
 def levels_of_sku(context: RequestContext) -> DataLoader[uuid.UUID, list[LevelInfo]]:

@@ -41,7 +41,8 @@ class Sku:
     id: strawberry.ID
 
     @strawberry.field(
-        description="Stock of this SKU at one store or warehouse (zero if never stocked)."
+        description="Stock of this SKU at one store or warehouse (zero if never stocked; "
+        "null for an id that is not one of the brand's SKUs, stores or warehouses)."
     )
     async def stock(self, info: Ctx, store_id: strawberry.ID) -> StockLevel | None:
         sku_id, store = try_parse_id(self.id), try_parse_id(store_id)
@@ -50,7 +51,8 @@ class Sku:
         # Reached through a level (``StockLevel.sku``) this field skips the entity
         # permission, so a role held at a store gets here: its stores' stock only.
         info.context.authorize_at(policy.READ_STOCK, store)
-        return StockLevel.of(await loaders.levels(info.context).load((store, sku_id)))
+        found = await level_at(info.context, store, sku_id)
+        return StockLevel.of(found) if found else None
 
     @strawberry.field(description="Stock of this SKU at every location that holds it.")
     async def stock_levels(self, info: Ctx) -> list[StockLevel]:
@@ -58,6 +60,23 @@ class Sku:
         found = await loaders.levels_of_sku(info.context).load(sku_id) if sku_id else []
         scope = info.context.stores(policy.READ_STOCK)
         return [StockLevel.of(level) for level in found if covers(scope, level.store_id)]
+
+
+async def level_at(
+    context: RequestContext, store_id: uuid.UUID, sku_id: uuid.UUID
+) -> LevelInfo | None:
+    """The level of a SKU at a location: its row, or zero for a pair never stocked, when
+    both are the tenant's; ``None`` for anything else (a random or another tenant's id),
+    so nothing is made up for ids that do not exist. The existence checks run only for
+    pairs without a row, batched per request."""
+    found = await loaders.levels(context).load((store_id, sku_id))
+    if found is not None:
+        return found
+    if not await loaders.known_locations(context).load(store_id):
+        return None
+    if not await loaders.known_skus(context).load(sku_id):
+        return None
+    return LevelInfo(store_id, sku_id, 0, 0, None)
 
 
 def level_id(store_id: uuid.UUID, sku_id: uuid.UUID) -> str:
@@ -145,7 +164,8 @@ class StockLevel:
         # A role held at a store references its stores' levels only (null otherwise).
         if key is None or not info.context.allows_at(policy.READ_STOCK, key[0]):
             return None
-        return cls.of(await loaders.levels(info.context).load(key))
+        found = await level_at(info.context, *key)
+        return cls.of(found) if found else None
 
 
 @strawberry.type(description="One row of the movements ledger (库存流水).")

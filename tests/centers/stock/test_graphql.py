@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import httpx
 import sqlalchemy as sa
@@ -186,4 +187,46 @@ async def test_stock_level_is_an_entity_the_gateway_can_fetch(
         {"r": reps[:1]},
         path="/subgraphs/stock/graphql",
     )
-    assert theirs["data"]["_entities"] == [{"id": level_id, "onHand": 0}]
+    assert theirs["data"]["_entities"] == [None]  # another tenant's level is not theirs
+
+
+async def test_a_stock_level_reference_to_nothing_is_null(
+    client: httpx.AsyncClient, tenant: TenantFixture, other_tenant: TenantFixture
+) -> None:
+    """Only a level that exists resolves: a stored one, or zero for one of the brand's
+    SKUs at one of its stores never stocked there. Random ids, another brand's store or
+    SKU, and any mix of them answer null, never a made-up zero level."""
+    shop = await open_shop(tenant, stock=7)
+    bare = await open_shop(tenant, stock=0)  # a store and SKUs never stocked
+    theirs = await open_shop(other_tenant, stock=3)
+    store, sku = shop.store_id, shop.sku_ids[0]
+    stocked, never = f"{store}.{sku}", f"{bare.store_id}.{bare.sku_ids[0]}"
+    ids = [
+        stocked,
+        never,
+        f"{uuid.uuid4()}.{uuid.uuid4()}",
+        f"{theirs.store_id}.{theirs.sku_ids[0]}",
+        f"{store}.{uuid.uuid4()}",
+        f"{uuid.uuid4()}.{sku}",
+        f"{store}.{theirs.sku_ids[0]}",
+        f"{theirs.store_id}.{sku}",
+    ]
+    query = (
+        "query($r: [_Any!]!) { _entities(representations: $r) { ... on StockLevel { id onHand } } }"
+    )
+    reps = [{"__typename": "StockLevel", "id": i} for i in ids]
+    for token in (await tenant.token("tenant_admin"), await tenant.token("cashier")):
+        body = await gql(client, token, query, {"r": reps}, path="/subgraphs/stock/graphql")
+        assert body["data"]["_entities"] == [
+            {"id": stocked, "onHand": 7},
+            {"id": never, "onHand": 0},
+            *[None] * 6,
+        ], body
+    # ``Sku.stock`` makes up no level either: only the brand's stores and warehouses.
+    at = "query($id: ID!, $s: ID!) { sku(id: $id) { stock(storeId: $s) { id onHand } } }"
+    admin = await tenant.token("tenant_admin")
+    found = [
+        (await gql(client, admin, at, {"id": str(sku), "s": str(s)}))["data"]["sku"]["stock"]
+        for s in (bare.store_id, uuid.uuid4(), theirs.store_id)
+    ]
+    assert found == [{"id": f"{bare.store_id}.{sku}", "onHand": 0}, None, None]

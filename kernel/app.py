@@ -27,6 +27,8 @@ from kernel.authz.stores import StorePermissions
 from kernel.db import Database, create_engine, resolve_database_url
 from kernel.dispatch import Dispatcher
 from kernel.graphql.http import GraphQLEndpoint
+from kernel.graphql.plans.maps import SqlMap
+from kernel.graphql.plans.planner import ReadPlanner
 from kernel.graphql.subscriptions import SubscriptionEndpoint
 from kernel.jobs import JobHandler, JobRunner
 from kernel.settings import Settings
@@ -42,6 +44,8 @@ class ServedApi:
     job_handlers: Mapping[str, JobHandler] = dataclasses.field(default_factory=dict)
     routes: Sequence[BaseRoute] = ()
     store_permissions: StorePermissions = dataclasses.field(default_factory=StorePermissions)
+    # Where the centers' types live in SQL: known reads of the composed schema compile.
+    sql_maps: Sequence[SqlMap] = ()
 
 
 @dataclass
@@ -70,17 +74,28 @@ def create_app(api: ServedApi, settings: Settings) -> Starlette:
         policies.start_listening()
         authenticator = Authenticator(settings)
 
-        def endpoint(schema: GraphQLSchema) -> GraphQLEndpoint:
+        def endpoint(schema: GraphQLSchema, planner: ReadPlanner | None = None) -> GraphQLEndpoint:
             return GraphQLEndpoint(
-                schema, settings=settings, db=db, authenticator=authenticator, policies=policies
+                schema,
+                settings=settings,
+                db=db,
+                authenticator=authenticator,
+                policies=policies,
+                planner=planner,
             )
+
+        planner = (
+            ReadPlanner(api.composed, api.sql_maps)
+            if settings.compiled_reads and api.sql_maps
+            else None
+        )
 
         jobs = JobRunner(db, api.job_handlers)
         app.state.runtime = Runtime(
             settings=settings,
             db=db,
             policies=policies,
-            composed=endpoint(api.composed),
+            composed=endpoint(api.composed, planner),
             subgraphs={name: endpoint(schema) for name, schema in api.subgraphs.items()},
             jobs=jobs,
             subscriptions=SubscriptionEndpoint(

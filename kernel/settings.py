@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     max_aliases: int = 30
     max_query_tokens: int = 2000
     max_query_cost: int = 20_000
+    # Known read documents answered by one SQL statement (kernel.graphql.plans);
+    # off: every operation is resolved field by field (the generic path's bench).
+    compiled_reads: bool = True
     # None: introspection only in development.
     introspection: bool | None = None
 

@@ -9,6 +9,7 @@ from graphql import GraphQLSchema, lexicographic_sort_schema, print_schema
 from centers.fulfillment.graphql import subgraph as fulfillment
 from centers.member.graphql import subgraph as member
 from centers.order.graphql import subgraph as order
+from centers.order.graphql.sql_map import SQL_MAP as ORDER_SQL
 from centers.payment.graphql import subgraph as payment
 from centers.points.graphql import subgraph as points
 from centers.product.graphql import subgraph as product
@@ -39,6 +40,9 @@ SUBGRAPHS: tuple[Subgraph, ...] = (
     build_access_subgraph(store_api),
 )
 
+# Where each center's types live in SQL: known reads compile (kernel.graphql.plans).
+SQL_MAPS = (ORDER_SQL,)
+
 install_event_handlers([s.event_handlers for s in SUBGRAPHS])
 
 
@@ -55,6 +59,7 @@ def served_api() -> ServedApi:
         job_handlers=_job_handlers(),
         routes=tuple(route for s in SUBGRAPHS for route in s.http_routes),
         store_permissions=store_permissions(),
+        sql_maps=SQL_MAPS,
     )
 
 

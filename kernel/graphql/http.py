@@ -50,6 +50,7 @@ from kernel.graphql.limits import (
     operation_limits,
     request_cost_error,
 )
+from kernel.graphql.plans.planner import ReadPlanner
 from kernel.settings import Settings
 
 log = logging.getLogger("zhongtai.http")
@@ -82,8 +83,11 @@ class GraphQLEndpoint:
         db: Database,
         authenticator: Authenticator,
         policies: PolicyStore,
+        planner: ReadPlanner | None = None,
     ) -> None:
         self.schema = schema
+        # Known documents answered by one statement (kernel.graphql.plans); None: off.
+        self.planner = planner
         self._settings = settings
         self._db = db
         self._authenticator = authenticator
@@ -210,7 +214,13 @@ class GraphQLEndpoint:
     ) -> ExecutionResult:
         committed = False
         try:
-            outcome = execute(
+            # A known document answered by one statement, else field by field.
+            compiled = (
+                await self.planner.run(document, operation, variables, context)
+                if self.planner is not None
+                else None
+            )
+            outcome = compiled or execute(
                 self.schema,
                 document,
                 context_value=context,

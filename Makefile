@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SDL    := schema/sdl
 
-.PHONY: install run test lint format typecheck contracts sdl docs compose-check bench bench-flash bench-read wrk lock ci clean
+.PHONY: install run test lint format typecheck contracts sdl docs compose-check graphiql graphiql-check bench bench-flash bench-read wrk lock ci clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "zhongtai needs Python 3.11+ (set PYTHON=python3.11)")'
@@ -53,6 +53,19 @@ compose-check: install
 	npm ci --prefix tools/composition --silent --no-audit --no-fund
 	node tools/composition/compose.mjs $(SDL)
 
+## Rebuild GraphiQL's committed assets from the npm lockfile (decision 0170).
+GRAPHIQL_ASSETS := kernel/graphql/static/graphiql
+graphiql:
+	npm ci --prefix tools/graphiql --silent --no-audit --no-fund
+	rm -rf $(GRAPHIQL_ASSETS) && node tools/graphiql/build.mjs $(GRAPHIQL_ASSETS)
+
+## The committed GraphiQL assets must be exactly what the lockfile builds.
+graphiql-check:
+	npm ci --prefix tools/graphiql --silent --no-audit --no-fund
+	@out=$$(mktemp -d) && node tools/graphiql/build.mjs $$out && \
+	  diff -r $(GRAPHIQL_ASSETS) $$out >/dev/null && echo "GraphiQL assets match tools/graphiql/package-lock.json" || \
+	  { echo "$(GRAPHIQL_ASSETS) differs from what tools/graphiql builds: run 'make graphiql' and commit it"; exit 1; }
+
 ## Regenerate the generated parts of the docs (permission tables).
 docs: install
 	$(BIN)/python -m schema.permissions
@@ -88,4 +101,4 @@ ci:
 	bash .ci/run
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache tools/composition/node_modules
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache tools/composition/node_modules tools/graphiql/node_modules

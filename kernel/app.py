@@ -26,6 +26,7 @@ from kernel.authz.permissions import Permission
 from kernel.authz.stores import StorePermissions
 from kernel.db import Database, create_engine, resolve_database_url
 from kernel.dispatch import Dispatcher
+from kernel.graphql.graphiql import graphiql_assets
 from kernel.graphql.http import GraphQLEndpoint
 from kernel.graphql.plans.maps import SqlMap
 from kernel.graphql.plans.planner import ReadPlanner
@@ -167,6 +168,7 @@ def create_app(api: ServedApi, settings: Settings) -> Starlette:
             WebSocketRoute("/graphql", graphql_ws),
             Route("/subgraphs/{center}/graphql", subgraph, methods=["GET", "POST"]),
             *api.routes,
+            *([graphiql_assets()] if settings.is_development else []),
         ],
         lifespan=lifespan,
     )

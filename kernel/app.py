@@ -65,7 +65,10 @@ class Runtime:
 def create_app(api: ServedApi, settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = Database(create_engine(resolve_database_url(settings), settings))
+        db = Database(
+            create_engine(resolve_database_url(settings), settings),
+            listen_url=settings.listen_database_url,
+        )
         policies = PolicyStore(
             db,
             api.grants,

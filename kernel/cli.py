@@ -55,7 +55,10 @@ class Composition:
 
 
 def _database(settings: Settings) -> Database:
-    return Database(create_engine(resolve_database_url(settings), settings))
+    return Database(
+        create_engine(resolve_database_url(settings), settings),
+        listen_url=settings.listen_database_url,
+    )
 
 
 async def _with_session(

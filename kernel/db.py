@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -57,15 +57,32 @@ def to_asyncpg_url(url: str) -> str:
 
 
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
+    connect_args: dict[str, Any] = {
+        # Business timestamps are UTC; the session follows so now() agrees.
+        "server_settings": {"timezone": "UTC", "application_name": "zhongtai"},
+    }
+    if not settings.db_statement_cache:
+        # Behind a PgBouncer in transaction mode (before 1.21) consecutive transactions
+        # may run on different server connections: nothing prepared may outlive its
+        # transaction. asyncpg then sends unnamed statements (``kernel.prepared``), and
+        # SQLAlchemy names each of its own uniquely, as its documentation advises.
+        connect_args |= {
+            "statement_cache_size": 0,
+            "prepared_statement_cache_size": 0,
+            "prepared_statement_name_func": _unique_statement_name,
+        }
     return create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
         pool_pre_ping=False,
-        # Business timestamps are UTC; the session follows so now() agrees.
-        connect_args={"server_settings": {"timezone": "UTC", "application_name": "zhongtai"}},
+        connect_args=connect_args,
     )
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
 class RequestSession(AsyncSession):
@@ -112,11 +129,15 @@ class RequestSession(AsyncSession):
 class Database:
     """One engine and session factory per process."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, listen_url: str | None = None) -> None:
         self.engine = engine
         self.sessions = async_sessionmaker(
             engine, class_=RequestSession, expire_on_commit=False, autoflush=False
         )
+        # LISTEN connections (asyncpg, plain URL): ``listen_url`` when PgBouncer stands
+        # between the pool and PostgreSQL, else the pool's own server.
+        listen = make_url(to_asyncpg_url(listen_url)) if listen_url else engine.url
+        self.listen_dsn = listen.set(drivername="postgresql").render_as_string(hide_password=False)
 
     def session_for(self, tenant_id: uuid.UUID | None) -> AsyncSession:
         """A new session whose transactions are bound to ``tenant_id`` (see bind_tenant)."""

@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     db_pool_size: int = 20
     db_max_overflow: int = 20
     db_pool_timeout_seconds: float = 30.0
+    # LISTEN (policy changes, live order events) needs a session of its own, which a
+    # PgBouncer in transaction mode cannot give: point this at PostgreSQL directly.
+    listen_database_url: str | None = None
+    # Named prepared statements kept per connection. PgBouncer before 1.21 in
+    # transaction mode hands each transaction any server connection, where they do not
+    # exist: turn them off there (docs/deploy.md).
+    db_statement_cache: bool = True
 
     jwt_algorithms: list[str] = ["HS256"]
     jwt_secret: SecretStr | None = None

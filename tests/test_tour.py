@@ -238,6 +238,12 @@ def test_every_tour_operation_is_named_and_checked() -> None:
 
 
 async def test_the_tour_runs_as_written(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    await run_tour(client, runtime)
+
+
+async def run_tour(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    """Every operation of docs/tour.md, in order, on the demo brand of ``runtime``'s
+    database (seeded here), checked as the page states."""
     async with runtime.db.unit_of_work() as session:
         summary = await seed_demo(session)
     demo = TenantFixture(

@@ -20,7 +20,6 @@ from typing import Any
 
 import asyncpg
 import casbin
-from sqlalchemy.engine import make_url
 
 from kernel.authz.audit import AuditWriter
 from kernel.authz.permissions import (
@@ -356,12 +355,11 @@ class PolicyStore:
             self._listener = None
 
     async def _listen(self) -> None:
-        dsn = make_url(self._db.engine.url).set(drivername="postgresql")
         backoff = 0.5
         while True:
             lost = asyncio.Event()
             try:
-                connection = await asyncpg.connect(dsn.render_as_string(hide_password=False))
+                connection = await asyncpg.connect(self._db.listen_dsn)
                 connection.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await connection.add_listener(NOTIFY_CHANNEL, self._on_notify)
                 # Changes made while we were not listening are unknown: reload all.

@@ -53,7 +53,6 @@ from graphql import (
     validate,
 )
 from graphql.execution import Executor, create_source_event_stream, execute_root_selection_set
-from sqlalchemy.engine import make_url
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from kernel.authn import Authenticator, Principal
@@ -162,7 +161,7 @@ _channels: dict[tuple[str, str], _Channel] = {}
 @asynccontextmanager
 async def listen(db: Database, channel: str) -> AsyncIterator[asyncio.Queue[str]]:
     """A queue receiving every NOTIFY payload on ``channel`` while the block runs."""
-    dsn = make_url(db.engine.url).set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = db.listen_dsn
     shared = _channels.setdefault((dsn, channel), _Channel(dsn, channel))
     queue: asyncio.Queue[str] = asyncio.Queue(maxsize=QUEUE_SIZE)
     await shared.add(queue)

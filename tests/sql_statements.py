@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from kernel import prepared
 from kernel.db import Database
 
 
@@ -36,3 +37,22 @@ async def count_rows(db: Database, table: str, tenant_id: object) -> int:
             {"t": tenant_id},
         )
     return int(count)
+
+
+@contextmanager
+def statements_sent(db: Database) -> Iterator[list[str]]:
+    """Every statement sent while the block runs: SQLAlchemy's (each cursor execution on
+    ``db``'s engine) and the hot statements sent straight through asyncpg
+    (``kernel.prepared``). ``BEGIN``/``COMMIT`` are the driver's and not listed."""
+    seen: list[str] = []
+
+    def record_statement(*args: Any) -> None:
+        seen.append(args[2])
+
+    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", record_statement)
+    prepared.listen(seen.append)
+    try:
+        yield seen
+    finally:
+        prepared.unlisten(seen.append)
+        sa.event.remove(db.engine.sync_engine, "before_cursor_execute", record_statement)

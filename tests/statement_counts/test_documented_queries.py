@@ -45,7 +45,7 @@ EXPECTED: dict[str, int] = {
     "BadCoupon": 11,
     "MyOrders": 2,
     "StoreOrders": 2,
-    "AfterRefund": 3,
+    "AfterRefund": 2,
     "TillOrders": 3,
     # docs/api.md ("Lists")
     "api.md orders page": 2,

@@ -680,17 +680,17 @@ def ms(value: float | None) -> str:
     return "-" if value is None or math.isnan(value) else f"{value:.2f}"
 
 
-def print_table(rows: list[tuple[str, str, Measure, Measure]]) -> None:
+def print_table(rows: list[tuple[str, str, list[Measure], Measure]]) -> None:
     header = (
         f"{'size':<6}{'page':<19}{'side':<9}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}"
         f"{'p99/p50':>8}   CPU ms/req: server / wrk / raw / postgres   {'GraphQL/raw':>11}"
     )
     print(header)
     print("-" * len(header))
-    for size, name, graphql, raw in rows:
-        for measure in (graphql, raw):
+    for size, name, graphqls, raw in rows:
+        for measure in (*graphqls, raw):
             c = measure.cpu_ms
-            ratio = f"{graphql.rate / raw.rate:>10.3f}x" if measure is graphql and raw.rate else ""
+            ratio = f"{measure.rate / raw.rate:>10.3f}x" if measure is not raw and raw.rate else ""
             tail = measure.p99_ms / measure.p50_ms if measure.p50_ms else math.nan
             print(
                 f"{size:<6}{name:<19}{measure.side:<9}{measure.rate:>8.0f}"
@@ -718,9 +718,34 @@ async def environment(url: str) -> dict[str, str]:
         await connection.close()
 
 
+# The server as it ships, and with known reads compiled off (the generic path alone).
+PATHS: dict[str, dict[str, str]] = {
+    "GraphQL": {},
+    "generic": {"ZHONGTAI_COMPILED_READS": "false"},
+}
+
+
+async def finish_seeding(client: httpx.AsyncClient, url: str, data: Dataset) -> None:
+    """What needs the running server: the small size's orders, the large's promotions
+    and orders."""
+    if data.size == "small":
+        await place_small_orders(client, url, data)
+    elif data.brand is not None:
+        import large_tenant
+
+        await large_tenant.finish(client, data.brand, url)
+        data.order_id = data.brand.order_id
+        data.notes += data.brand.notes
+
+
 async def run(url: str, embedded: bool, args: argparse.Namespace) -> int:
     settings = Settings(database_url=url, environment="development")
     sizes = ["small", "large"] if args.size == "both" else [args.size]
+    paths = (
+        ["GraphQL", "generic"]
+        if args.paths == "both"
+        else ["GraphQL" if args.paths == "shipped" else "generic"]
+    )
     datasets: list[Dataset] = []
     started = time.monotonic()
     if "small" in sizes:
@@ -742,7 +767,6 @@ async def run(url: str, embedded: bool, args: argparse.Namespace) -> int:
                 brand=brand,
             )
         )
-    print(f"seeded in {time.monotonic() - started:.0f}s", flush=True)
     postgres = (
         cpu.Postgres.embedded(DATA_DIR / "pgdata", make_url(url).database or "")
         if embedded
@@ -750,50 +774,63 @@ async def run(url: str, embedded: bool, args: argparse.Namespace) -> int:
     )
     env = await environment(url)
     run_id = secrets.token_hex(4)
-    server = await live_server.start(url, DATA_DIR / f"server-read-{run_id}.log")
     problems: list[str] = []
-    rows: list[tuple[str, str, Measure, Measure]] = []
+    measured: dict[tuple[str, str], list[Measure]] = {}
     pool = await asyncpg.create_pool(
         asyncpg_dsn(url),
         min_size=args.connections,
         max_size=args.connections,
         server_settings={"timezone": "UTC", "application_name": "zhongtai-bench-raw"},
     )
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load = ""
     try:
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
-            for data in datasets:
-                if data.size == "small":
-                    await place_small_orders(client, url, data)
-                elif data.brand is not None:
-                    import large_tenant
-
-                    await large_tenant.finish(client, data.brand, url)
-                    data.order_id = data.brand.order_id
-                    data.notes += data.brand.notes
-                for page in data.pages():
-                    if args.pages and not any(p in page.name for p in args.pages):
-                        continue
-                    holds = await check_page(client, pool, page)
-                    print(
-                        f"[{data.size}] {page.name}: same data on both sides ({holds})", flush=True
-                    )
-                    graphql = await measure_graphql(server, page, args, postgres)
-                    raw = await measure_raw(pool, page, args, postgres)
-                    if graphql.errors or raw.errors:
-                        problems.append(
-                            f"{data.size} {page.name}: {graphql.errors} GraphQL errors, "
-                            f"{raw.errors} raw errors"
-                        )
-                    rows.append((data.size, page.name, graphql, raw))
+        for path in paths:
+            server = await live_server.start(
+                url, DATA_DIR / f"server-read-{run_id}-{path}.log", env=PATHS[path]
+            )
+            try:
+                async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
+                    if path == paths[0]:
+                        for data in datasets:
+                            await finish_seeding(client, url, data)
+                        print(f"seeded in {time.monotonic() - started:.0f}s", flush=True)
+                        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+                    for data in datasets:
+                        for page in selected(data.pages(), args):
+                            holds = await check_page(client, pool, page)
+                            print(
+                                f"[{data.size}] {page.name} ({path}): same data on both sides "
+                                f"({holds})",
+                                flush=True,
+                            )
+                            graphql = await measure_graphql(server, page, args, postgres)
+                            graphql.side = path
+                            measured.setdefault((data.size, page.name), []).append(graphql)
+            finally:
+                problems += await live_server.stop(server)
+        rows: list[tuple[str, str, list[Measure], Measure]] = []
+        for data in datasets:
+            for page in selected(data.pages(), args):
+                raw = await measure_raw(pool, page, args, postgres)
+                graphqls = measured[(data.size, page.name)]
+                problems += [
+                    f"{data.size} {page.name} ({m.side}): {m.errors} errors"
+                    for m in (*graphqls, raw)
+                    if m.errors
+                ] + [
+                    f"{data.size} {page.name} ({m.side}): no request completed in "
+                    f"{args.duration:.0f}s (a longer --duration?)"
+                    for m in (*graphqls, raw)
+                    if not m.requests
+                ]
+                rows.append((data.size, page.name, graphqls, raw))
     finally:
         await pool.close()
-        problems += await live_server.stop(server)
     print()
     print(
         f"environment: {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"PostgreSQL {env['server_version']} (shared_buffers={env['shared_buffers']}), "
-        f"wrk {args.connections} connections, {args.duration:.0f}s per side after "
+        f"{args.connections} connections, {args.duration:.0f}s per side after "
         f"{args.warmup:.0f}s warmup; load average before measuring {load}"
     )
     for data in datasets:
@@ -802,8 +839,9 @@ async def run(url: str, embedded: bool, args: argparse.Namespace) -> int:
     print()
     print_table(rows)
     print(
-        "\n(server = the zhongtai process; wrk = the load generator; raw = this process "
-        "driving asyncpg; postgres = the backends of the bench database)"
+        "\n(GraphQL = the server as it ships; generic = the same with ZHONGTAI_COMPILED_READS="
+        "false;\n server = the zhongtai process; wrk = the load generator; raw = this process "
+        "driving asyncpg;\n postgres = the backends of the bench database)"
     )
     if problems:
         print("\nproblems:", file=sys.stderr)
@@ -811,6 +849,10 @@ async def run(url: str, embedded: bool, args: argparse.Namespace) -> int:
             print(f"  {line[:500]}", file=sys.stderr)
         return 1
     return 0
+
+
+def selected(pages: list[Page], args: argparse.Namespace) -> list[Page]:
+    return [p for p in pages if not args.pages or any(name in p.name for name in args.pages)]
 
 
 async def admin(server_url: str, sql: str) -> None:
@@ -824,6 +866,13 @@ async def admin(server_url: str, sql: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=("small", "large", "both"), default="both")
+    parser.add_argument(
+        "--paths",
+        choices=("shipped", "generic", "both"),
+        default="both",
+        help="the server as it ships (compiled known reads), the generic path alone "
+        "(ZHONGTAI_COMPILED_READS=false), or both (default)",
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per side (10)")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each (2)")
     parser.add_argument("--connections", type=int, default=8, help="concurrency (8)")

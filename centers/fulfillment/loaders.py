@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 
 from centers.fulfillment import repository
 from centers.fulfillment.dto import PickupPointInfo, ShipmentInfo, ShipmentLineInfo, TrackingEvent
+from centers.order import api as order_api
 from kernel.context import RequestContext
 from kernel.graphql.batching import one_per_key
 
@@ -20,6 +21,16 @@ def shipments(context: RequestContext) -> DataLoader[uuid.UUID, ShipmentInfo | N
         return one_per_key(ids, rows, lambda row: row.id)
 
     return context.loader("fulfillment.shipments", lambda: DataLoader(load_fn=load))
+
+
+def order_stores(context: RequestContext) -> DataLoader[uuid.UUID, uuid.UUID | None]:
+    """Each order's store as the order center records it (``None``: no such order there)."""
+
+    async def load(ids: Sequence[uuid.UUID]) -> list[uuid.UUID | None]:
+        found = await order_api.stores_of_orders(context.session, context.tenant_id, ids)
+        return [found.get(order_id) for order_id in ids]
+
+    return context.loader("fulfillment.order_stores", lambda: DataLoader(load_fn=load))
 
 
 def shipments_by_order(context: RequestContext) -> DataLoader[uuid.UUID, list[ShipmentInfo]]:

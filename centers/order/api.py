@@ -32,6 +32,7 @@ __all__ = [
     "import_channel_order",
     "place_order",
     "save_settings",
+    "stores_of_orders",
 ]
 
 
@@ -160,6 +161,18 @@ async def get_order(
     """One order of the tenant, or ``None``."""
     found = await repository.orders_by_ids(session, tenant_id, [order_id], buyer=None)
     return found[0] if found else None
+
+
+async def stores_of_orders(
+    session: AsyncSession, tenant_id: uuid.UUID, order_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """Each of the tenant's orders among ``order_ids`` with its store; ids that match no
+    order (random, or another tenant's) are absent. What another center's partial
+    ``Order`` entity checks before it answers a reference (decision 0110)."""
+    if not order_ids:
+        return {}
+    found = await repository.stores_of_orders(session, tenant_id, order_ids)
+    return {order_id: store for order_id, store in found.items() if store is not None}
 
 
 async def get_settings(session: AsyncSession, tenant_id: uuid.UUID) -> OrderSettings:

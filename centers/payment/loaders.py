@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from strawberry.dataloader import DataLoader
 
+from centers.order import api as order_api
 from centers.payment import repository
 from centers.payment.dto import PaymentInfo
 from kernel.context import RequestContext
@@ -31,12 +33,26 @@ def payments_by_order(context: RequestContext) -> DataLoader[uuid.UUID, list[Pay
     return context.loader("payment.payments_by_order", lambda: DataLoader(load_fn=load))
 
 
-def order_stores(context: RequestContext) -> DataLoader[uuid.UUID, uuid.UUID | None]:
-    """Each order's store, from its order payment (None: no payment): what roles held
-    at a store check when an order is referenced here."""
+@dataclass(frozen=True)
+class OrderAt:
+    """An order that exists, and its store (``None``: it has none)."""
 
-    async def load(ids: Sequence[uuid.UUID]) -> list[uuid.UUID | None]:
-        found = await repository.stores_of_orders(context.session, context.tenant_id, ids)
-        return [found.get(order_id) for order_id in ids]
+    store_id: uuid.UUID | None
+
+
+def order_stores(context: RequestContext) -> DataLoader[uuid.UUID, OrderAt | None]:
+    """Each order's store (``None``: no such order in the tenant): the order center's
+    record, else the store of its order payment (支付单) here. What a reference to an
+    order checks here: it must exist, and at the caller's stores for a role held there."""
+
+    async def load(ids: Sequence[uuid.UUID]) -> list[OrderAt | None]:
+        session, tenant_id = context.session, context.tenant_id
+        found: dict[uuid.UUID, uuid.UUID | None] = dict(
+            await order_api.stores_of_orders(session, tenant_id, ids)
+        )
+        rest = [order_id for order_id in ids if order_id not in found]
+        if rest:
+            found.update(await repository.stores_of_orders(session, tenant_id, rest))
+        return [OrderAt(found[i]) if i in found else None for i in ids]
 
     return context.loader("payment.order_stores", lambda: DataLoader(load_fn=load))

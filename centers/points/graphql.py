@@ -26,6 +26,14 @@ Ctx = Info[RequestContext, None]
 class Member:
     id: strawberry.ID
 
+    @classmethod
+    async def resolve_reference(cls, info: Ctx, id: strawberry.ID) -> Member | None:
+        """One of the tenant's members; null for a random or another tenant's id."""
+        member_id = try_parse_id(id)
+        if member_id is None or not await loaders.known_members(info.context).load(member_id):
+            return None
+        return cls(id=id)
+
     @strawberry.field(description="The member's points (积分); zero for a member without any.")
     async def points(self, info: Ctx) -> PointsAccount:
         member_id = try_parse_id(self.id)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from strawberry.dataloader import DataLoader
 
+from centers.member import api as member_api
 from centers.points import repository
 from centers.points.dto import PointsEntryInfo
 from kernel.context import RequestContext
@@ -21,6 +22,16 @@ def balances(context: RequestContext) -> DataLoader[uuid.UUID, int]:
         return [found.get(i, 0) for i in member_ids]
 
     return context.loader("points.balances", lambda: DataLoader(load_fn=load))
+
+
+def known_members(context: RequestContext) -> DataLoader[uuid.UUID, bool]:
+    """Is the id one of the tenant's members (the member center's)?"""
+
+    async def load(ids: Sequence[uuid.UUID]) -> list[bool]:
+        found = await member_api.get_members(context.session, context.tenant_id, ids)
+        return [i in found for i in ids]
+
+    return context.loader("points.known_members", lambda: DataLoader(load_fn=load))
 
 
 def entries(context: RequestContext) -> DataLoader[uuid.UUID, PointsEntryInfo | None]:

@@ -6,6 +6,7 @@ import uuid
 
 import httpx
 
+from centers.member import api as member_api
 from tests.builders import open_shop
 from tests.centers.order.test_place_order import CANCEL, PLACE, order_input
 from tests.conftest import TenantFixture, gql
@@ -69,11 +70,21 @@ async def test_entities_on_subgraphs_never_return_another_tenants_rows(
     placed = await gql(client, a_admin, PLACE, order_input(shop, [1]))
     order_id = placed["data"]["placeOrder"]["order"]["id"]
     b_admin = await other_tenant.token("tenant_admin")
+    async with tenant.runtime.db.unit_of_work(tenant.id) as session:
+        member = await member_api.register_member(
+            session, tenant.id, phone="+8613800138000", display_name="Ada"
+        )
+    level = f"{shop.store_id}.{shop.sku_ids[0]}"
     probes = [
         ("order", "Order", order_id, "... on Order { id number }"),
         ("store", "Store", str(shop.store_id), "... on Store { id name }"),
         ("store", "Tenant", str(tenant.id), "... on Tenant { id slug }"),
         ("product", "Sku", str(shop.sku_ids[0]), "... on Sku { id name }"),
+        # Other centers' partial entities ask the owner whether the id exists (0110).
+        ("payment", "Order", order_id, "... on Order { id payments { id } }"),
+        ("fulfillment", "Order", order_id, "... on Order { id shipments { id } }"),
+        ("points", "Member", str(member.id), "... on Member { id points { balance } }"),
+        ("stock", "StockLevel", level, "... on StockLevel { id onHand }"),
     ]
     for center, typename, entity_id, selection in probes:
         query = "query($r: [_Any!]!) { _entities(representations: $r) { " + selection + " } }"
@@ -85,7 +96,17 @@ async def test_entities_on_subgraphs_never_return_another_tenants_rows(
         theirs = await gql(
             client, b_admin, query, {"r": representations}, path=f"/subgraphs/{center}/graphql"
         )
-        assert theirs["data"]["_entities"] == [None], typename
+        assert theirs["data"]["_entities"] == [None], (center, typename, theirs)
+        # An id that matches nothing is null too, never an object made up around it.
+        made_up = entity_id.replace(entity_id[-12:], uuid.uuid4().hex[:12])
+        nothing = await gql(
+            client,
+            a_admin,
+            query,
+            {"r": [{"__typename": typename, "id": made_up}]},
+            path=f"/subgraphs/{center}/graphql",
+        )
+        assert nothing["data"]["_entities"] == [None], (center, typename, nothing)
 
 
 async def test_entities_need_the_reference_permission(

@@ -120,6 +120,29 @@ class Order:
     # permission, so a role held at a store gets here: the order's shipments from its
     # stores only, and the plan (every location's) only with a tenant-wide grant, as
     # the ``dispatch`` root field.
+    @classmethod
+    async def resolve_reference(cls, info: Ctx, id: strawberry.ID) -> Order | None:
+        """One of the tenant's orders: the order center's, or one only fulfillment knows
+        (shipments or a dispatch plan for an outside order). A role held at a store
+        reaches its stores' orders only; anything else is null, as another tenant's."""
+        order_id = try_parse_id(id)
+        if order_id is None:
+            return None
+        context = info.context
+        store = await loaders.order_stores(context).load(order_id)
+        if store is not None:
+            return cls(id=id) if context.allows_at(policy.READ_SHIPMENT, store) else None
+        # Not the order center's: the stores of the shipments carrying it decide.
+        scope = context.stores(policy.READ_SHIPMENT)
+        found = await loaders.shipments_by_order(context).load(order_id)
+        if any(covers(scope, s.store_id) for s in found):
+            return cls(id=id)
+        if context.allows(policy.READ_SHIPMENT) and await loaders.dispatches(context).load(
+            order_id
+        ):
+            return cls(id=id)
+        return None
+
     @strawberry.field(description="Shipments carrying this order's lines, oldest first.")
     async def shipments(self, info: Ctx) -> list[Shipment]:
         order_id = try_parse_id(self.id)

@@ -312,3 +312,30 @@ async def test_a_gateway_reference_reaches_only_the_stores_where_the_role_is_hel
         [{"__typename": "Order", "id": at_a["id"]}, {"__typename": "Order", "id": at_b["id"]}],
     )
     assert [e["id"] for e in both["data"]["_entities"]] == [at_a["id"], at_b["id"]]
+
+
+async def test_a_fulfillment_order_reference_at_another_store_is_null(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    """The fulfillment and payment subgraphs' partial ``Order``: a role held at store A
+    references A's orders; B's order and a random id answer null, never an empty
+    ``{id, shipments: []}``. A tenant-wide reader reaches both stores."""
+    a, _b, at_a, at_b = await _two_stores(client, tenant)
+    manager = await tenant.store_token("store_manager", a.store_id)
+    admin = await tenant.token("tenant_admin")
+    stranger = str(uuid.uuid4())
+    refs = [{"__typename": "Order", "id": i} for i in (at_a["id"], at_b["id"], stranger)]
+    for center, field in (("fulfillment", "shipments"), ("payment", "payments")):
+        selection = f"... on Order {{ id {field} {{ id }} }}"
+        held = await _entities(client, manager, center, selection, refs)
+        assert held["data"]["_entities"] == [
+            {"__typename": "Order", "id": at_a["id"], field: []},
+            None,
+            None,
+        ], (center, held)
+        every = await _entities(client, admin, center, selection, refs)
+        assert every["data"]["_entities"] == [
+            {"__typename": "Order", "id": at_a["id"], field: []},
+            {"__typename": "Order", "id": at_b["id"], field: []},
+            None,
+        ], (center, every)

@@ -347,7 +347,7 @@ async def test_other_tenant_cannot_adjust_a_member(
     assert await ledger(db, tenant) == (None, 0, None)
 
 
-async def test_member_stub_shows_only_the_callers_tenant(
+async def test_member_reference_resolves_in_its_tenant_only(
     client: httpx.AsyncClient, tenant: TenantFixture, other_tenant: TenantFixture
 ) -> None:
     member_id = await new_member(tenant)
@@ -357,8 +357,8 @@ async def test_member_stub_shows_only_the_callers_tenant(
     mine = await gql(client, await tenant.token("cashier"), query, reps, path=SUBGRAPH)
     theirs = await gql(client, await other_tenant.token("tenant_admin"), query, reps, path=SUBGRAPH)
     assert mine["data"]["_entities"][0]["points"]["balance"] == 40
-    # The stub holds only the key; what it shows comes from the caller's tenant: never the 40.
-    assert theirs["data"]["_entities"] == [{"points": {"balance": 0, "entries": {"edges": []}}}]
+    # Another tenant's member is not theirs: null, as for an id that matches nothing.
+    assert theirs["data"]["_entities"] == [None]
 
 
 async def test_points_entry_is_an_entity_of_its_tenant_only(

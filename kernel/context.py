@@ -37,6 +37,8 @@ class RequestContext:
     # What ``authorize`` refused during this request (and at which store), for the audit log.
     denials: list[Permission] = field(default_factory=list)
     store_denials: list[tuple[Permission, uuid.UUID]] = field(default_factory=list)
+    # ``_entities`` representations asked for so far (max_entity_representations).
+    entity_representations: int = 0
     _session: AsyncSession | None = None
     _loaders: dict[Hashable, Any] = field(default_factory=dict)
 

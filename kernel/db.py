@@ -6,11 +6,13 @@ Services never commit: the unit of work commits at the request or job boundary.
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
@@ -202,6 +204,49 @@ def _apply_bound_tenant(
         connection.execute(_SET_TENANT, {"tenant": str(tenant)})
     elif session.info.get(_PLATFORM_KEY):
         connection.execute(_SET_PLATFORM)
+
+
+# PostgreSQL conditions that mean "the database is not there right now": connection
+# exceptions (class 08), shutdown or start-up in progress, no free connection slot.
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Did ``error`` come from losing or failing to reach the database?
+
+    Covers SQLAlchemy's errors (an invalidated connection, an exhausted pool) and
+    asyncpg's raw ones (``kernel.prepared`` runs asyncpg directly): a terminated backend,
+    a server restarting, a closed connection, a refused connect. Such an operation did
+    not happen, or its commit's outcome is unknown: the client retries it (with the same
+    idempotency key), so it answers ``UNAVAILABLE``, never ``INTERNAL``.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, sa.exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, sa.exc.TimeoutError):  # no pooled connection came free
+            return True
+        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(state, str) and (state.startswith("08") or state in _UNAVAILABLE_SQLSTATES):
+            return True
+        if isinstance(current, asyncpg.InterfaceError) and "closed" in str(current):
+            return True  # "connection is closed": used after the server dropped it
+        if isinstance(current, ConnectionError | TimeoutError | socket.gaierror):
+            return True  # refused, reset, unresolvable or timed out while connecting
+        orig = getattr(current, "orig", None)
+        pending.extend(
+            [
+                current.__cause__,
+                current.__context__,
+                orig if isinstance(orig, BaseException) else None,
+            ]
+        )
+    return False
 
 
 def table_of(model: type[Any]) -> sa.Table:

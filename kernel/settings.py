@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # Known read documents answered by one SQL statement (kernel.graphql.plans);
     # off: every operation is resolved field by field (the generic path's bench).
     compiled_reads: bool = True
+    # Bodies past this are refused with HTTP 413 before they are parsed.
+    max_request_bytes: int = 1_048_576
+    # Most ``_entities`` representations one request may ask a subgraph for.
+    max_entity_representations: int = 1000
     # None: introspection only in development.
     introspection: bool | None = None
 

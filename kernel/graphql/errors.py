@@ -11,12 +11,15 @@ from typing import Any
 
 from graphql import GraphQLError
 
+from kernel.db import is_unavailable
 from kernel.errors import UserInputError, ZhongtaiError
 
 log = logging.getLogger("zhongtai.graphql")
 
 # PostgreSQL conditions a client may simply retry.
 _RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
+UNAVAILABLE = "UNAVAILABLE"
+UNAVAILABLE_MESSAGE = "the database is unavailable; retry the operation (same idempotency key)"
 
 
 def _sqlstate(error: BaseException) -> str | None:
@@ -39,8 +42,8 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     if error.path:
         formatted["path"] = list(error.path)
     if original is None:
-        code = (error.extensions or {}).get("code", "BAD_REQUEST")
-        formatted["extensions"] = {"code": code}
+        # Our own refusals (validation rules, request checks) may name a ``field``.
+        formatted["extensions"] = {"code": "BAD_REQUEST", **(error.extensions or {})}
         return formatted
     if isinstance(original, UserInputError):
         formatted["message"] = original.message
@@ -54,6 +57,16 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         return formatted
     if isinstance(original, GraphQLError):
         return format_error(original, request_id)
+    if is_unavailable(original):
+        log.warning(
+            "database unavailable in %s: %s",
+            ".".join(str(p) for p in error.path or []),
+            original,
+            extra={"request_id": request_id},
+        )
+        formatted["message"] = UNAVAILABLE_MESSAGE
+        formatted["extensions"] = {"code": UNAVAILABLE, "requestId": request_id}
+        return formatted
     if _sqlstate(original) in _RETRYABLE_SQLSTATES:
         formatted["message"] = "conflicting concurrent change; retry the operation"
         formatted["extensions"] = {"code": "CONFLICT", "requestId": request_id}

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from graphql import (
     ASTValidationRule,
     DocumentNode,
@@ -33,16 +34,17 @@ from graphql import (
     validate,
 )
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from kernel.authn import Authenticator
 from kernel.authz.enforcers import PolicyStore
 from kernel.authz.permissions import Permission
 from kernel.context import RequestContext
-from kernel.db import Database
+from kernel.db import Database, is_unavailable
 from kernel.errors import UnauthenticatedError
-from kernel.graphql.errors import format_error
+from kernel.graphql.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE, format_error
 from kernel.graphql.graphiql import GRAPHIQL_HTML
+from kernel.graphql.inputs import NoNulInLiterals, variables_error
 from kernel.graphql.limits import (
     NoIntrospection,
     RateLimiter,
@@ -57,6 +59,95 @@ log = logging.getLogger("zhongtai.http")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 DOCUMENT_CACHE_SIZE = 512
+# A database outage is short (a restart, a fail-over): ask clients to come back soon.
+RETRY_AFTER_UNAVAILABLE = "1"
+
+
+def encode_json(body: Any) -> bytes:
+    """A response body as JSON bytes: orjson, or the standard library for what orjson
+    refuses (nesting deeper than 254 levels inside a ``JSON`` scalar value)."""
+    try:
+        return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def json_response(
+    body: Any, *, status: int = 200, media_type: str, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(encode_json(body), status_code=status, media_type=media_type, headers=headers)
+
+
+class RequestRefused(Exception):
+    """The HTTP request itself is malformed or too big: answered before any GraphQL."""
+
+    def __init__(self, status: int, message: str, code: str = "BAD_REQUEST") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLParams:
+    """The GraphQL-over-HTTP request parameters, checked for shape."""
+
+    query: str
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+
+
+def _decode(raw: bytes | str, what: str) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        # orjson refuses nesting deeper than 1024 levels instead of overflowing the stack.
+        if "depth limit" in str(error) or "recursion" in str(error).lower():
+            raise RequestRefused(400, f"{what} is nested too deeply") from None
+        raise RequestRefused(400, f"{what} is not valid JSON") from None
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with HTTP 413 past ``limit`` bytes (read no further)."""
+    too_large = RequestRefused(413, f"request body larger than {limit} bytes", "PAYLOAD_TOO_LARGE")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+async def read_params(request: Request, max_bytes: int) -> GraphQLParams:
+    """``query``, ``variables``, ``operationName`` and ``extensions`` of a GET (query
+    string, ``variables``/``extensions`` as JSON) or a POST (a JSON object body)."""
+    if request.method == "GET":
+        raw: Any = dict(request.query_params)
+        for encoded in ("variables", "extensions"):
+            if encoded in raw:
+                raw[encoded] = _decode(raw[encoded], encoded)
+    else:
+        content_type = request.headers.get("content-type", "")
+        if "application/json" not in content_type:
+            raise RequestRefused(400, "POST bodies must be application/json")
+        raw = _decode(await read_body(request, max_bytes), "body")
+    if not isinstance(raw, dict):
+        raise RequestRefused(400, "body must be a JSON object")
+    query, variables = raw.get("query"), raw.get("variables")
+    name, extensions = raw.get("operationName"), raw.get("extensions")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestRefused(400, "variables must be an object")
+    if name is not None and not isinstance(name, str):
+        raise RequestRefused(400, "operationName must be a string")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestRefused(400, "extensions must be an object")
+    if not isinstance(query, str) or not query.strip():
+        raise RequestRefused(400, "query must be a non-empty string")
+    return GraphQLParams(query, variables, name, extensions)
 
 
 @dataclass(frozen=True)
@@ -96,6 +187,7 @@ class GraphQLEndpoint:
             *specified_rules,
             operation_limits(settings.max_query_depth, settings.max_aliases),
             cost_limit(settings.max_query_cost),
+            NoNulInLiterals,
         ]
         if not settings.introspection_enabled:
             self._rules.append(NoIntrospection)
@@ -115,7 +207,21 @@ class GraphQLEndpoint:
             return HTMLResponse(GRAPHIQL_HTML)
         if request.method not in ("GET", "POST"):
             return self._error(405, "use GET or POST", "METHOD_NOT_ALLOWED", media_type)
+        try:
+            return await self._serve(request, request_id, media_type)
+        except RequestRefused as refused:
+            return self._error(refused.status, refused.message, refused.code, media_type)
+        except Exception as error:
+            # Outside execution (authentication, policy loading): the database, or our bug.
+            if is_unavailable(error):
+                log.warning("database unavailable: %s", error, extra={"request_id": request_id})
+                return self._unavailable(media_type)
+            log.exception("request failed", extra={"request_id": request_id})
+            return self._error(
+                500, "internal error", "INTERNAL", media_type, extra={"requestId": request_id}
+            )
 
+    async def _serve(self, request: Request, request_id: str, media_type: str) -> Response:
         try:
             principal = await self._authenticator.authenticate_request(
                 request.headers.get("authorization"), request.headers.get("x-api-key"), self._db
@@ -142,16 +248,15 @@ class GraphQLEndpoint:
                 headers={"Retry-After": str(max(1, round(waited + 0.5)))},
             )
 
-        params = await self._params(request)
-        if isinstance(params, str):
-            return self._error(400, params, "BAD_REQUEST", media_type)
-        query, variables, operation_name = params
+        params = await read_params(request, self._settings.max_request_bytes)
+        query, variables, operation_name = params.query, params.variables, params.operation_name
+        # A request error (GraphQL-over-HTTP): 400 when the client understands it, else 200.
+        refused_status = 400 if media_type == GRAPHQL_RESPONSE else 200
 
         prepared = self._prepare(query)
         if prepared.document is None:
-            status = 400 if media_type == GRAPHQL_RESPONSE else 200
             refused = {"errors": [format_error(e, request_id) for e in prepared.errors]}
-            return JSONResponse(refused, status_code=status, media_type=media_type)
+            return json_response(refused, status=refused_status, media_type=media_type)
         operation = get_operation_ast(prepared.document, operation_name)
         if operation is None:
             return self._error(400, "operation not found or ambiguous", "BAD_REQUEST", media_type)
@@ -163,13 +268,16 @@ class GraphQLEndpoint:
                 media_type,
                 headers={"Allow": "POST"},
             )
+        bad_input = variables_error(variables)
+        if bad_input is not None:
+            refused = {"errors": [format_error(bad_input, request_id)]}
+            return json_response(refused, status=refused_status, media_type=media_type)
         too_costly = request_cost_error(
             self.schema, prepared.document, operation, variables, self._settings.max_query_cost
         )
         if too_costly is not None:
-            status = 400 if media_type == GRAPHQL_RESPONSE else 200
             refused = {"errors": [format_error(too_costly, request_id)]}
-            return JSONResponse(refused, status_code=status, media_type=media_type)
+            return json_response(refused, status=refused_status, media_type=media_type)
 
         policy = await self._policies.for_tenant(principal.tenant_id)
         context = RequestContext(
@@ -190,6 +298,7 @@ class GraphQLEndpoint:
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [format_error(e, request_id) for e in result.errors]
+        codes = [e["extensions"]["code"] for e in body.get("errors", [])]
         log.info(
             "%s %s",
             operation.operation.value,
@@ -199,10 +308,16 @@ class GraphQLEndpoint:
                 "tenant_id": principal.tenant_id,
                 "subject": principal.subject,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                "error_codes": [e["extensions"]["code"] for e in body.get("errors", [])],
+                "error_codes": codes,
             },
         )
-        return JSONResponse(body, media_type=media_type, headers={"x-request-id": request_id})
+        headers = {"x-request-id": request_id}
+        if UNAVAILABLE in codes:
+            # The operation's transaction did not commit (or its commit's outcome is
+            # unknown): the whole request is to be retried, not a field of it.
+            headers["Retry-After"] = RETRY_AFTER_UNAVAILABLE
+            return json_response(body, status=503, media_type=media_type, headers=headers)
+        return json_response(body, media_type=media_type, headers=headers)
 
     async def _execute(
         self,
@@ -259,41 +374,12 @@ class GraphQLEndpoint:
         errors = validate(self.schema, document, self._rules)
         for invalid in errors:
             code = (invalid.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
-            invalid.extensions = {"code": code}
+            invalid.extensions = {**(invalid.extensions or {}), "code": code}
         prepared = _Prepared(None if errors else document, errors)
         self._documents[query] = prepared
         if len(self._documents) > DOCUMENT_CACHE_SIZE:
             self._documents.popitem(last=False)
         return prepared
-
-    async def _params(
-        self, request: Request
-    ) -> tuple[str, dict[str, Any] | None, str | None] | str:
-        if request.method == "GET":
-            raw: dict[str, Any] = dict(request.query_params)
-            if "variables" in raw:
-                try:
-                    raw["variables"] = json.loads(raw["variables"])
-                except ValueError:
-                    return "variables must be JSON"
-        else:
-            content_type = request.headers.get("content-type", "")
-            if "application/json" not in content_type:
-                return "POST bodies must be application/json"
-            try:
-                raw = await request.json()
-            except ValueError:
-                return "body is not valid JSON"
-        if not isinstance(raw, dict):
-            return "body must be a JSON object"
-        query, variables, name = raw.get("query"), raw.get("variables"), raw.get("operationName")
-        if not isinstance(query, str) or not query.strip():
-            return "query must be a non-empty string"
-        if variables is not None and not isinstance(variables, dict):
-            return "variables must be an object"
-        if name is not None and not isinstance(name, str):
-            return "operationName must be a string"
-        return query, variables, name
 
     @staticmethod
     def _error(
@@ -302,12 +388,22 @@ class GraphQLEndpoint:
         code: str,
         media_type: str,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> Response:
-        return JSONResponse(
-            {"errors": [{"message": message, "extensions": {"code": code}}]},
-            status_code=status,
+        return json_response(
+            {"errors": [{"message": message, "extensions": {"code": code, **(extra or {})}}]},
+            status=status,
             media_type=media_type,
             headers=headers,
+        )
+
+    def _unavailable(self, media_type: str) -> Response:
+        return self._error(
+            503,
+            UNAVAILABLE_MESSAGE,
+            UNAVAILABLE,
+            media_type,
+            headers={"Retry-After": RETRY_AFTER_UNAVAILABLE},
         )
 
 

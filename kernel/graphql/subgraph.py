@@ -20,7 +20,7 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from kernel.authz.permissions import AUTHENTICATED, Permission, Requirement, RoleGrants
 from kernel.authz.stores import StorePermissions
 from kernel.context import RequestContext
-from kernel.errors import ForbiddenError
+from kernel.errors import ForbiddenError, InvalidOperationError, UserInputError
 from kernel.graphql.fields import (
     NARROWED,
     PERMISSION_KEY,
@@ -239,6 +239,51 @@ def authorize_reference(
     context.authorize(permission)
 
 
+# Every entity of ours is keyed by ``id`` (``@key(fields: "id")``) and requires nothing
+# else, so a representation is exactly ``{__typename, id}``.
+REPRESENTATION_KEYS = frozenset({"__typename", "id"})
+
+
+def check_representations(context: RequestContext, representations: Sequence[Any]) -> None:
+    """Refuse, as client errors, too many representations in one request
+    (``max_entity_representations``, ``BAD_OPERATION``) and any that is not
+    ``{__typename, id}`` with a string id (``BAD_USER_INPUT``)."""
+    limit = context.settings.max_entity_representations if context.settings else None
+    context.entity_representations += len(representations)
+    if limit is not None and context.entity_representations > limit:
+        raise InvalidOperationError(
+            f"at most {limit} _entities representations per request"
+            f" (this one asks for {context.entity_representations})"
+        )
+    for index, representation in enumerate(representations):
+        field = ["representations", str(index)]
+        if not isinstance(representation, dict):
+            raise UserInputError(
+                f"representation {index} is not an object", code="BAD_USER_INPUT", field=field
+            )
+        typename = representation.get("__typename")
+        if not isinstance(typename, str):
+            raise UserInputError(
+                f"representation {index} lacks __typename",
+                code="BAD_USER_INPUT",
+                field=[*field, "__typename"],
+            )
+        if not isinstance(representation.get("id"), str) or not representation["id"]:
+            raise UserInputError(
+                f"representation {index} ({typename}) lacks its key field id",
+                code="BAD_USER_INPUT",
+                field=[*field, "id"],
+            )
+        unknown = sorted(set(representation) - REPRESENTATION_KEYS)
+        if unknown:
+            raise UserInputError(
+                f"representation {index} ({typename}) has fields other than its key id:"
+                f" {', '.join(str(name) for name in unknown)}",
+                code="BAD_USER_INPUT",
+                field=[*field, str(unknown[0])],
+            )
+
+
 def _guard_entities(
     resolve: Resolver | None,
     permissions: Mapping[str, Permission],
@@ -248,7 +293,9 @@ def _guard_entities(
 
     def guarded(root: Any, info: GraphQLResolveInfo[RequestContext], **kwargs: Any) -> Any:
         context: RequestContext = info.context
-        for representation in kwargs.get("representations") or []:
+        representations = kwargs.get("representations") or []
+        check_representations(context, representations)
+        for representation in representations:
             typename = (
                 representation.get("__typename") if isinstance(representation, dict) else None
             )

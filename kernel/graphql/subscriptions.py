@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import json
 import logging
 import time
 import uuid
@@ -39,6 +38,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import jwt
+import orjson
 import strawberry
 from graphql import (
     ASTValidationRule,
@@ -63,6 +63,7 @@ from kernel.db import Database
 from kernel.errors import UnauthenticatedError
 from kernel.graphql.errors import format_error
 from kernel.graphql.fields import StoreArg, field_metadata
+from kernel.graphql.inputs import NoNulInLiterals, variables_error
 from kernel.graphql.limits import (
     NoIntrospection,
     cost_limit,
@@ -222,6 +223,7 @@ class SubscriptionEndpoint:
             *specified_rules,
             operation_limits(settings.max_query_depth, settings.max_aliases),
             cost_limit(settings.max_query_cost),
+            NoNulInLiterals,
         ]
         if not settings.introspection_enabled:
             self._rules.append(NoIntrospection)
@@ -269,7 +271,8 @@ class SubscriptionEndpoint:
     async def _receive(self, websocket: WebSocket) -> dict[str, Any]:
         text = await websocket.receive_text()
         try:
-            message = json.loads(text)
+            # orjson: a message nested too deeply is invalid, not a stack overflow.
+            message = orjson.loads(text)
         except ValueError:
             raise _Close(4400, "Invalid message") from None
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
@@ -382,6 +385,10 @@ class SubscriptionEndpoint:
         operation = get_operation_ast(document, operation_name)
         if operation is None or operation.operation != OperationType.SUBSCRIPTION:
             await fail([GraphQLError("only subscriptions here; use POST /graphql")])
+            return
+        bad_input = variables_error(variables)
+        if bad_input is not None:
+            await fail([bad_input])
             return
         too_costly = request_cost_error(
             self.schema, document, operation, variables, self._settings.max_query_cost

@@ -198,6 +198,14 @@ async def _lines(
                     code="INVALID_QUANTITY",
                     field=[*field, "quantity"],
                 )
+            if ask.amount is None and left(ask.line_no) <= 0:
+                # "All that is left" of a line already refunded (or claimed by an open
+                # request): nothing to give back, not a bad amount the caller typed.
+                raise UserInputError(
+                    "nothing is left to refund on this line",
+                    code="NOTHING_TO_REFUND",
+                    field=[*field, "lineNo"],
+                )
             amount = left(ask.line_no) if ask.amount is None else ask.amount
             if amount <= 0:
                 raise UserInputError(

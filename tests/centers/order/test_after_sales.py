@@ -121,6 +121,35 @@ async def test_a_partial_refund_gives_back_only_that_lines_allocated_amount(
     assert [h["event"] for h in after["history"]][-2:] == ["REFUND_REQUEST", "REFUND_APPROVE"]
 
 
+async def test_asking_again_for_all_that_is_left_of_a_refunded_line_is_nothing_to_refund(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    """A line's amount left out means "all that is left": once the line is refunded,
+    nothing is, and the answer names that (``NOTHING_TO_REFUND``, docs/orders.md), not
+    an amount the caller never typed (``INVALID_AMOUNT``). A typed 0 stays INVALID_AMOUNT."""
+    admin = await tenant.token("tenant_admin")
+    buyer = await tenant.token("customer")
+    _, order = await _paid_order(client, tenant, buyer, [1, 1])
+    line = [{"lineNo": 2, "quantity": 1}]
+    first = await _request(client, buyer, order["id"], "REFUND_ONLY", line)
+    assert first["userErrors"] == [], first
+    pending = await _request(client, buyer, order["id"], "REFUND_ONLY", line)
+    assert [(e["code"], e["field"]) for e in pending["userErrors"]] == [
+        ("NOTHING_TO_REFUND", ["input", "lines", "0", "lineNo"])
+    ]  # claimed by the open request
+    done = await _move(client, admin, first["afterSale"]["id"], "APPROVE")
+    assert done["afterSale"]["status"] == "REFUNDED"
+    again = await _request(client, buyer, order["id"], "REFUND_ONLY", line)
+    assert [(e["code"], e["field"]) for e in again["userErrors"]] == [
+        ("NOTHING_TO_REFUND", ["input", "lines", "0", "lineNo"])
+    ]
+    assert again["afterSale"] is None
+    zero = await _request(
+        client, buyer, order["id"], "REFUND_ONLY", [{"lineNo": 1, "quantity": 1, "amount": 0}]
+    )
+    assert [e["code"] for e in zero["userErrors"]] == ["INVALID_AMOUNT"]
+
+
 async def test_concurrent_whole_refund_requests_never_promise_more_than_was_paid(
     client: httpx.AsyncClient, tenant: TenantFixture
 ) -> None:

@@ -6,7 +6,6 @@ Services never commit: the unit of work commits at the request or job boundary.
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -73,14 +72,40 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
             "prepared_statement_cache_size": 0,
             "prepared_statement_name_func": _unique_statement_name,
         }
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
+        # No ping round trip per checkout: a connection the server dropped while it sat
+        # in the pool is known locally (``_skip_closed``); one dropped mid-request
+        # answers UNAVAILABLE and the pool replaces it.
         pool_pre_ping=False,
         connect_args=connect_args,
     )
+    event.listen(engine.sync_engine, "do_connect", _connect)
+    event.listen(engine.sync_engine.pool, "checkout", _skip_closed)
+    return engine
+
+
+class DatabaseUnreachable(ConnectionError):
+    """Connecting to PostgreSQL failed at the socket: refused, no such socket file
+    (the embedded server stopped), unresolvable host, timed out."""
+
+
+def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except OSError as error:  # TimeoutError and socket.gaierror included
+        raise DatabaseUnreachable(f"cannot connect to the database: {error}") from error
+
+
+def _skip_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection the server closed (restart, fail-over, terminated backend)
+    is already known to asyncpg as closed: take another instead of failing a request."""
+    driver = getattr(dbapi_connection, "_connection", None)
+    if driver is not None and driver.is_closed():
+        raise sa.exc.DisconnectionError("pooled connection closed by the server")
 
 
 def _unique_statement_name() -> str:
@@ -236,8 +261,8 @@ def is_unavailable(error: BaseException) -> bool:
             return True
         if isinstance(current, asyncpg.InterfaceError) and "closed" in str(current):
             return True  # "connection is closed": used after the server dropped it
-        if isinstance(current, ConnectionError | TimeoutError | socket.gaierror):
-            return True  # refused, reset, unresolvable or timed out while connecting
+        if isinstance(current, DatabaseUnreachable):
+            return True
         orig = getattr(current, "orig", None)
         pending.extend(
             [

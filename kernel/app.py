@@ -110,8 +110,11 @@ def create_app(api: ServedApi, settings: Settings) -> Starlette:
                 policies=policies,
             ),
         )
+        # Background work in this process unless it is left to `zhongtai worker`
+        # (`serve --no-background`).
+        stopping = asyncio.Event()
         background = (
-            asyncio.create_task(jobs.run_forever(settings.jobs_poll_seconds))
+            asyncio.create_task(jobs.run_forever(settings.jobs_poll_seconds, stopping))
             if settings.jobs_enabled
             else None
         )
@@ -126,7 +129,7 @@ def create_app(api: ServedApi, settings: Settings) -> Starlette:
         finally:
             await dispatcher.stop()
             if background is not None:
-                background.cancel()
+                stopping.set()  # the job running now finishes and commits
                 with contextlib.suppress(asyncio.CancelledError):
                     await background
             await policies.stop_listening()

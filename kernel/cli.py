@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -20,6 +21,7 @@ from kernel.db import Database, create_engine, resolve_database_url
 from kernel.migrate import upgrade
 from kernel.observability import configure_logging
 from kernel.settings import Settings, get_settings
+from kernel.worker import run_worker
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class Composition:
         Callable[[AsyncSession, uuid.UUID, str], Awaitable[uuid.UUID | None]] | None
     ) = None
     commands: Sequence[Command] = ()
+    # "module:function" building the ASGI app from the environment (serve --workers).
+    asgi_factory: str | None = None
 
 
 def _database(settings: Settings) -> Database:
@@ -110,10 +114,26 @@ def issue_token(
     return mint_dev_token(settings, tenant_id=tenant[0], subject_id=subject_id, kind=kind)
 
 
-def _serve(settings: Settings, composition: Composition, host: str, port: int) -> None:
+def _serve(
+    settings: Settings,
+    composition: Composition,
+    host: str,
+    port: int,
+    *,
+    workers: int = 1,
+    background: bool = True,
+) -> None:
     import uvicorn
 
-    app = create_app(composition.served_api(), settings)
+    if not background:
+        # Read by every worker process this server starts (they load their settings).
+        os.environ["ZHONGTAI_JOBS_ENABLED"] = "false"
+        settings = settings.model_copy(update={"jobs_enabled": False})
+    if settings.db_pool_total is not None:
+        share = max(1, settings.db_pool_total // workers)
+        os.environ["ZHONGTAI_DB_POOL_SIZE"] = str(share)
+        os.environ["ZHONGTAI_DB_MAX_OVERFLOW"] = "0"
+        settings = settings.model_copy(update={"db_pool_size": share, "db_max_overflow": 0})
     if settings.is_development:
         print(
             f"GraphiQL:  http://{host}:{port}/graphql  — send the header "
@@ -122,14 +142,24 @@ def _serve(settings: Settings, composition: Composition, host: str, port: int) -
         )
     # Each request is logged once, structured, by the GraphQL endpoint; uvicorn's
     # access log would be a second, unstructured line per request.
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="info",
-        access_log=False,
-        timeout_graceful_shutdown=20,
-    )
+    options = {
+        "host": host,
+        "port": port,
+        "log_level": "info",
+        "access_log": False,
+        "timeout_graceful_shutdown": 20,
+    }
+    if workers > 1:
+        if composition.asgi_factory is None:
+            raise SystemExit("this composition cannot run several workers")
+        # Worker processes import the app by name and build it from the environment.
+        uvicorn.run(composition.asgi_factory, factory=True, workers=workers, **options)  # type: ignore[arg-type]
+    else:
+        uvicorn.run(create_app(composition.served_api(), settings), **options)  # type: ignore[arg-type]
+
+
+def _work(settings: Settings, composition: Composition) -> None:
+    asyncio.run(run_worker(settings, composition.served_api().job_handlers))
 
 
 def _write_sdl(composition: Composition, out: Path) -> None:
@@ -147,6 +177,17 @@ def build_parser(extra: Sequence[Command] = ()) -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the GraphQL API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="API worker processes sharing the port"
+    )
+    serve.add_argument(
+        "--no-background",
+        action="store_true",
+        help="serve requests only; jobs and deliveries run in `zhongtai worker`",
+    )
+    commands.add_parser(
+        "worker", help="run jobs and outbox deliveries (beside `serve --no-background`)"
+    )
     commands.add_parser("migrate", help="apply every center's migrations")
     commands.add_parser("seed-demo", help="load the demo brand (idempotent)")
     token = commands.add_parser("token", help="mint a development JWT")
@@ -179,7 +220,18 @@ def run_cli(composition: Composition, argv: Sequence[str] | None = None) -> int:
     settings = get_settings()
     configure_logging()
     if args.command == "serve":
-        _serve(settings, composition, args.host, args.port)
+        if args.workers < 1:
+            raise SystemExit("--workers must be at least 1")
+        _serve(
+            settings,
+            composition,
+            args.host,
+            args.port,
+            workers=args.workers,
+            background=not args.no_background,
+        )
+    elif args.command == "worker":
+        _work(settings, composition)
     elif args.command == "migrate":
         upgrade(resolve_database_url(settings))
         print("migrations applied")

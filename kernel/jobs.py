@@ -11,6 +11,7 @@ backoff and jitter until ``max_attempts``, then left ``failed`` for an operator.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
@@ -205,14 +206,16 @@ class JobRunner:
         *,
         tenant_id: uuid.UUID | None = None,
         limit: int = 1000,
+        stop: asyncio.Event | None = None,
     ) -> int:
         """Run jobs due by ``now`` (default: the current time), of one tenant if given
-        (tests pass theirs, so they never run another test's jobs); returns how many ran."""
+        (tests pass theirs, so they never run another test's jobs); returns how many ran.
+        Stops between two jobs once ``stop`` is set."""
         claim = (
             _CLAIM if tenant_id is None else _CLAIM.where(scheduled_job.c.tenant_id == tenant_id)
         )
         ran = 0
-        while ran < limit:
+        while ran < limit and not (stop is not None and stop.is_set()):
             if not await self._run_one(claim, now or datetime.now(UTC)):
                 break
             ran += 1
@@ -256,13 +259,16 @@ class JobRunner:
             "due_at": now + timedelta(seconds=backoff + jitter),
         }
 
-    async def run_forever(self, interval_seconds: float) -> None:
-        """Poll for due jobs until cancelled; a database outage only delays them."""
-        while True:
+    async def run_forever(self, interval_seconds: float, stop: asyncio.Event | None = None) -> None:
+        """Poll for due jobs until ``stop`` is set (the job running then finishes first)
+        or the task is cancelled; a database outage only delays them."""
+        stopping = stop or asyncio.Event()
+        while not stopping.is_set():
             try:
-                await self.run_due()
+                await self.run_due(stop=stopping)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("job runner iteration failed")
-            await asyncio.sleep(interval_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), interval_seconds)

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     db_pool_size: int = 20
     db_max_overflow: int = 20
     db_pool_timeout_seconds: float = 30.0
+    # Connections all worker processes of one `serve --workers N` may hold together:
+    # each gets total // N (no overflow). Unset: each gets pool size + overflow.
+    db_pool_total: int | None = None
     # LISTEN (policy changes, live order events) needs a session of its own, which a
     # PgBouncer in transaction mode cannot give: point this at PostgreSQL directly.
     listen_database_url: str | None = None

@@ -95,6 +95,7 @@ COMPOSITION = Composition(
     tenant_id_by_slug=tenant_id_by_slug,
     store_id_by_code=store_id_by_code,
     commands=(IMPORT_PRODUCTS,),
+    asgi_factory="schema.asgi:app",
 )
 
 

@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import pwd
-import secrets
 import shutil
 import socket
 import subprocess
@@ -33,12 +32,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from websockets.asyncio.client import connect
 
 from kernel.app import Runtime, create_app
-from kernel.migrate import upgrade
 from kernel.settings import Settings
 from schema.subgraphs import served_api
 from tests.builders import open_shop
 from tests.centers.order.flows import fire, pay, place, read
 from tests.conftest import TenantFixture, make_tenant
+from tests.support.databases import migrated_database
 from tests.test_tour import run_tour
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
@@ -78,22 +77,8 @@ def _bouncer_user() -> str:
 @pytest.fixture(scope="module")
 def direct_url(database_url: str) -> Iterator[str]:
     """A database of this module's own (the tour seeds the demo brand), migrated."""
-    server = make_url(database_url)
-    name = f"zt_bouncer_{os.getpid()}_{secrets.token_hex(3)}"
-
-    async def run(sql: str) -> None:
-        engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(sa.text(sql))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    yield url
-    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with migrated_database(database_url, "zt_bouncer") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

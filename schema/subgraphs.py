@@ -13,8 +13,10 @@ from centers.order.graphql.sql_map import SQL_MAP as ORDER_SQL
 from centers.payment.graphql import subgraph as payment
 from centers.points.graphql import subgraph as points
 from centers.product.graphql import subgraph as product
+from centers.product.graphql.sql_map import SQL_MAP as PRODUCT_SQL
 from centers.promotion.graphql import subgraph as promotion
 from centers.stock.graphql import subgraph as stock
+from centers.stock.graphql.sql_map import SQL_MAP as STOCK_SQL
 from centers.store import api as store_api
 from centers.store.graphql import subgraph as store
 from kernel.app import ServedApi
@@ -41,7 +43,7 @@ SUBGRAPHS: tuple[Subgraph, ...] = (
 )
 
 # Where each center's types live in SQL: known reads compile (kernel.graphql.plans).
-SQL_MAPS = (ORDER_SQL,)
+SQL_MAPS = (PRODUCT_SQL, STOCK_SQL, ORDER_SQL)
 
 install_event_handlers([s.event_handlers for s in SUBGRAPHS])
 

@@ -46,7 +46,7 @@ EXPECTED: dict[str, int] = {
     "MyOrders": 2,
     "StoreOrders": 2,
     "AfterRefund": 2,
-    "TillOrders": 3,
+    "TillOrders": 2,
     # docs/api.md ("Lists")
     "api.md orders page": 2,
     # README.md (the curl example)

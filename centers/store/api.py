@@ -69,6 +69,13 @@ async def get_stores(
     return {s.id: s for s in await repository.stores_by_ids(session, tenant_id, ids)}
 
 
+def store_exists_sql(tenant_id: str, store_id: str) -> str:
+    """An SQL condition: ``store_id`` is one of ``tenant_id``'s stores (both SQL
+    expressions), for other centers' compiled reads (``kernel.graphql.plans``)."""
+    table = '"store".store'
+    return f"EXISTS (SELECT 1 FROM {table} s WHERE s.tenant_id = {tenant_id} AND s.id = {store_id})"  # noqa: S608 (expressions, not input)
+
+
 async def get_store(
     session: AsyncSession, tenant_id: uuid.UUID, store_id: uuid.UUID
 ) -> StoreInfo | None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from centers.stock import policy
 from centers.stock.graphql import subgraph
+from centers.store import api as store_api
 from kernel.context import RequestContext
 from kernel.graphql.plans.authz import reference_allowed
 from kernel.graphql.plans.maps import (
@@ -40,15 +41,21 @@ def _stock_allowed(context: RequestContext, args: Args) -> bool:
 
 
 def _stock(placeholders: Sequence[str]) -> OneRow:
-    """The level at the store, a pair never stocked reading as zero (``loaders.levels``);
-    null for a malformed store id."""
+    """``level_at``: the level's row, else zero when the location is the tenant's (a
+    registered location or a store; the SKU is, being the row we are on); null for
+    anything else and for a malformed store id."""
     (store,) = placeholders
+    known = (
+        'EXISTS (SELECT 1 FROM "stock".location x WHERE x.tenant_id = {row}.tenant_id '
+        f"AND x.id = {store}) OR {store_api.store_exists_sql('{row}.tenant_id', store)}"
+    )
     return OneRow(
         "StockLevel",
         f"SELECT {store} AS store_id, {{row}}.id AS sku_id, coalesce(l.on_hand, 0) AS on_hand, "
         "coalesce(l.reserved, 0) AS reserved, l.low_threshold "
         'FROM (SELECT 1) one LEFT JOIN "stock".level l ON l.tenant_id = {row}.tenant_id '
-        f"AND l.store_id = {store} AND l.sku_id = {{row}}.id WHERE {store} IS NOT NULL",
+        f"AND l.store_id = {store} AND l.sku_id = {{row}}.id "
+        f"WHERE {store} IS NOT NULL AND (l.sku_id IS NOT NULL OR {known})",
     )
 
 

@@ -700,6 +700,23 @@ def print_table(rows: list[tuple[str, str, list[Measure], Measure]]) -> None:
             )
 
 
+def print_size_ratios(rows: list[tuple[str, str, list[Measure], Measure]]) -> None:
+    """Server CPU per request at the large size over the small one, per page and path
+    (issue 18 asks for at most 1.2x)."""
+    cost = {
+        (size, name, m.side): m.cpu_ms.get("server", math.nan)
+        for size, name, graphqls, _ in rows
+        for m in graphqls
+    }
+    ratios = [
+        f"{name} ({side}) {cost[('large', name, side)] / small:.2f}x"
+        for (size, name, side), small in cost.items()
+        if size == "small" and ("large", name, side) in cost and small
+    ]
+    if ratios:
+        print("\nserver CPU per request, large over small: " + ", ".join(ratios))
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -838,6 +855,7 @@ async def run(url: str, embedded: bool, args: argparse.Namespace) -> int:
             print(f"  {data.size}: {note}")
     print()
     print_table(rows)
+    print_size_ratios(rows)
     print(
         "\n(GraphQL = the server as it ships; generic = the same with ZHONGTAI_COMPILED_READS="
         "false;\n server = the zhongtai process; wrk = the load generator; raw = this process "

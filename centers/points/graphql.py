@@ -22,17 +22,28 @@ from kernel.graphql.types import UserError
 Ctx = Info[RequestContext, None]
 
 
+async def own_member(context: RequestContext) -> uuid.UUID | None:
+    """The caller's own member, found by their app account (once per request)."""
+    return await loaders.own_member(context).load(context.principal.subject_id)
+
+
 @strawberry.federation.type(keys=["id"])
 class Member:
     id: strawberry.ID
 
     @classmethod
     async def resolve_reference(cls, info: Ctx, id: strawberry.ID) -> Member | None:
-        """One of the tenant's members; null for a random or another tenant's id."""
+        """One of the tenant's members (``points.account:read``), or only the caller's
+        own (``read_own``: ``myMembership { points }``); null for anything else."""
         member_id = try_parse_id(id)
-        if member_id is None or not await loaders.known_members(info.context).load(member_id):
+        if member_id is None:
             return None
-        return cls(id=id)
+        context = info.context
+        if context.allows(policy.POINTS_OWNERSHIP.any):
+            known = await loaders.known_members(context).load(member_id)
+        else:
+            known = member_id == await own_member(context)
+        return cls(id=id) if known else None
 
     @strawberry.field(description="The member's points (积分); zero for a member without any.")
     async def points(self, info: Ctx) -> PointsAccount:
@@ -145,16 +156,11 @@ class Query:
     )
     async def my_points(self, info: Ctx) -> PointsAccount | None:
         context = info.context
-        own = await member_api.member_by_identity(
-            context.session,
-            context.tenant_id,
-            member_api.IdentityKind.APP,
-            context.principal.subject_id,
-        )
+        own = await own_member(context)
         if own is None:
             return None
-        balance = await loaders.balances(context).load(own.id)
-        return PointsAccount(member_id=own.id, balance=balance)
+        balance = await loaders.balances(context).load(own)
+        return PointsAccount(member_id=own, balance=balance)
 
     @query(policy.READ_RULES, description="The brand's points rules; null until set.")
     async def points_rules(self, info: Ctx) -> PointsRulesType | None:
@@ -234,7 +240,10 @@ class Mutation:
 subgraph = Subgraph(
     name="points",
     schema=strawberry.federation.Schema(query=Query, mutation=Mutation, types=[Member]),
-    entity_permissions={"Member": policy.READ_POINTS, "PointsEntry": policy.READ_POINTS},
+    entity_permissions={
+        "Member": policy.POINTS_OWNERSHIP.own,  # narrowed to the caller's own member
+        "PointsEntry": policy.READ_POINTS,
+    },
     grants=policy.GRANTS,
     store_permissions=policy.STORE_PERMISSIONS,
     job_handlers={orders.EXPIRY_JOB: orders.expiry_job},

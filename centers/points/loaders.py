@@ -34,6 +34,21 @@ def known_members(context: RequestContext) -> DataLoader[uuid.UUID, bool]:
     return context.loader("points.known_members", lambda: DataLoader(load_fn=load))
 
 
+def own_member(context: RequestContext) -> DataLoader[str, uuid.UUID | None]:
+    """The member an app account (the caller's subject id) belongs to, if any."""
+
+    async def load(accounts: Sequence[str]) -> list[uuid.UUID | None]:
+        found = [
+            await member_api.member_by_identity(
+                context.session, context.tenant_id, member_api.IdentityKind.APP, account
+            )
+            for account in accounts
+        ]
+        return [member.id if member else None for member in found]
+
+    return context.loader("points.own_member", lambda: DataLoader(load_fn=load))
+
+
 def entries(context: RequestContext) -> DataLoader[uuid.UUID, PointsEntryInfo | None]:
     async def load(ids: Sequence[uuid.UUID]) -> list[PointsEntryInfo | None]:
         rows = await repository.entries_by_ids(context.session, context.tenant_id, ids)

@@ -75,3 +75,31 @@ async def test_a_customer_cannot_read_another_member(
         {"id": str(other)},
     )
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_customer_reads_the_points_on_their_own_membership(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    """``myMembership { points }`` answers what ``myPoints`` answers (decision 0111);
+    another member referenced on the points subgraph stays out of reach (null)."""
+    member = await register(tenant)
+    customer = await customer_of(tenant, member)
+    body = await gql(
+        client, customer, "{ myMembership { id points { balance } } myPoints { balance } }"
+    )
+    assert "errors" not in body, body
+    assert body["data"] == {
+        "myMembership": {"id": str(member), "points": {"balance": 42}},
+        "myPoints": {"balance": 42},
+    }
+    other = await register(tenant)
+    query = (
+        "query($r: [_Any!]!) { _entities(representations: $r) "
+        "{ ... on Member { id points { balance } } } }"
+    )
+    refs = [{"__typename": "Member", "id": str(m)} for m in (member, other)]
+    found = await gql(client, customer, query, {"r": refs}, path="/subgraphs/points/graphql")
+    assert found["data"]["_entities"] == [
+        {"id": str(member), "points": {"balance": 42}},
+        None,
+    ]

@@ -32,6 +32,7 @@ from kernel.graphql.plans.maps import SqlMap
 from kernel.graphql.plans.planner import ReadPlanner
 from kernel.graphql.subscriptions import SubscriptionEndpoint
 from kernel.jobs import JobHandler, JobRunner
+from kernel.plugins.registry import PluginRegistry
 from kernel.settings import Settings
 
 
@@ -60,9 +61,16 @@ class Runtime:
     subgraphs: dict[str, GraphQLEndpoint]
     jobs: JobRunner
     subscriptions: SubscriptionEndpoint | None = None  # graphql-transport-ws on /graphql
+    # The plugins served (None: the installed entry points, ``default_registry()``).
+    plugins: PluginRegistry | None = None
 
 
-def create_app(api: ServedApi, settings: Settings) -> Starlette:
+def create_app(
+    api: ServedApi, settings: Settings, *, plugins: PluginRegistry | None = None
+) -> Starlette:
+    """The ASGI app. ``plugins``: the plugin registry to serve (default: the installed
+    entry points); a test passes one to stand for another installation."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = Database(
@@ -86,6 +94,7 @@ def create_app(api: ServedApi, settings: Settings) -> Starlette:
                 authenticator=authenticator,
                 policies=policies,
                 planner=planner,
+                plugins=plugins,
             )
 
         planner = (
@@ -102,6 +111,7 @@ def create_app(api: ServedApi, settings: Settings) -> Starlette:
             composed=endpoint(api.composed, planner),
             subgraphs={name: endpoint(schema) for name, schema in api.subgraphs.items()},
             jobs=jobs,
+            plugins=plugins,
             subscriptions=SubscriptionEndpoint(
                 api.composed,
                 settings=settings,
@@ -120,7 +130,7 @@ def create_app(api: ServedApi, settings: Settings) -> Starlette:
         )
         # The outbox dispatcher (docs/plugins.md): off with the jobs, e.g. in tests,
         # which call ``app.state.dispatcher.run_once()`` themselves.
-        dispatcher = Dispatcher(db)
+        dispatcher = Dispatcher(db, registry=plugins)
         app.state.dispatcher = dispatcher
         if settings.jobs_enabled:
             dispatcher.start()

@@ -16,6 +16,7 @@ from kernel.authz.permissions import Authenticated, Permission, Requirement
 from kernel.authz.stores import StoreScope
 from kernel.db import Database
 from kernel.errors import ForbiddenError
+from kernel.plugins.registry import PluginRegistry
 from kernel.settings import Settings
 
 LoaderT = TypeVar("LoaderT")
@@ -34,6 +35,8 @@ class RequestContext:
     # The process's policy store (admin fields reach the known permissions through it).
     policies: PolicyStore | None = None
     settings: Settings | None = None
+    # The plugins this process serves (None: the installed entry points).
+    plugins: PluginRegistry | None = None
     # What ``authorize`` refused during this request (and at which store), for the audit log.
     denials: list[Permission] = field(default_factory=list)
     store_denials: list[tuple[Permission, uuid.UUID]] = field(default_factory=list)

@@ -41,7 +41,9 @@ async def plugin_callback(request: Request) -> Response:
         tenant_id = uuid.UUID(request.path_params["tenant"])
     except ValueError:
         return _not_found()
-    manifest = integrations.registry().get(request.path_params["plugin"])
+    manifest = integrations.installed(request.app.state.runtime.plugins).get(
+        request.path_params["plugin"]
+    )
     if manifest is None:
         return _not_found()
     if int(request.headers.get("content-length") or 0) > MAX_BODY:

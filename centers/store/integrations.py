@@ -33,7 +33,7 @@ class SubscriberStatus:
     """Health and delivery metrics of one subscriber (plugin or webhook) of a tenant."""
 
     subscriber: str
-    status: str  # HEALTHY, FAILING, CIRCUIT_OPEN, IDLE
+    status: str  # HEALTHY, FAILING, CIRCUIT_OPEN, IDLE, MISSING
     consecutive_failures: int
     last_error: str | None
     last_error_at: datetime | None
@@ -45,6 +45,8 @@ class SubscriberStatus:
     dead: int
     oldest_pending_at: datetime | None
     average_latency_ms: int | None
+    # Why a plugin cannot run on this platform (not installed, failed to load): MISSING.
+    unavailable_reason: str | None = None
 
 
 def sealer() -> Sealer:
@@ -55,8 +57,13 @@ def registry() -> PluginRegistry:
     return default_registry()
 
 
+def installed(plugins: PluginRegistry | None) -> PluginRegistry:
+    """The plugins this process serves: the app's registry, else the entry points."""
+    return plugins if plugins is not None else registry()
+
+
 def manifest_of(name: str, plugins: PluginRegistry | None = None) -> PluginManifest:
-    found = (plugins or registry()).get(name)
+    found = installed(plugins).get(name)
     if found is None:
         raise UserInputError(
             f"no plugin named {name!r} is installed",
@@ -67,15 +74,39 @@ def manifest_of(name: str, plugins: PluginRegistry | None = None) -> PluginManif
 
 
 async def configure_plugin(
-    session: AsyncSession, tenant_id: uuid.UUID, name: str, settings: Any
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    name: str,
+    settings: Any,
+    plugins: PluginRegistry | None = None,
 ) -> storage.Installation:
-    return await storage.configure(session, tenant_id, manifest_of(name), settings, sealer())
+    return await storage.configure(
+        session, tenant_id, manifest_of(name, plugins), settings, sealer()
+    )
 
 
 async def set_plugin_enabled(
-    session: AsyncSession, tenant_id: uuid.UUID, name: str, enabled: bool
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    name: str,
+    enabled: bool,
+    plugins: PluginRegistry | None = None,
 ) -> storage.Installation:
-    return await storage.set_enabled(session, tenant_id, manifest_of(name), enabled, sealer())
+    """Enable (the plugin must be installed and its settings validate) or disable. A
+    plugin missing from the platform can still be disabled (decision 0120)."""
+    if not enabled and installed(plugins).get(name) is None:
+        return await storage.disable(session, tenant_id, name, sealer())
+    return await storage.set_enabled(
+        session, tenant_id, manifest_of(name, plugins), enabled, sealer()
+    )
+
+
+async def delete_plugin_installation(
+    session: AsyncSession, tenant_id: uuid.UUID, name: str
+) -> None:
+    """Remove the tenant's installation of a plugin, installed here or not: settings,
+    sealed secrets, cursors, waiting and dead deliveries, health."""
+    await storage.delete_installation(session, tenant_id, name)
 
 
 async def register_webhook(
@@ -120,21 +151,33 @@ async def replay_dead_letters(
     return replayed
 
 
-async def statuses(session: AsyncSession, tenant_id: uuid.UUID) -> dict[str, SubscriberStatus]:
+async def statuses(
+    session: AsyncSession, tenant_id: uuid.UUID, plugins: PluginRegistry | None = None
+) -> dict[str, SubscriberStatus]:
     """Health and metrics of every subscriber of the tenant that has any history."""
     health = await storage.health_of(session, tenant_id)
     counts = await deliveries.counts(session, tenant_id)
     now = datetime.now(UTC)
+    served = installed(plugins)
     return {
-        name: _status(name, health.get(name), counts.get(name), now)
+        name: _status(name, health.get(name), counts.get(name), now, _missing(served, name))
         for name in sorted(set(health) | set(counts))
     }
 
 
+def _missing(plugins: PluginRegistry, subscriber: str) -> str | None:
+    kind, _, name = subscriber.partition(":")
+    return plugins.unavailable_reason(name) if kind == "plugin" else None
+
+
 def status_of(
-    statuses_by_name: Mapping[str, SubscriberStatus], subscriber: str
+    statuses_by_name: Mapping[str, SubscriberStatus],
+    subscriber: str,
+    plugins: PluginRegistry | None = None,
 ) -> SubscriberStatus:
-    return statuses_by_name.get(subscriber) or _status(subscriber, None, None, datetime.now(UTC))
+    return statuses_by_name.get(subscriber) or _status(
+        subscriber, None, None, datetime.now(UTC), _missing(installed(plugins), subscriber)
+    )
 
 
 def _status(
@@ -142,8 +185,11 @@ def _status(
     health: storage.Health | None,
     counts: deliveries.SubscriberCounts | None,
     now: datetime,
+    missing: str | None = None,
 ) -> SubscriberStatus:
-    if health is not None and health.circuit_open_until and health.circuit_open_until > now:
+    if missing is not None:
+        status = "MISSING"  # nothing can be called: its events wait, pending
+    elif health is not None and health.circuit_open_until and health.circuit_open_until > now:
         status = "CIRCUIT_OPEN"
     elif health is not None and health.consecutive_failures > 0:
         status = "FAILING"
@@ -166,13 +212,16 @@ def _status(
         dead=counts.dead if counts else 0,
         oldest_pending_at=counts.oldest_pending_at if counts else None,
         average_latency_ms=(health.total_latency_ms // calls) if health and calls else None,
+        unavailable_reason=missing,
     )
 
 
-async def check_plugin(session: AsyncSession, tenant_id: uuid.UUID, name: str) -> str | None:
+async def check_plugin(
+    session: AsyncSession, tenant_id: uuid.UUID, name: str, plugins: PluginRegistry | None = None
+) -> str | None:
     """Build the tenant's instance and call its ``check_health`` under the call timeout;
     the error text, or ``None`` when the backend answered well."""
-    manifest = manifest_of(name)
+    manifest = manifest_of(name, plugins)
     box = sealer()
     installation = await storage.get_installation(session, tenant_id, name)
     if installation is None:

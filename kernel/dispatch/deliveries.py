@@ -132,7 +132,8 @@ async def fan_out(
     return len(rows)
 
 
-# Due deliveries whose subscriber is enabled and which no earlier undelivered event of
+# Due deliveries whose subscriber is enabled (and, for a plugin, installed in this
+# process) and which no earlier undelivered event of
 # the same aggregate precedes (order per aggregate: a dead letter blocks the events
 # after it until it is replayed). At most :per_tenant per tenant, so one tenant's backlog
 # cannot starve the others, and at most :per_subscriber per subscriber, so a hanging one
@@ -157,7 +158,8 @@ _CLAIM = sa.text(
         AND (
           EXISTS (SELECT 1 FROM store.plugin_installation i
                   WHERE i.tenant_id = d.tenant_id AND i.enabled
-                    AND d.subscriber = 'plugin:' || i.plugin)
+                    AND d.subscriber = 'plugin:' || i.plugin
+                    AND i.plugin = ANY(CAST(:installed AS text[])))
           OR EXISTS (SELECT 1 FROM store.webhook_endpoint w
                      WHERE w.tenant_id = d.tenant_id AND w.enabled
                        AND d.subscriber = 'webhook:' || w.id::text))
@@ -192,15 +194,19 @@ async def claim_due(
     lease: timedelta,
     batch: int,
     per_tenant: int,
+    installed_plugins: Sequence[str],
     per_subscriber: int = 1000,
     tenant_id: uuid.UUID | None = None,
     skip: Sequence[tuple[uuid.UUID, str]] = (),
 ) -> list[Claimed]:
     """Claim due deliveries (see ``_CLAIM``), leaving out the (tenant, subscriber) pairs
-    in ``skip`` (their circuit breaker is open)."""
+    in ``skip`` (their circuit breaker is open) and plugins not in ``installed_plugins``
+    (missing from this process: their deliveries wait, pending, without spending an
+    attempt, for a dispatcher that has the plugin)."""
     rows = await session.execute(
         _CLAIM,
         {
+            "installed": list(installed_plugins),
             "open_tenants": [t for t, _ in skip],
             "open_subscribers": [s for _, s in skip],
             "tenant": str(tenant_id) if tenant_id else None,

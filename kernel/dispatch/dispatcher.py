@@ -95,7 +95,9 @@ def _describe(error: BaseException) -> str:
 
 @dataclass
 class _Instance:
-    version: int
+    # (config_version, updated_at): an installation deleted and configured anew starts
+    # again at version 1, so the version alone could match a stale instance.
+    version: tuple[int, datetime]
     plugin: Plugin
 
 
@@ -340,9 +342,17 @@ class Dispatcher:
                 subscribers: dict[uuid.UUID, list[tuple[str, Sequence[str]]]] = {}
                 for installation in await storage.enabled_installations(session, tenants):
                     manifest = self.registry.get(installation.plugin)
-                    if manifest is not None and manifest.topics:
+                    if manifest is not None and installation.topics != tuple(manifest.topics):
+                        await storage.remember_topics(
+                            session, installation.tenant_id, manifest.name, manifest.topics
+                        )
+                    # A plugin missing from this platform (uninstalled, or failing to
+                    # load) still gets its events, by the topics it last had: they wait,
+                    # pending, until it is back or the tenant deletes the installation.
+                    topics = manifest.topics if manifest is not None else installation.topics
+                    if topics:
                         subscribers.setdefault(installation.tenant_id, []).append(
-                            (storage.plugin_subscriber(manifest.name), manifest.topics)
+                            (storage.plugin_subscriber(installation.plugin), topics)
                         )
                 for webhook in await storage.enabled_webhooks(session, tenants):
                     subscribers.setdefault(webhook.tenant_id, []).append(
@@ -367,6 +377,7 @@ class Dispatcher:
                 per_subscriber=self.settings.dispatch_subscriber_batch_size,
                 tenant_id=tenant_id,
                 skip=self.breakers.open_keys(),
+                installed_plugins=self.registry.names(),
             )
         if not claimed:
             return report
@@ -444,8 +455,9 @@ class Dispatcher:
 
     async def _instance(self, installation: storage.Installation) -> object:
         key = (installation.tenant_id, installation.plugin)
+        version = (installation.config_version, installation.updated_at)
         cached = self._instances.get(key)
-        if cached is not None and cached.version == installation.config_version:
+        if cached is not None and cached.version == version:
             return cached.plugin
         if cached is not None:
             # The tenant changed its settings. Calls still in flight use the old
@@ -469,7 +481,7 @@ class Dispatcher:
             )
         except Exception as error:
             return error
-        self._instances[key] = _Instance(installation.config_version, plugin)
+        self._instances[key] = _Instance(version, plugin)
         return plugin
 
     async def _close_later(self, plugin: Plugin) -> None:

@@ -53,6 +53,7 @@ from kernel.graphql.limits import (
     request_cost_error,
 )
 from kernel.graphql.plans.planner import ReadPlanner
+from kernel.plugins.registry import PluginRegistry
 from kernel.settings import Settings
 
 log = logging.getLogger("zhongtai.http")
@@ -175,10 +176,12 @@ class GraphQLEndpoint:
         authenticator: Authenticator,
         policies: PolicyStore,
         planner: ReadPlanner | None = None,
+        plugins: PluginRegistry | None = None,
     ) -> None:
         self.schema = schema
         # Known documents answered by one statement (kernel.graphql.plans); None: off.
         self.planner = planner
+        self._plugins = plugins
         self._settings = settings
         self._db = db
         self._authenticator = authenticator
@@ -288,6 +291,7 @@ class GraphQLEndpoint:
             sole_mutation=_is_sole_mutation(operation),
             policies=self._policies,
             settings=self._settings,
+            plugins=self._plugins,
         )
         started = time.perf_counter()
         result = await self._execute(

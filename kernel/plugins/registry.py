@@ -1,7 +1,9 @@
 """The registry of installed plugins, read from the ``zhongtai.plugins`` entry points.
 
 A broken distribution (import error, bad manifest) is recorded, not fatal: the platform
-keeps serving and the admin API shows the error.
+keeps serving, and the admin API shows the error (``pluginLoadErrors``, and a tenant's
+installation of it as ``MISSING`` with ``unavailableReason``). A plugin a tenant
+configured whose distribution is gone is ``MISSING`` too (decision 0120).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from functools import lru_cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 from kernel.plugins.manifest import PluginManifest
 
@@ -39,10 +41,27 @@ class PluginRegistry:
     def all(self) -> list[PluginManifest]:
         return sorted(self._manifests.values(), key=lambda m: m.name)
 
+    def names(self) -> list[str]:
+        """The plugins that loaded, by name."""
+        return sorted(self._manifests)
+
+    def unavailable_reason(self, name: str) -> str | None:
+        """Why a plugin a tenant configured cannot run here (``None`` when it can): its
+        distribution failed to load, or is not installed at all."""
+        if name in self._manifests:
+            return None
+        error = self.load_errors.get(name)
+        if error is not None:
+            return f"plugin {name!r} failed to load: {error}"
+        return f"plugin {name!r} is not installed on the platform"
+
     @classmethod
-    def from_entry_points(cls, group: str = ENTRY_POINT_GROUP) -> PluginRegistry:
+    def from_entry_points(
+        cls, group: str = ENTRY_POINT_GROUP, entries: Iterable[EntryPoint] | None = None
+    ) -> PluginRegistry:
+        """Load every entry point of ``group`` (or the ``entries`` given)."""
         registry = cls()
-        for entry in entry_points(group=group):
+        for entry in entry_points(group=group) if entries is None else entries:
             try:
                 loaded = entry.load()
                 manifest = (
@@ -59,7 +78,7 @@ class PluginRegistry:
                 registry.add(manifest)
             except Exception as error:  # a broken plugin must not stop the platform
                 log.warning("plugin %s failed to load: %s", entry.name, error)
-                registry.load_errors[entry.name] = f"{type(error).__name__}: {error}"
+                registry.load_errors[entry.name] = f"{type(error).__name__}: {error}"[:500]
         return registry
 
 

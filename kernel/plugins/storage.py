@@ -53,6 +53,9 @@ class Installation:
     config_version: int
     sealed_secrets: str | None
     updated_at: datetime
+    # The plugin's topics when last configured or enabled (None: never recorded); what
+    # the fan-out uses while the plugin is missing from the platform.
+    topics: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,7 @@ _installation_columns = (
     plugin_installation.c.sealed_secrets,
     plugin_installation.c.config_version,
     plugin_installation.c.updated_at,
+    plugin_installation.c.topics,
 )
 
 
@@ -101,6 +105,7 @@ def _installation(row: Any, sealer: Sealer | None = None) -> Installation:
         config_version=row.config_version,
         sealed_secrets=row.sealed_secrets,
         updated_at=row.updated_at,
+        topics=tuple(row.topics) if row.topics is not None else None,
     )
 
 
@@ -241,6 +246,7 @@ async def configure(
             sealed_secrets=sealed,
             config_version=1,
             sync_state={},
+            topics=list(manifest.topics),
             created_at=now,
             updated_at=now,
         )
@@ -250,6 +256,7 @@ async def configure(
                 "settings": public,
                 "sealed_secrets": sealed,
                 "config_version": plugin_installation.c.config_version + 1,
+                "topics": list(manifest.topics),
                 "updated_at": now,
             },
         )
@@ -271,11 +278,7 @@ async def set_enabled(
     current = await get_installation(session, tenant_id, manifest.name)
     if current is None:
         if not enabled:
-            raise UserInputError(
-                f"plugin {manifest.name!r} is not configured",
-                code="PLUGIN_NOT_CONFIGURED",
-                field=["input", "plugin"],
-            )
+            raise _not_configured(manifest.name)
         # A plugin whose settings all have defaults can be enabled straight away.
         current = await configure(session, tenant_id, manifest, {}, sealer)
     if enabled:
@@ -292,12 +295,82 @@ async def set_enabled(
         .values(
             enabled=enabled,
             config_version=plugin_installation.c.config_version + 1,
+            topics=list(manifest.topics),
             updated_at=datetime.now(UTC),
         )
     )
     found = await get_installation(session, tenant_id, manifest.name, sealer)
     assert found is not None
     return found
+
+
+def _not_configured(plugin: str) -> UserInputError:
+    return UserInputError(
+        f"plugin {plugin!r} is not configured",
+        code="PLUGIN_NOT_CONFIGURED",
+        field=["input", "plugin"],
+    )
+
+
+async def disable(
+    session: AsyncSession, tenant_id: uuid.UUID, plugin: str, sealer: Sealer | None = None
+) -> Installation:
+    """Disable an installation by name, whether or not its plugin is installed here (a
+    plugin whose distribution is gone can still be turned off). Its waiting deliveries
+    stay pending."""
+    updated = await session.scalar(
+        sa.update(plugin_installation)
+        .where(
+            plugin_installation.c.tenant_id == tenant_id,
+            plugin_installation.c.plugin == plugin,
+        )
+        .values(
+            enabled=False,
+            config_version=plugin_installation.c.config_version + 1,
+            updated_at=datetime.now(UTC),
+        )
+        .returning(plugin_installation.c.plugin)
+    )
+    if updated is None:
+        raise _not_configured(plugin)
+    found = await get_installation(session, tenant_id, plugin, sealer)
+    assert found is not None
+    return found
+
+
+async def delete_installation(session: AsyncSession, tenant_id: uuid.UUID, plugin: str) -> None:
+    """Remove a tenant's installation of a plugin (installed here or not) with its sealed
+    secrets, its cursors, its waiting and dead deliveries and its health."""
+    deleted = await session.scalar(
+        sa.delete(plugin_installation)
+        .where(
+            plugin_installation.c.tenant_id == tenant_id,
+            plugin_installation.c.plugin == plugin,
+        )
+        .returning(plugin_installation.c.plugin)
+    )
+    if deleted is None:
+        raise _not_configured(plugin)
+    subscriber = plugin_subscriber(plugin)
+    for table in (delivery, subscriber_health):
+        await session.execute(
+            sa.delete(table).where(table.c.tenant_id == tenant_id, table.c.subscriber == subscriber)
+        )
+
+
+async def remember_topics(
+    session: AsyncSession, tenant_id: uuid.UUID, plugin: str, topics: Sequence[str]
+) -> None:
+    """Record the topics of an installed plugin on its installation (for an installation
+    made before they were recorded, or a new version of the plugin)."""
+    await session.execute(
+        sa.update(plugin_installation)
+        .where(
+            plugin_installation.c.tenant_id == tenant_id,
+            plugin_installation.c.plugin == plugin,
+        )
+        .values(topics=list(topics))
+    )
 
 
 async def sync_state(session: AsyncSession, tenant_id: uuid.UUID, plugin: str) -> dict[str, Any]:

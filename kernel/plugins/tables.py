@@ -28,6 +28,9 @@ plugin_installation = sa.Table(
     sa.Column("config_version", sa.Integer, nullable=False),
     # Inbound sync cursors (source versions) the plugin keeps between pulls.
     sa.Column("sync_state", JSONB, nullable=False),
+    # The manifest's topics when last configured or enabled: events keep being fanned
+    # out (and wait) while the plugin is missing (store_0004, decision 0120).
+    sa.Column("topics", ARRAY(sa.String(100)), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )

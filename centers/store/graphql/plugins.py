@@ -35,6 +35,11 @@ class SubscriberStatus(Enum):
     FAILING = "FAILING"
     CIRCUIT_OPEN = "CIRCUIT_OPEN"
     IDLE = "IDLE"
+    MISSING = strawberry.enum_value(
+        "MISSING",
+        description="The plugin is not installed on the platform or failed to load: its "
+        "events wait, pending, until it is back or the installation is deleted.",
+    )
 
 
 @strawberry.type(description="Health and delivery metrics of one plugin or webhook.")
@@ -101,10 +106,25 @@ class AvailablePlugin:
         )
 
 
+@strawberry.type(
+    description="A plugin installed on the platform whose distribution failed to load."
+)
+class PluginLoadError:
+    plugin: str
+    error: str
+
+
 @strawberry.type(description="A plugin as this tenant configured it.")
 class PluginInstallation:
     plugin: str
     enabled: bool
+    available: bool = strawberry.field(
+        description="Whether the plugin is installed on the platform and loaded; when not, "
+        "its health is MISSING: disable or delete the installation, or have it reinstalled."
+    )
+    unavailable_reason: str | None = strawberry.field(
+        description="Why the plugin cannot run: not installed, or the error it failed to load with."
+    )
     settings: JSON = strawberry.field(description="Settings without the secret fields.")
     secrets_set: list[str] = strawberry.field(
         description="Secret fields that have a stored value (values are never returned)."
@@ -119,6 +139,8 @@ class PluginInstallation:
         return cls(
             plugin=value.plugin,
             enabled=value.enabled,
+            available=health.unavailable_reason is None,
+            unavailable_reason=health.unavailable_reason,
             settings=cast(JSON, dict(value.settings)),
             secrets_set=sorted(value.secrets_set),
             updated_at=value.updated_at,
@@ -175,9 +197,11 @@ class DeadLetter:
 
 
 async def _installation(context: RequestContext, value: storage.Installation) -> PluginInstallation:
-    statuses = await integrations.statuses(context.session, context.tenant_id)
+    statuses = await integrations.statuses(context.session, context.tenant_id, context.plugins)
     subscriber = storage.plugin_subscriber(value.plugin)
-    return PluginInstallation.of(value, integrations.status_of(statuses, subscriber))
+    return PluginInstallation.of(
+        value, integrations.status_of(statuses, subscriber, context.plugins)
+    )
 
 
 @strawberry.input
@@ -213,6 +237,17 @@ class DisablePluginInput:
 @strawberry.type
 class DisablePluginPayload:
     installation: PluginInstallation | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class DeletePluginInstallationInput:
+    plugin: str
+
+
+@strawberry.type
+class DeletePluginInstallationPayload:
+    deleted_plugin: str | None
     user_errors: list[UserError]
 
 
@@ -269,7 +304,15 @@ class ReplayDeadLettersPayload:
 class PluginQuery:
     @query(policy.READ_INTEGRATIONS, description="Plugins installed on the platform.")
     def available_plugins(self, info: Ctx) -> list[AvailablePlugin]:
-        return [AvailablePlugin.of(m) for m in integrations.registry().all()]
+        return [AvailablePlugin.of(m) for m in integrations.installed(info.context.plugins).all()]
+
+    @query(
+        policy.READ_INTEGRATIONS,
+        description="Plugins installed on the platform that failed to load, with the error.",
+    )
+    def plugin_load_errors(self, info: Ctx) -> list[PluginLoadError]:
+        errors = integrations.installed(info.context.plugins).load_errors
+        return [PluginLoadError(plugin=name, error=errors[name]) for name in sorted(errors)]
 
     @query(policy.READ_INTEGRATIONS, description="The tenant's configured plugins.")
     async def plugin_installations(self, info: Ctx) -> list[PluginInstallation]:
@@ -277,10 +320,13 @@ class PluginQuery:
         found = await storage.list_installations(
             context.session, context.tenant_id, integrations.sealer()
         )
-        statuses = await integrations.statuses(context.session, context.tenant_id)
+        statuses = await integrations.statuses(context.session, context.tenant_id, context.plugins)
         return [
             PluginInstallation.of(
-                i, integrations.status_of(statuses, storage.plugin_subscriber(i.plugin))
+                i,
+                integrations.status_of(
+                    statuses, storage.plugin_subscriber(i.plugin), context.plugins
+                ),
             )
             for i in found
         ]
@@ -289,7 +335,7 @@ class PluginQuery:
     async def webhooks(self, info: Ctx) -> list[Webhook]:
         context = info.context
         found = await storage.list_webhooks(context.session, context.tenant_id)
-        statuses = await integrations.statuses(context.session, context.tenant_id)
+        statuses = await integrations.statuses(context.session, context.tenant_id, context.plugins)
         return [
             Webhook.of(w, integrations.status_of(statuses, storage.webhook_subscriber(w.id)))
             for w in found
@@ -312,7 +358,7 @@ class PluginQuery:
     )
     async def delivery_health(self, info: Ctx) -> list[DeliveryHealth]:
         context = info.context
-        statuses = await integrations.statuses(context.session, context.tenant_id)
+        statuses = await integrations.statuses(context.session, context.tenant_id, context.plugins)
         return [DeliveryHealth.of(s) for s in statuses.values()]
 
 
@@ -342,7 +388,7 @@ class PluginMutation:
         done, errors = await attempt(
             context,
             lambda: integrations.configure_plugin(
-                context.session, context.tenant_id, input.plugin, input.settings
+                context.session, context.tenant_id, input.plugin, input.settings, context.plugins
             ),
         )
         return ConfigurePluginPayload(
@@ -359,7 +405,7 @@ class PluginMutation:
         done, errors = await attempt(
             context,
             lambda: integrations.set_plugin_enabled(
-                context.session, context.tenant_id, input.plugin, True
+                context.session, context.tenant_id, input.plugin, True, context.plugins
             ),
         )
         return EnablePluginPayload(
@@ -368,20 +414,40 @@ class PluginMutation:
 
     @mutation(
         policy.MANAGE_INTEGRATIONS,
-        description="Stop delivering to a plugin; its waiting events resume on enable. "
-        "Codes: UNKNOWN_PLUGIN, PLUGIN_NOT_CONFIGURED.",
+        description="Stop delivering to a plugin (installed on the platform or MISSING); "
+        "its waiting events resume on enable. Codes: PLUGIN_NOT_CONFIGURED.",
     )
     async def disable_plugin(self, info: Ctx, input: DisablePluginInput) -> DisablePluginPayload:
         context = info.context
         done, errors = await attempt(
             context,
             lambda: integrations.set_plugin_enabled(
-                context.session, context.tenant_id, input.plugin, False
+                context.session, context.tenant_id, input.plugin, False, context.plugins
             ),
         )
         return DisablePluginPayload(
             installation=await _installation(context, done) if done else None, user_errors=errors
         )
+
+    @mutation(
+        policy.MANAGE_INTEGRATIONS,
+        description="Delete the tenant's installation of a plugin (installed on the platform "
+        "or MISSING): its settings, sealed secrets, cursors, waiting and dead events and "
+        "health. Codes: PLUGIN_NOT_CONFIGURED.",
+    )
+    async def delete_plugin_installation(
+        self, info: Ctx, input: DeletePluginInstallationInput
+    ) -> DeletePluginInstallationPayload:
+        context = info.context
+
+        async def run() -> str:
+            await integrations.delete_plugin_installation(
+                context.session, context.tenant_id, input.plugin
+            )
+            return input.plugin
+
+        done, errors = await attempt(context, run)
+        return DeletePluginInstallationPayload(deleted_plugin=done, user_errors=errors)
 
     @mutation(
         policy.MANAGE_INTEGRATIONS,
@@ -465,4 +531,8 @@ class PluginMutation:
 
 
 async def _check(context: RequestContext, plugin: str) -> tuple[str | None]:
-    return (await integrations.check_plugin(context.session, context.tenant_id, plugin),)
+    return (
+        await integrations.check_plugin(
+            context.session, context.tenant_id, plugin, context.plugins
+        ),
+    )

@@ -27,7 +27,12 @@ async def test_a_pass_claims_at_most_the_tenant_share_and_reaches_every_tenant(
 
     async with db.unit_of_work() as session:
         claimed = await claim_due(
-            session, later(1), lease=timedelta(seconds=60), batch=1000, per_tenant=5
+            session,
+            later(1),
+            lease=timedelta(seconds=60),
+            batch=1000,
+            per_tenant=5,
+            installed_plugins=["scripted"],
         )
     ours = [c for c in claimed if c.tenant_id == tenant.id]
     theirs = [c for c in claimed if c.tenant_id == other_tenant.id]
@@ -50,6 +55,7 @@ async def test_a_pass_holds_at_most_the_subscriber_share_of_calls(
             lease=timedelta(seconds=60),
             batch=1000,
             per_tenant=50,
+            installed_plugins=["scripted"],
             per_subscriber=4,
             tenant_id=tenant.id,
         )

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from kernel import metrics, tracing
 from kernel.authn import Authenticator
 from kernel.authz.enforcers import PolicyStore
 from kernel.authz.permissions import Permission
@@ -70,6 +71,8 @@ def create_app(
 ) -> Starlette:
     """The ASGI app. ``plugins``: the plugin registry to serve (default: the installed
     entry points); a test passes one to stand for another installation."""
+    tracing.configure()  # from OTEL_* (docs/operations.md); off when none is set
+    metrics.configure(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -134,9 +137,19 @@ def create_app(
         app.state.dispatcher = dispatcher
         if settings.jobs_enabled:
             dispatcher.start()
+        # Several processes: each keeps its pool gauges in the shared metrics directory.
+        sampler = (
+            asyncio.create_task(metrics.sample_pool_forever(db))
+            if metrics.multiprocess_dir()
+            else None
+        )
         try:
             yield
         finally:
+            if sampler is not None:
+                sampler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sampler
             await dispatcher.stop()
             if background is not None:
                 stopping.set()  # the job running now finishes and commits
@@ -176,7 +189,7 @@ def create_app(
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
@@ -185,6 +198,13 @@ def create_app(
             Route("/subgraphs/{center}/graphql", subgraph, methods=["GET", "POST"]),
             *api.routes,
             *([graphiql_assets()] if settings.is_development else []),
+            *(
+                [Route("/metrics", metrics.metrics_endpoint, methods=["GET"])]
+                if settings.metrics_enabled
+                else []
+            ),
         ],
         lifespan=lifespan,
     )
+    tracing.add_asgi_middleware(app)
+    return app

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from kernel.embedded_postgres import start_embedded_postgres
 from kernel.rls import APP_ROLE, PLATFORM_ROLE
 from kernel.settings import Settings
+from kernel.tracing import current_traceparent
 
 # The tenant a transaction works for, read by Row-Level Security policies.
 TENANT_SETTING = "zhongtai.tenant_id"
@@ -35,6 +36,14 @@ _PLATFORM_KEY = "zhongtai_platform_scope"
 _SET_TENANT = sa.text(
     f"SELECT set_config('role', '{APP_ROLE}', true), "
     "set_config('zhongtai.tenant_id', :tenant, true)"
+)
+# With tracing on, the transaction also carries the W3C traceparent of the span that
+# began it: ``kernel.outbox_event.trace_parent`` defaults to it, so every event (however
+# it is inserted) remembers the operation that wrote it (kernel.tracing.delivery_span).
+_SET_TENANT_TRACED = sa.text(
+    f"SELECT set_config('role', '{APP_ROLE}', true), "
+    "set_config('zhongtai.tenant_id', :tenant, true), "
+    "set_config('zhongtai.traceparent', :traceparent, true)"
 )
 _SET_PLATFORM = sa.text(
     f"SELECT set_config('role', '{PLATFORM_ROLE}', true), "
@@ -199,7 +208,7 @@ async def bind_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
     session.info[_TENANT_KEY] = tenant_id
     session.info.pop(_PLATFORM_KEY, None)
     if session.in_transaction():
-        await session.execute(_SET_TENANT, {"tenant": str(tenant_id)})
+        await session.execute(*_tenant_settings(tenant_id))
 
 
 async def bind_platform(session: AsyncSession) -> None:
@@ -215,6 +224,13 @@ async def bind_platform(session: AsyncSession) -> None:
         await session.execute(_SET_PLATFORM)
 
 
+def _tenant_settings(tenant_id: uuid.UUID) -> tuple[sa.TextClause, dict[str, str]]:
+    traceparent = current_traceparent()
+    if traceparent is None:
+        return _SET_TENANT, {"tenant": str(tenant_id)}
+    return _SET_TENANT_TRACED, {"tenant": str(tenant_id), "traceparent": traceparent}
+
+
 def bound_tenant(session: AsyncSession) -> uuid.UUID | None:
     tenant: uuid.UUID | None = session.info.get(_TENANT_KEY)
     return tenant
@@ -226,7 +242,7 @@ def _apply_bound_tenant(
 ) -> None:
     tenant = session.info.get(_TENANT_KEY)
     if tenant is not None:
-        connection.execute(_SET_TENANT, {"tenant": str(tenant)})
+        connection.execute(*_tenant_settings(tenant))
     elif session.info.get(_PLATFORM_KEY):
         connection.execute(_SET_PLATFORM)
 

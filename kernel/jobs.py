@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kernel import metrics, tracing
 from kernel.db import Database, bind_tenant
 from kernel.ids import new_id
 
@@ -227,18 +228,22 @@ class JobRunner:
             if row is None:
                 return False
             tenant_id, job_id, kind, payload, attempts = row
-            await bind_tenant(session, tenant_id)
-            handler = self.handlers.get(kind)
-            error: str | None = None
-            if handler is None:
-                error = f"no handler for job kind {kind!r}"
-            else:
-                try:
-                    async with session.begin_nested():
-                        await handler(session, tenant_id, payload)
-                except Exception as exc:  # the job's effects roll back; it is retried
-                    log.exception("job %s (%s) failed", job_id, kind)
-                    error = f"{type(exc).__name__}: {exc}"[:2000]
+            with tracing.job_span(kind, tenant_id, job_id) as span:
+                await bind_tenant(session, tenant_id)
+                handler = self.handlers.get(kind)
+                error: str | None = None
+                if handler is None:
+                    error = f"no handler for job kind {kind!r}"
+                else:
+                    try:
+                        async with session.begin_nested():
+                            await handler(session, tenant_id, payload)
+                    except Exception as exc:  # the job's effects roll back; it is retried
+                        log.exception("job %s (%s) failed", job_id, kind)
+                        error = f"{type(exc).__name__}: {exc}"[:2000]
+                if error is not None:
+                    tracing.record_failure(span, error)
+                    metrics.JOB_FAILURES.labels(kind if handler else "unknown").inc()
             await session.execute(
                 sa.update(scheduled_job)
                 .where(scheduled_job.c.tenant_id == tenant_id, scheduled_job.c.id == job_id)

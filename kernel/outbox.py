@@ -34,6 +34,8 @@ outbox_event = sa.Table(
     sa.Column("payload", sa.JSON, nullable=False),
     sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+    # Filled by the column default from the transaction (migration kernel_0007).
+    sa.Column("trace_parent", sa.Text, nullable=True),
 )
 
 

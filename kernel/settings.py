@@ -5,11 +5,12 @@ Every setting is documented in ``docs/configuration.md``.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Only ever used when no secret is configured in development; production refuses it.
@@ -72,6 +73,23 @@ class Settings(BaseSettings):
     # Durable jobs (payment timeouts, reservation expiry) run in every server process.
     jobs_enabled: bool = True
     jobs_poll_seconds: float = 1.0
+
+    # /metrics (docs/operations.md): a scraper sends the token, or comes from a network
+    # listed in metrics_allow (CIDR); anyone else gets 403.
+    metrics_enabled: bool = True
+    metrics_token: SecretStr | None = None
+    metrics_allow: list[str] = ["127.0.0.1/32", "::1/128"]
+    # Tenants named in database-derived gauges (the N with the largest value); 0: none.
+    metrics_tenant_labels: int = 0
+    # Distinct operation names labelled per process; later ones count as "other".
+    metrics_operation_names: int = 200
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # ValueError names the bad one
+        return value
 
     @property
     def is_development(self) -> bool:

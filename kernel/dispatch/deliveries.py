@@ -42,6 +42,7 @@ class Claimed:
     occurred_at: datetime
     attempts: int
     payload: Mapping[str, Any]
+    trace_parent: str | None = None  # the writer's W3C traceparent (kernel.tracing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +183,7 @@ _CLAIM = sa.text(
       AND d.event_id = picked.event_id
       AND o.tenant_id = d.tenant_id AND o.id = d.event_id
     RETURNING d.tenant_id, d.subscriber, d.event_id, d.topic, d.aggregate_id,
-              d.occurred_at, d.attempts, o.payload
+              d.occurred_at, d.attempts, o.payload, o.trace_parent
     """
 )
 

@@ -27,6 +27,7 @@ from typing import cast
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kernel import metrics, tracing
 from kernel.db import Database
 from kernel.dispatch import deliveries
 from kernel.dispatch.deliveries import Claimed
@@ -520,25 +521,30 @@ class Dispatcher:
         )
         timeout = self.settings.plugin_call_timeout_seconds
         started = time.perf_counter()
-        try:
-            if isinstance(target, tuple):
-                url, secret = target
-                if not self.settings.allow_private_webhooks:
-                    await check_public(url)
-                await post_event(self._client(), url, secret, event, call_timeout=timeout)
-            else:
-                assert isinstance(target, Plugin)
-                result = await asyncio.wait_for(
-                    cast(Awaitable[object], target.handle_event(event)), timeout
-                )
-                if result is not None:
-                    raise TypeError(f"handle_event returned {type(result).__name__}, not None")
-        except TimeoutError:
-            self.breakers.record_failure(breaker_key)
-            return "failed", f"timed out after {timeout:g}s", _ms(started)
-        except Exception as error:  # a plugin's failure is data, never our crash
-            self.breakers.record_failure(breaker_key)
-            return "failed", _describe(error), _ms(started)
+        with tracing.delivery_span(
+            item.topic, item.subscriber, item.tenant_id, item.event_id, item.trace_parent
+        ) as span:
+            try:
+                if isinstance(target, tuple):
+                    url, secret = target
+                    if not self.settings.allow_private_webhooks:
+                        await check_public(url)
+                    await post_event(self._client(), url, secret, event, call_timeout=timeout)
+                else:
+                    assert isinstance(target, Plugin)
+                    result = await asyncio.wait_for(
+                        cast(Awaitable[object], target.handle_event(event)), timeout
+                    )
+                    if result is not None:
+                        raise TypeError(f"handle_event returned {type(result).__name__}, not None")
+            except TimeoutError:
+                self.breakers.record_failure(breaker_key)
+                tracing.record_failure(span, f"timed out after {timeout:g}s")
+                return "failed", f"timed out after {timeout:g}s", _ms(started)
+            except Exception as error:  # a plugin's failure is data, never our crash
+                self.breakers.record_failure(breaker_key)
+                tracing.record_failure(span, _describe(error))
+                return "failed", _describe(error), _ms(started)
         self.breakers.record_success(breaker_key)
         return "delivered", None, _ms(started)
 
@@ -561,6 +567,7 @@ class Dispatcher:
                 continue
             delta = health.setdefault(key, deliveries.HealthDelta(item.tenant_id, item.subscriber))
             if outcome.kind == "delivered":
+                metrics.DELIVERY_ATTEMPTS.labels("delivered").inc()
                 report.delivered += 1
                 delivered.append(item)
                 delta.add(True, outcome.latency_ms, None, now)
@@ -571,7 +578,9 @@ class Dispatcher:
             if attempts >= self.settings.dispatch_max_attempts:
                 retry_at = None
                 report.dead += 1
+                metrics.DELIVERY_ATTEMPTS.labels("dead").inc()
             else:
+                metrics.DELIVERY_ATTEMPTS.labels("failed").inc()
                 delay = backoff_delay(
                     attempts,
                     self.settings.dispatch_backoff_base_seconds,

@@ -36,6 +36,7 @@ from graphql import (
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from kernel import metrics, tracing
 from kernel.authn import Authenticator
 from kernel.authz.enforcers import PolicyStore
 from kernel.authz.permissions import Permission
@@ -259,6 +260,7 @@ class GraphQLEndpoint:
         prepared = self._prepare(query)
         if prepared.document is None:
             refused = {"errors": [format_error(e, request_id) for e in prepared.errors]}
+            metrics.record_refusals(refused["errors"])
             return json_response(refused, status=refused_status, media_type=media_type)
         operation = get_operation_ast(prepared.document, operation_name)
         if operation is None:
@@ -274,12 +276,14 @@ class GraphQLEndpoint:
         bad_input = variables_error(variables)
         if bad_input is not None:
             refused = {"errors": [format_error(bad_input, request_id)]}
+            metrics.record_refusals(refused["errors"])
             return json_response(refused, status=refused_status, media_type=media_type)
         too_costly = request_cost_error(
             self.schema, prepared.document, operation, variables, self._settings.max_query_cost
         )
         if too_costly is not None:
             refused = {"errors": [format_error(too_costly, request_id)]}
+            metrics.record_refusals(refused["errors"])
             return json_response(refused, status=refused_status, media_type=media_type)
 
         policy = await self._policies.for_tenant(principal.tenant_id)
@@ -294,24 +298,28 @@ class GraphQLEndpoint:
             plugins=self._plugins,
         )
         started = time.perf_counter()
-        result = await self._execute(
-            prepared.document, operation, variables, operation_name, context
-        )
+        name = operation.name.value if operation.name else None
+        with tracing.operation_span(operation.operation.value, name, principal.tenant_id):
+            result = await self._execute(
+                prepared.document, operation, variables, operation_name, context
+            )
         context.record_denials()
         # Execution started, so ``data`` is always present (null when the root failed).
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [format_error(e, request_id) for e in result.errors]
+        seconds = time.perf_counter() - started
         codes = [e["extensions"]["code"] for e in body.get("errors", [])]
+        metrics.record_operation(operation.operation.value, name, seconds, codes)
         log.info(
             "%s %s",
             operation.operation.value,
-            operation.name.value if operation.name else "anonymous",
+            name or "anonymous",
             extra={
                 "request_id": request_id,
                 "tenant_id": principal.tenant_id,
                 "subject": principal.subject,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "duration_ms": round(seconds * 1000, 2),
                 "error_codes": codes,
             },
         )
@@ -394,6 +402,7 @@ class GraphQLEndpoint:
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> Response:
+        metrics.record_refusal(code)
         return json_response(
             {"errors": [{"message": message, "extensions": {"code": code, **(extra or {})}}]},
             status=status,

@@ -55,6 +55,7 @@ from graphql import (
 from graphql.execution import Executor, create_source_event_stream, execute_root_selection_set
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from kernel import metrics
 from kernel.authn import Authenticator, Principal
 from kernel.authz.enforcers import PolicyStore
 from kernel.authz.permissions import Requirement
@@ -328,6 +329,8 @@ class SubscriptionEndpoint:
             raise _Close(4400, "Too many operations on this socket")
         task = asyncio.create_task(self._run(websocket, caller, operation_id, payload))
         operations[operation_id] = task
+        metrics.SUBSCRIPTIONS_OPEN.inc()
+        task.add_done_callback(lambda _done: metrics.SUBSCRIPTIONS_OPEN.dec())
         task.add_done_callback(
             lambda done: (
                 operations.pop(operation_id, None) if operations.get(operation_id) is done else None

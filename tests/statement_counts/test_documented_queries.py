@@ -2,7 +2,8 @@
 the page (Saleor's ``count_queries``).
 
 Every query of ``docs/tour.md`` (run as the role its ``# as:`` line names, with the
-variables the tour gives it), of ``docs/api.md`` and of the README is sent twice with
+variables the tour gives it), of ``docs/api.md``, of the README and of the read bench
+(``bench/read_pages.py``: the pages of issue 18) is sent twice with
 every ``first:`` of the document set to 5, then to 50, on a brand where every such list
 holds more than 5 items (``conftest.py``). Both must send exactly the count below.
 
@@ -18,6 +19,7 @@ says which field, and the test fails as soon as that is fixed, so the mark goes.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from dataclasses import dataclass
@@ -51,6 +53,12 @@ EXPECTED: dict[str, int] = {
     "api.md orders page": 2,
     # README.md (the curl example)
     "README stores and products": 4,
+    # bench/read_pages.py (make bench-read), the pages of issue 18
+    "bench menu": 2,
+    "bench orders (staff)": 2,
+    "bench orders (customer)": 2,
+    "bench product detail": 8,
+    "bench order detail": 9,
 }
 # Queries whose count grows with the page today: name -> the field to blame.
 GROWS_WITH_PAGE: dict[str, str] = {}
@@ -63,6 +71,34 @@ class Documented:
     query: str
     step: Step | None  # the tour step (its variables), None outside the tour
     expect: str | None = None  # the error code the page shows
+    variables: tuple[tuple[str, str], ...] = ()  # outside the tour: (variable, captured key)
+
+
+# The read bench's pages (bench/read_pages.py): constant -> (name, role, variables).
+BENCH_PAGES = {
+    "MENU": ("bench menu", "tenant_admin", (("store", "storeId"),)),
+    "ORDERS": ("bench orders (staff)", "tenant_admin", ()),
+    "PRODUCT_DETAIL": (
+        "bench product detail",
+        "tenant_admin",
+        (("id", "productId"), ("store", "storeId")),
+    ),
+    "ORDER_DETAIL": ("bench order detail", "tenant_admin", (("id", "orderId"),)),
+}
+
+
+def bench_queries() -> dict[str, str]:
+    """The page queries of the read bench, read from its source (not imported: it is a
+    script with its own imports)."""
+    tree = ast.parse((ROOT / "bench" / "read_pages.py").read_text(encoding="utf-8"))
+    return {
+        node.targets[0].id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id in BENCH_PAGES
+        and isinstance(node.value, ast.Constant)
+    }
 
 
 def documented() -> list[Documented]:
@@ -85,6 +121,12 @@ def documented() -> list[Documented]:
     found.append(
         Documented("README stores and products", "tenant_admin", json.loads(f'"{readme[0]}"'), None)
     )
+    bench = bench_queries()
+    assert set(bench) == set(BENCH_PAGES), "bench/read_pages.py: a page query was renamed"
+    for constant, (name, role, variables) in BENCH_PAGES.items():
+        found.append(Documented(name, role, bench[constant], None, variables=variables))
+    # The bench reads the orders page as a customer too (only their own orders).
+    found.append(Documented("bench orders (customer)", "customer", bench["ORDERS"], None))
     return found
 
 
@@ -100,6 +142,13 @@ async def _captured(brand: Brand) -> dict[str, Any]:
                 body = await gql(brand.client, await brand.token(step.role), step.query)
                 brand.captured.update(CAPTURE[step.name](body["data"]))
         brand.captured["orderId"] = brand.ids["Order"][0]
+        body = await gql(
+            brand.client,
+            await brand.token("tenant_admin"),
+            "query($id: ID!) { sku(id: $id) { product { id } } }",
+            {"id": brand.captured["skuBeefRegular"]},
+        )
+        brand.captured["productId"] = body["data"]["sku"]["product"]["id"]
     return brand.captured
 
 
@@ -115,7 +164,12 @@ def _items(value: Any) -> int:
 async def _count(brand: Brand, page: Documented, first: int) -> tuple[int, int]:
     """(statements sent, list items answered) at ``first``."""
     query = PAGE_SIZE.sub(f"first: {first}", page.query)
-    variables = _variables(page.step, await _captured(brand)) if page.step else None
+    captured = await _captured(brand)
+    variables = (
+        _variables(page.step, captured)
+        if page.step
+        else {name: captured[key] for name, key in page.variables}
+    )
     token = await brand.token(page.role)
     await gql(brand.client, token, query, variables)  # warm: policy, prepared statements
     with statements_sent(brand.runtime.db) as statements:

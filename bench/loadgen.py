@@ -35,6 +35,7 @@ local threads = {}
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("thread_id", #threads)  -- 1, 2, …: for request() bodies unique across threads
 end
 
 function init(args)
@@ -130,7 +131,17 @@ def lua_script(
     request_lua: str = "",
 ) -> str:
     """The Lua script for one kind of request. ``request_lua`` may define wrk's
-    ``request()`` to build each request itself (e.g. a unique idempotency key)."""
+    ``request()`` to build each request itself, e.g. a unique idempotency key per
+    request (each wrk thread has its own Lua state; ``thread_id`` tells them apart)::
+
+        local n = 0
+        function request()
+          n = n + 1
+          local key = string.format("bench-%d-%d", thread_id, n)
+          return wrk.format(nil, nil, nil, string.format(BODY, key))
+        end
+
+    It must not define ``setup``, ``init``, ``response`` or ``done`` (this script's)."""
     lines = [f"wrk.method = {_lua_string(method)}"]
     if body is not None:
         lines.append(f"wrk.body = {_lua_string(body)}")

@@ -6,7 +6,9 @@
    plus 60 orders placed through the API (40 by staff at the till, 20 by the demo
    customer); ``large`` is a brand with 200 products / 600 SKUs / 20 stores and
    100,000 orders written with ``generate_series`` (``bench/large_tenant.py``);
-3. the real server (``zhongtai serve``) on a free loopback port;
+3. the real server (``zhongtai serve``) on a free loopback port, as it ships (known reads
+   compiled, decision 0150) and then with ``ZHONGTAI_COMPILED_READS=false`` (the generic
+   path alone; ``--paths`` picks one);
 4. for every page and size: the GraphQL answer and the raw twin's JSON must be equal
    (else the bench fails: the two sides would not do the same work); then ``wrk`` drives
    the page over HTTP with ``--connections`` keep-alive connections for ``--duration``
@@ -60,7 +62,6 @@ from schema.demo import DEV_CUSTOMER, seed_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT / ".zhongtai" / "bench"
-NIL = "00000000-0000-0000-0000-000000000000"
 CHANNEL = "MINI_PROGRAM"
 SMALL_STAFF_ORDERS = 40
 SMALL_CUSTOMER_ORDERS = 20

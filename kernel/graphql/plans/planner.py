@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -107,4 +107,4 @@ class ReadPlanner:
             await context.finish(commit=False)
             return None
         self.served += 1
-        return ExecutionResult(data=json.loads(text))
+        return ExecutionResult(data=orjson.loads(text))

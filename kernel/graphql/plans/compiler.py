@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -28,9 +28,12 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    VariableNode,
 )
 from graphql.execution.values import VariableValues, get_argument_values
 from graphql.type.definition import get_named_type
@@ -76,19 +79,47 @@ def cursor_sql(alias: str) -> str:
     return f"rtrim(translate(encode({raw}, 'base64'), '+/', '-_'), '=')"
 
 
+def _uses_variables(value: Any) -> bool:
+    """Whether a field's arguments (or a value within them) refer to a variable."""
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, FieldNode):
+        return any(_uses_variables(a.value) for a in value.arguments or ())
+    if isinstance(value, ListValueNode):
+        return any(_uses_variables(v) for v in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_uses_variables(f.value) for f in value.fields)
+    return False
+
+
+class _Arguments:
+    """A field's argument values: computed once when the document spells them all out,
+    else per request from the variables."""
+
+    def __init__(self, field_def: GraphQLField, node: FieldNode) -> None:
+        self.field_def, self.node = field_def, node
+        self.constant: dict[str, Any] | None = (
+            None if _uses_variables(node) else get_argument_values(field_def, node, None)
+        )
+
+    def of(self, variables: VariableValues) -> dict[str, Any]:
+        if self.constant is not None:
+            return self.constant
+        return get_argument_values(self.field_def, self.node, variables)
+
+
 @dataclass(frozen=True, slots=True)
 class _Site:
     """A field with arguments: its parameters are bound per request, in order."""
 
-    field_def: GraphQLField
-    node: FieldNode
+    arguments: _Arguments
     mapping: WithArgs
 
 
 @dataclass(frozen=True, slots=True)
 class _Root:
     field_def: GraphQLField
-    node: FieldNode
+    arguments: _Arguments
     root_map: RootMap
     alias: str
     # ObjectRoot: the object over ``alias``. ConnectionRoot: the connection's keys, each
@@ -98,6 +129,12 @@ class _Root:
     connection: Sequence[tuple[str, str]] = ()
     edge: Sequence[tuple[str, str]] = ()
     page_info: Sequence[tuple[str, str]] = ()
+    # The statement text per shape of the request's filters (they hold their $n).
+    texts: dict[tuple[Any, ...], str] = field(default_factory=dict)
+
+    @property
+    def wants_previous(self) -> bool:
+        return any(value == "hasPreviousPage" for _, value in self.page_info)
 
 
 _PAGE_FIELDS = {"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"}
@@ -109,6 +146,7 @@ class Plan:
     def __init__(self, sites: Sequence[_Site], roots: Sequence[tuple[str, _Root | str]]) -> None:
         self._sites = sites
         self._roots = roots  # a string: a constant (``__typename``)
+        self._texts: dict[tuple[str, ...], str] = {}
 
     def bind(
         self, context: RequestContext, variables: VariableValues
@@ -117,30 +155,32 @@ class Plan:
         (an authorization outcome other than a clean allow, an argument it refuses)."""
         values: list[Any] = [context.tenant_id]
         for site in self._sites:
-            args = get_argument_values(site.field_def, site.node, variables)
+            args = site.arguments.of(variables)
             if site.mapping.allowed is not None and not site.mapping.allowed(context, args):
                 return None
             values.extend(param.value(args) for param in site.mapping.params)
         binder = Binder(values)
-        parts: list[tuple[str, str]] = []
-        for key, root in self._roots:
-            if isinstance(root, str):
-                parts.append((key, root))
-                continue
-            sql = _bind_root(root, context, variables, binder)
+        parts: list[str] = []
+        for _, root in self._roots:
+            sql = root if isinstance(root, str) else _bind_root(root, context, variables, binder)
             if sql is None:
                 return None
-            parts.append((key, sql))
-        return f"SELECT {object_sql(parts)}::text", values
+            parts.append(sql)
+        shape = tuple(parts)
+        text = self._texts.get(shape)
+        if text is None:
+            pairs = [(key, sql) for (key, _), sql in zip(self._roots, parts, strict=True)]
+            text = self._texts[shape] = f"SELECT {object_sql(pairs)}::text"
+        return text, values
 
 
 def _bind_root(
     root: _Root, context: RequestContext, variables: VariableValues, bind: Binder
 ) -> str | None:
-    args = get_argument_values(root.field_def, root.node, variables)
+    args = root.arguments.of(variables)
     if not root_allowed(context, root.field_def, args):
         return None
-    alias, root_map = root.alias, root.root_map
+    root_map = root.root_map
     if isinstance(root_map, ConnectionRoot):
         try:
             page = page_request(args["first"], args.get("after"))
@@ -150,23 +190,62 @@ def _bind_root(
     found = root_map.scope(context, args, bind)
     if found is None:
         return None
-    conditions = [f"{alias}.tenant_id = $1::uuid"]
-    conditions.extend(c.replace("{row}", alias) for c in found.conditions)
     if isinstance(root_map, ObjectRoot):
-        where = " AND ".join(conditions)
-        return f"(SELECT {root.body} FROM {root_map.table} {alias} WHERE {where} LIMIT 1)"
-    direction, reverse = ("ASC", "DESC") if root_map.ascending else ("DESC", "ASC")
-    if after is not None:
-        conditions.append(f"{alias}.id {'>' if root_map.ascending else '<'} {bind(after, 'uuid')}")
-    rows, shown = f"{alias}_rows", f"{alias}_page"
+        key: tuple[Any, ...] = tuple(found.conditions)
+        text = root.texts.get(key)
+        if text is None:
+            text = root.texts[key] = _object_text(root, found.conditions)
+        return text
+    # The page's parameters, always in this order (the text's placeholders follow it).
+    extra = [bind(after, "uuid")] if after is not None else []
     first = bind(page.limit - 1, "int")
+    previous = bind(page.after is not None, "boolean") if root.wants_previous else ""
+    limit = bind(page.limit, "int")
+    key = (tuple(found.conditions), *extra, first, previous, limit)
+    text = root.texts.get(key)
+    if text is None:
+        text = root.texts[key] = _connection_text(
+            root, found.conditions, extra, first, previous, limit
+        )
+    return text
+
+
+def _where(alias: str, conditions: Sequence[str]) -> str:
+    return " AND ".join(
+        [f"{alias}.tenant_id = $1::uuid", *(c.replace("{row}", alias) for c in conditions)]
+    )
+
+
+def _object_text(root: _Root, conditions: Sequence[str]) -> str:
+    assert isinstance(root.root_map, ObjectRoot)
+    alias = root.alias
+    where = _where(alias, conditions)
+    return f"(SELECT {root.body} FROM {root.root_map.table} {alias} WHERE {where} LIMIT 1)"
+
+
+def _connection_text(
+    root: _Root,
+    conditions: Sequence[str],
+    after: Sequence[str],
+    first: str,
+    previous: str,
+    limit: str,
+) -> str:
+    root_map = root.root_map
+    assert isinstance(root_map, ConnectionRoot)
+    alias = root.alias
+    direction, reverse = ("ASC", "DESC") if root_map.ascending else ("DESC", "ASC")
+    where = _where(alias, conditions)
+    if after:
+        where += f" AND {alias}.id {'>' if root_map.ascending else '<'} {after[0]}"
+    rows, shown = f"{alias}_rows", f"{alias}_page"
     cursor = cursor_sql(alias)
     page_info: list[tuple[str, str]] = []
     for key, value in root.page_info:
         if value == "hasNextPage":
             value = f"((SELECT count(*) FROM {rows}) > {first})"
         elif value == "hasPreviousPage":
-            value = bind(page.after is not None, "boolean")
+            value = previous
         elif value == "startCursor":
             value = (
                 f"(SELECT {cursor} FROM {shown} {alias} ORDER BY {alias}.id {direction} LIMIT 1)"
@@ -185,8 +264,6 @@ def _bind_root(
         elif value == "pageInfo":
             value = object_sql(page_info)
         parts.append((key, value))
-    where = " AND ".join(conditions)
-    limit = bind(page.limit, "int")
     return (
         f"(WITH {rows} AS MATERIALIZED (SELECT * FROM {root_map.table} {alias} "
         f"WHERE {where} ORDER BY {alias}.id {direction} LIMIT {limit}), "
@@ -237,7 +314,7 @@ class Compiler:
             raise Unplannable("a root object without selections")
         if isinstance(root_map, ObjectRoot):
             body = self._object(root_map.type_name, node.selection_set, alias)
-            return _Root(field_def, node, root_map, alias, body)
+            return _Root(field_def, _Arguments(field_def, node), root_map, alias, body)
         connection_type = get_named_type(field_def.type)
         if not isinstance(connection_type, GraphQLObjectType):
             raise Unplannable("a connection is an object")
@@ -282,7 +359,9 @@ class Compiler:
                         raise Unplannable(f"page info field {part_name}")
             else:
                 raise Unplannable(f"connection field {name}")
-        return _Root(field_def, node, root_map, alias, "", connection, edge, page_info)
+        return _Root(
+            field_def, _Arguments(field_def, node), root_map, alias, "", connection, edge, page_info
+        )
 
     def _object(self, type_name: str, selection_set: SelectionSetNode, alias: str) -> str:
         """The JSON object of the selections on row ``alias`` of ``type_name``."""
@@ -301,7 +380,7 @@ class Compiler:
             if field_map is None or field_def is None:
                 raise Unplannable(f"{type_name}.{name} is not mapped")
             if isinstance(field_map, WithArgs):
-                self._sites.append(_Site(field_def, node, field_map))
+                self._sites.append(_Site(_Arguments(field_def, node), field_map))
                 first = len(self._params()) + 2 - len(field_map.params)
                 placeholders = [
                     f"${first + n}::{p.sql_type}" for n, p in enumerate(field_map.params)

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+import tempfile
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -152,6 +153,10 @@ def _serve(
     if workers > 1:
         if composition.asgi_factory is None:
             raise SystemExit("this composition cannot run several workers")
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # The workers count in files there, and whichever answers /metrics reports
+            # every series once, summed (kernel.metrics; docs/operations.md#metrics).
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="zhongtai-metrics-")
         # Worker processes import the app by name and build it from the environment.
         uvicorn.run(composition.asgi_factory, factory=True, workers=workers, **options)  # type: ignore[arg-type]
     else:

@@ -420,3 +420,44 @@ def test_serve_with_two_workers_answers_and_stops_gracefully(fleet: Fleet, tmp_p
     # Both worker processes finished their application shutdown.
     log = (tmp_path / "workers.log").read_text(errors="replace")
     assert log.count("Application shutdown complete.") == 2, log
+
+
+def _metric(text: str, name: str, **labels: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    return 0.0
+
+
+def test_serve_with_two_workers_reports_each_metric_once(fleet: Fleet, tmp_path: Path) -> None:
+    """Whichever worker answers /metrics, it reports both workers' counts, summed."""
+    port = _free_port()
+    env = {**_environment(fleet.url), "ZHONGTAI_DB_POOL_TOTAL": "6"}
+    server = _start(
+        tmp_path,
+        "metrics",
+        ["serve", "--port", str(port), "--workers", "2", "--no-background"],
+        env,
+    )
+    try:
+        _wait_ready(port, server)
+        for _ in range(12):  # spread over both workers by the kernel's accept queue
+            refused = httpx.post(
+                f"http://127.0.0.1:{port}/graphql", json={"query": "{ __typename }"}
+            )
+            assert refused.status_code == 401
+        for _ in range(6):
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+            assert text.count("# TYPE zhongtai_db_pool_connections_limit gauge") == 1
+            refusals = _metric(
+                text, "zhongtai_graphql_errors_total", operation_type="none", code="UNAUTHENTICATED"
+            )
+            assert refusals == 12
+            # Each worker's pool is 3 connections (6 shared by 2), summed over live workers.
+            assert _metric(text, "zhongtai_db_pool_connections_limit") == 6
+    finally:
+        codes = _stop([("metrics", server)])
+    _assert_stopped_cleanly("api", codes["metrics"], tmp_path / "metrics.log")

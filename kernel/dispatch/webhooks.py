@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import re
 import time
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ TOPIC_HEADER = "Zhongtai-Topic"
 TIMESTAMP_HEADER = "Zhongtai-Timestamp"
 SIGNATURE_HEADER = "Zhongtai-Signature"
 DEFAULT_TOLERANCE_SECONDS = 300
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -45,15 +47,22 @@ def verify(
     tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
     now: float | None = None,
 ) -> bool:
-    """Whether a received webhook is authentic and fresh (receivers use this)."""
+    """Whether a received webhook is authentic and fresh (receivers use this). Header
+    names in any case; never raises on malformed headers (docs/plugins.md has the same
+    check for receivers without zhongtai, tested against this one)."""
     lowered = {k.lower(): v for k, v in headers.items()}
     timestamp = lowered.get(TIMESTAMP_HEADER.lower(), "")
     signature = lowered.get(SIGNATURE_HEADER.lower(), "")
-    if not timestamp.isdigit():
+    # ASCII digits only: str.isdigit() accepts "²", which int() refuses.
+    if not _TIMESTAMP.fullmatch(timestamp):
         return False
     if abs((now if now is not None else time.time()) - int(timestamp)) > tolerance_seconds:
         return False
-    return hmac.compare_digest(sign(secret, int(timestamp), body), signature)
+    # Over the timestamp exactly as received, like the sender's; bytes, because
+    # compare_digest refuses str with non-ASCII characters.
+    message = timestamp.encode() + b"." + body
+    expected = "v1=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
 
 
 async def check_public(url: str) -> None:

@@ -162,3 +162,20 @@ async def test_production_dispatcher_refuses_a_webhook_that_resolves_to_loopback
         health.last_error
         == "PluginError: webhook host 'localhost' resolves to a non-public address"
     )
+
+
+def test_malformed_headers_are_refused_never_raised() -> None:
+    body = b'{"id":"1"}'
+    now = int(time.time())
+    good = sign("s3cret", now, body)
+    for timestamp, signature in [
+        ("²", good),  # isdigit() yet not int()
+        ("١٧٠٠٠٠٠٠٠٠", good),  # Arabic-Indic digits
+        (f" {now}", good),
+        (str(now), "v1=é" + good[4:]),  # non-ASCII: compare_digest(str, str) raises
+        (str(now), ""),
+        ("", good),
+    ]:
+        headers = {"zhongtai-timestamp": timestamp, "zhongtai-signature": signature}
+        assert verify("s3cret", headers, body) is False, (timestamp, signature)
+    assert verify("s3cret", {"ZHONGTAI-TIMESTAMP": str(now), "zhongtai-signature": good}, body)

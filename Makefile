@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SDL    := schema/sdl
 
-.PHONY: install run test lint format typecheck contracts sdl docs compose-check graphiql graphiql-check bench bench-flash bench-read wrk lock ci clean
+.PHONY: install run run-federated supergraph test lint format typecheck contracts sdl docs compose-check graphiql graphiql-check bench bench-flash bench-read wrk lock ci clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "zhongtai needs Python 3.11+ (set PYTHON=python3.11)")'
@@ -65,6 +65,22 @@ graphiql-check:
 	@out=$$(mktemp -d) && node tools/graphiql/build.mjs $$out && \
 	  diff -r $(GRAPHIQL_ASSETS) $$out >/dev/null && echo "GraphiQL assets match tools/graphiql/package-lock.json" || \
 	  { echo "$(GRAPHIQL_ASSETS) differs from what tools/graphiql builds: run 'make graphiql' and commit it"; exit 1; }
+
+## Compose the subgraph SDLs into schema/sdl/supergraph.graphql for Hive Gateway, with the
+## subgraphs where `make run-federated` serves them (127.0.0.1:4001…, one per subgraph).
+supergraph: install
+	npm ci --prefix tools/composition --silent --no-audit --no-fund
+	SUBGRAPH_URLS='$(shell $(BIN)/python -c "import json; from schema.federated import default_subgraph_urls; print(json.dumps(default_subgraph_urls()))")' \
+	  node tools/composition/compose.mjs $(SDL)
+
+## The federated deployment on the demo data: a process per subgraph, a worker, and Hive
+## Gateway on http://127.0.0.1:4000/graphql (needs Node 20).
+run-federated: install
+	npm ci --prefix tools/composition --silent --no-audit --no-fund
+	npm ci --prefix deploy/gateway --silent --no-audit --no-fund
+	$(BIN)/zhongtai migrate
+	$(BIN)/zhongtai seed-demo
+	$(BIN)/python -m schema.federated
 
 ## Regenerate the generated parts of the docs (permission tables).
 docs: install

@@ -112,7 +112,11 @@ def create_app(
             db=db,
             policies=policies,
             composed=endpoint(api.composed, planner),
-            subgraphs={name: endpoint(schema) for name, schema in api.subgraphs.items()},
+            subgraphs={
+                name: endpoint(schema)
+                for name, schema in api.subgraphs.items()
+                if not settings.serve_subgraphs or name in settings.serve_subgraphs
+            },
             jobs=jobs,
             plugins=plugins,
             subscriptions=SubscriptionEndpoint(
@@ -189,12 +193,26 @@ def create_app(
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    unknown = set(settings.serve_subgraphs) - set(api.subgraphs)
+    if unknown:
+        raise ValueError(
+            f"no subgraph {', '.join(sorted(unknown))}; there are {', '.join(sorted(api.subgraphs))}"
+        )
+    # A subgraph service (`serve --subgraph`) answers its subgraphs only; the composed
+    # API is the gateway's to serve.
+    composed_routes: list[BaseRoute] = (
+        []
+        if settings.serve_subgraphs
+        else [
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql_ws),
+        ]
+    )
     app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql_ws),
+            *composed_routes,
             Route("/subgraphs/{center}/graphql", subgraph, methods=["GET", "POST"]),
             *api.routes,
             *([graphiql_assets()] if settings.is_development else []),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import tempfile
@@ -123,8 +124,17 @@ def _serve(
     *,
     workers: int = 1,
     background: bool = True,
+    subgraphs: Sequence[str] = (),
 ) -> None:
     import uvicorn
+
+    if subgraphs:
+        known = composition.subgraph_sdls()
+        unknown = sorted(set(subgraphs) - set(known))
+        if unknown:
+            raise SystemExit(f"no subgraph {', '.join(unknown)}; there are {', '.join(known)}")
+        os.environ["ZHONGTAI_SERVE_SUBGRAPHS"] = json.dumps(list(subgraphs))
+        settings = settings.model_copy(update={"serve_subgraphs": list(subgraphs)})
 
     if not background:
         # Read by every worker process this server starts (they load their settings).
@@ -135,7 +145,7 @@ def _serve(
         os.environ["ZHONGTAI_DB_POOL_SIZE"] = str(share)
         os.environ["ZHONGTAI_DB_MAX_OVERFLOW"] = "0"
         settings = settings.model_copy(update={"db_pool_size": share, "db_max_overflow": 0})
-    if settings.is_development:
+    if settings.is_development and not subgraphs:
         print(
             f"GraphiQL:  http://{host}:{port}/graphql  — send the header "
             '{"Authorization": "Bearer <token>"} with the dev token printed by '
@@ -186,6 +196,11 @@ def build_parser(extra: Sequence[Command] = ()) -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="API worker processes sharing the port"
     )
     serve.add_argument(
+        "--subgraph",
+        default="",
+        help="serve only these subgraphs, comma-separated (e.g. order,stock), behind a gateway",
+    )
+    serve.add_argument(
         "--no-background",
         action="store_true",
         help="serve requests only; jobs and deliveries run in `zhongtai worker`",
@@ -234,6 +249,7 @@ def run_cli(composition: Composition, argv: Sequence[str] | None = None) -> int:
             args.port,
             workers=args.workers,
             background=not args.no_background,
+            subgraphs=[name.strip() for name in args.subgraph.split(",") if name.strip()],
         )
     elif args.command == "worker":
         _work(settings, composition)

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # Connections all worker processes of one `serve --workers N` may hold together:
     # each gets total // N (no overflow). Unset: each gets pool size + overflow.
     db_pool_total: int | None = None
+    # `serve --subgraph order,stock`: serve these subgraphs only, behind a gateway.
+    serve_subgraphs: list[str] = []
     # LISTEN (policy changes, live order events) needs a session of its own, which a
     # PgBouncer in transaction mode cannot give: point this at PostgreSQL directly.
     listen_database_url: str | None = None

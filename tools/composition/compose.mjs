@@ -45,6 +45,17 @@ const isFed2Link = (d) =>
 const hasFed2Link = (doc) =>
   doc.definitions.some((def) => /^Schema(Definition|Extension)$/.test(def.kind) && def.directives?.some(isFed2Link));
 
+// Where the gateway finds each subgraph: SUBGRAPH_URLS='{"order": "http://…/subgraphs/order/graphql"}'
+// (make run-federated and the federation test pass their ports); others keep a placeholder.
+let subgraphUrls = {};
+try {
+  subgraphUrls = JSON.parse(process.env.SUBGRAPH_URLS ?? '{}');
+} catch (e) {
+  fail(`SUBGRAPH_URLS is not JSON: ${e.message}`);
+}
+// SUPERGRAPH_OUT: where to write the supergraph (default <dir>/supergraph.graphql).
+const supergraphPath = process.env.SUPERGRAPH_OUT ?? join(dir, 'supergraph.graphql');
+
 const services = files.map((file) => {
   const name = basename(file, '.graphql');
   const path = join(subgraphDir, file);
@@ -54,7 +65,7 @@ const services = files.map((file) => {
       console.error(`note: ${path} has no federation v2 @link; composing it as Federation 2`);
       sdl = `${FED2_LINK}\n\n${sdl}`;
     }
-    return { name, url: `http://localhost/subgraphs/${name}/graphql`, typeDefs: parse(sdl) };
+    return { name, url: subgraphUrls[name] ?? `http://localhost/subgraphs/${name}/graphql`, typeDefs: parse(sdl) };
   } catch (e) {
     return fail(`${path}: ${e.message}`);
   }
@@ -63,7 +74,7 @@ const services = files.map((file) => {
 // --- compose ------------------------------------------------------------------------------
 const result = composeServices(services);
 if (result.errors) {
-  rmSync(join(dir, 'supergraph.graphql'), { force: true }); // no stale supergraph from an earlier run
+  rmSync(supergraphPath, { force: true }); // no stale supergraph from an earlier run
   console.error(`composition failed with ${result.errors.length} error(s):`);
   for (const error of result.errors) {
     console.error(`\n[${error.extensions?.code ?? 'UNKNOWN'}] ${error.message}`);
@@ -71,7 +82,7 @@ if (result.errors) {
   process.exit(1);
 }
 console.error(`composition: ${result.hints.length} hint(s)`);
-writeFileSync(join(dir, 'supergraph.graphql'), result.supergraphSdl + '\n');
+writeFileSync(supergraphPath, result.supergraphSdl + '\n');
 
 // --- the API schema a gateway serves --------------------------------------------------------
 // toAPISchema() drops join__/link__ types and directives, every other core feature

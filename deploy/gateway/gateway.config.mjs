@@ -1,0 +1,20 @@
+// Hive Gateway configuration for zhongtai (docs/deploy.md#federated-deployment).
+//
+//   npx hive-gateway supergraph <supergraph.graphql> --port 4000
+//
+// Every request is authenticated by the subgraphs themselves (zero trust): the gateway
+// forwards the caller's credentials and request id to every subgraph it calls, and
+// nothing else.
+import { defineConfig } from '@graphql-hive/gateway';
+
+const FORWARDED = ['authorization', 'x-api-key', 'x-request-id'];
+
+export const gatewayConfig = defineConfig({
+  propagateHeaders: {
+    fromClientToSubgraphs: ({ request }) =>
+      Object.fromEntries(FORWARDED.map((name) => [name, request.headers.get(name) ?? undefined])),
+  },
+  // The subgraphs enforce depth, cost and rate limits per request; the gateway adds none.
+  landingPage: false,
+  graphiql: false,
+});

@@ -141,6 +141,43 @@ class RequestSession(AsyncSession):
         async with self._statement_lock:
             return await super().scalar(*args, **kwargs)
 
+    # Everything else that reaches the connection takes its turn too: SQLAlchemy's
+    # asyncpg adapter serializes its own statements, but neither BEGIN/COMMIT/ROLLBACK
+    # nor the statements ``kernel.prepared`` sends beside it, and asyncpg refuses a
+    # second operation while one is in progress ("cannot switch to state 12").
+
+    async def get(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._statement_lock:
+            return await super().get(*args, **kwargs)
+
+    async def get_one(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._statement_lock:
+            return await super().get_one(*args, **kwargs)
+
+    async def flush(self, *args: Any, **kwargs: Any) -> None:
+        async with self._statement_lock:
+            await super().flush(*args, **kwargs)
+
+    async def refresh(self, *args: Any, **kwargs: Any) -> None:
+        async with self._statement_lock:
+            await super().refresh(*args, **kwargs)
+
+    async def merge(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._statement_lock:
+            return await super().merge(*args, **kwargs)
+
+    async def delete(self, *args: Any, **kwargs: Any) -> None:
+        async with self._statement_lock:
+            await super().delete(*args, **kwargs)
+
+    async def commit(self) -> None:
+        async with self._statement_lock:
+            await super().commit()
+
+    async def rollback(self) -> None:
+        async with self._statement_lock:
+            await super().rollback()
+
     @asynccontextmanager
     async def driver_connection(self) -> AsyncIterator[Any]:
         """The asyncpg connection of this session's transaction, under the statement lock.

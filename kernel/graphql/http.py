@@ -7,7 +7,6 @@ of work that commits only when the operation produced no error.
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import time
@@ -27,7 +26,6 @@ from graphql import (
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
-    execute,
     get_operation_ast,
     parse,
     specified_rules,
@@ -44,6 +42,7 @@ from kernel.context import RequestContext
 from kernel.db import Database, is_unavailable
 from kernel.errors import UnauthenticatedError
 from kernel.graphql.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE, format_error
+from kernel.graphql.execution import execute_settled
 from kernel.graphql.graphiql import GRAPHIQL_HTML
 from kernel.graphql.inputs import NoNulInLiterals, variables_error
 from kernel.graphql.limits import (
@@ -156,6 +155,13 @@ async def read_params(request: Request, max_bytes: int) -> GraphQLParams:
 class _Prepared:
     document: DocumentNode | None
     errors: Sequence[GraphQLError]
+
+
+def _lost_database(error: GraphQLError) -> bool:
+    original: BaseException | None = error.original_error
+    while isinstance(original, GraphQLError):
+        original = original.original_error
+    return original is not None and is_unavailable(original)
 
 
 def _is_sole_mutation(operation: OperationDefinitionNode) -> bool:
@@ -306,8 +312,14 @@ class GraphQLEndpoint:
         context.record_denials()
         # Execution started, so ``data`` is always present (null when the root failed).
         body: dict[str, Any] = {"data": result.data}
-        if result.errors:
-            body["errors"] = [format_error(e, request_id) for e in result.errors]
+        errors = list(result.errors or ())
+        lost = next((e for e in errors if _lost_database(e)), None)
+        if lost is not None:
+            # The transaction is gone: the other fields' errors are its echoes, and
+            # whatever data was read belongs to an operation to be retried whole.
+            body, errors = {"data": None}, [lost]
+        if errors:
+            body["errors"] = [format_error(e, request_id) for e in errors]
         seconds = time.perf_counter() - started
         codes = [e["extensions"]["code"] for e in body.get("errors", [])]
         metrics.record_operation(operation.operation.value, name, seconds, codes)
@@ -347,14 +359,9 @@ class GraphQLEndpoint:
                 if self.planner is not None
                 else None
             )
-            outcome = compiled or execute(
-                self.schema,
-                document,
-                context_value=context,
-                variable_values=variables,
-                operation_name=operation_name,
+            result = compiled or await execute_settled(
+                self.schema, document, variables, operation_name, context
             )
-            result = await outcome if inspect.isawaitable(outcome) else outcome
             if not result.errors and not context.rollback_only:
                 await context.finish(commit=True)
                 committed = True

@@ -52,7 +52,7 @@ from graphql import (
     specified_rules,
     validate,
 )
-from graphql.execution import Executor, create_source_event_stream, execute_root_selection_set
+from graphql.execution import Executor, create_source_event_stream
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from kernel import metrics
@@ -63,6 +63,7 @@ from kernel.context import RequestContext
 from kernel.db import Database
 from kernel.errors import UnauthenticatedError
 from kernel.graphql.errors import format_error
+from kernel.graphql.execution import execute_settled
 from kernel.graphql.fields import StoreArg, field_metadata
 from kernel.graphql.inputs import NoNulInLiterals, variables_error
 from kernel.graphql.limits import (
@@ -490,11 +491,11 @@ class SubscriptionEndpoint:
     ) -> dict[str, Any]:
         context = await self._context(principal, request_id)
         try:
-            built = Executor.build(self.schema, document, event, context, variables, operation_name)
-            if isinstance(built, list):
-                return {"errors": [format_error(e, request_id) for e in built]}
-            outcome = execute_root_selection_set(built)
-            result = await outcome if inspect.isawaitable(outcome) else outcome
+            result = await execute_settled(
+                self.schema, document, variables, operation_name, context, root=event
+            )
+            if result.data is None and result.errors and not result.errors[0].path:
+                return {"errors": [format_error(e, request_id) for e in result.errors]}
         finally:
             context.record_denials()
             await context.finish(commit=False)

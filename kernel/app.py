@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from graphql import GraphQLSchema
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -222,7 +224,38 @@ def create_app(
                 else []
             ),
         ],
+        middleware=[cors_middleware(settings)],
         lifespan=lifespan,
     )
     tracing.add_asgi_middleware(app)
     return app
+
+
+# What a browser client sends and may read (decision 0101).
+CORS_REQUEST_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "x-api-key",
+    "x-request-id",
+    "traceparent",
+    "tracestate",
+]
+CORS_EXPOSED_HEADERS = ["x-request-id", "retry-after"]
+
+
+def cors_middleware(settings: Settings) -> Middleware:
+    """CORS for browser front ends on other origins: the configured origins only (any
+    origin in development unless configured; none in test and production unless
+    configured). Credentials are bearer tokens and API keys, never cookies, so no
+    ``Access-Control-Allow-Credentials``. Preflights of other origins are refused."""
+    return Middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_origin_regex=settings.cors_allowed_origin_regex,
+        allow_methods=["GET", "POST"],
+        allow_headers=CORS_REQUEST_HEADERS,
+        expose_headers=CORS_EXPOSED_HEADERS,
+        allow_credentials=False,
+        max_age=settings.cors_max_age_seconds,
+    )

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     max_request_bytes: int = 1_048_576
     # Most ``_entities`` representations one request may ask a subgraph for.
     max_entity_representations: int = 1000
+    # Browser origins allowed to call the API (CORS), e.g. ["https://shop.example.com"].
+    # None: any origin in development, none in test and production.
+    cors_allowed_origins: list[str] | None = None
+    # Also allowed: origins matching this regular expression (e.g. every store's
+    # sub-domain, "https://[a-z0-9-]+\\.shop\\.example\\.com").
+    cors_allowed_origin_regex: str | None = None
+    cors_max_age_seconds: int = 600
     # None: introspection only in development.
     introspection: bool | None = None
 
@@ -96,6 +103,12 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def cors_origins(self) -> list[str]:
+        if self.cors_allowed_origins is not None:
+            return self.cors_allowed_origins
+        return ["*"] if self.is_development else []
 
     @property
     def introspection_enabled(self) -> bool:

@@ -29,6 +29,7 @@ from kernel.authz.permissions import Permission
 from kernel.authz.stores import StorePermissions
 from kernel.db import Database, create_engine, resolve_database_url
 from kernel.dispatch import Dispatcher
+from kernel.graphql.documents import DocumentStore
 from kernel.graphql.graphiql import graphiql_assets
 from kernel.graphql.http import GraphQLEndpoint
 from kernel.graphql.plans.maps import SqlMap
@@ -91,6 +92,8 @@ def create_app(
         policies.start_listening()
         authenticator = Authenticator(settings)
 
+        documents = DocumentStore(settings.persisted_queries_capacity)
+
         def endpoint(schema: GraphQLSchema, planner: ReadPlanner | None = None) -> GraphQLEndpoint:
             return GraphQLEndpoint(
                 schema,
@@ -100,6 +103,7 @@ def create_app(
                 policies=policies,
                 planner=planner,
                 plugins=plugins,
+                documents=documents,
             )
 
         planner = (

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = 1_048_576
     # Most ``_entities`` representations one request may ask a subgraph for.
     max_entity_representations: int = 1000
+    # Automatic persisted queries: documents kept by hash per process (0: APQ off,
+    # every hash misses and clients send the full query).
+    persisted_queries_capacity: int = 2000
     # Browser origins allowed to call the API (CORS), e.g. ["https://shop.example.com"].
     # None: any origin in development, none in test and production.
     cors_allowed_origins: list[str] | None = None

@@ -41,6 +41,12 @@ from kernel.authz.permissions import Permission
 from kernel.context import RequestContext
 from kernel.db import Database, is_unavailable
 from kernel.errors import UnauthenticatedError
+from kernel.graphql.documents import (
+    PERSISTED_QUERY_NOT_FOUND,
+    DocumentRefused,
+    DocumentStore,
+    persisted_query,
+)
 from kernel.graphql.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE, format_error
 from kernel.graphql.execution import execute_settled
 from kernel.graphql.graphiql import GRAPHIQL_HTML
@@ -93,7 +99,7 @@ class RequestRefused(Exception):
 class GraphQLParams:
     """The GraphQL-over-HTTP request parameters, checked for shape."""
 
-    query: str
+    query: str | None  # None: named by extensions.persistedQuery
     variables: dict[str, Any] | None
     operation_name: str | None
     extensions: dict[str, Any] | None
@@ -146,6 +152,8 @@ async def read_params(request: Request, max_bytes: int) -> GraphQLParams:
         raise RequestRefused(400, "operationName must be a string")
     if extensions is not None and not isinstance(extensions, dict):
         raise RequestRefused(400, "extensions must be an object")
+    if query is None and extensions is not None and "persistedQuery" in extensions:
+        return GraphQLParams(None, variables, name, extensions)
     if not isinstance(query, str) or not query.strip():
         raise RequestRefused(400, "query must be a non-empty string")
     return GraphQLParams(query, variables, name, extensions)
@@ -184,8 +192,11 @@ class GraphQLEndpoint:
         policies: PolicyStore,
         planner: ReadPlanner | None = None,
         plugins: PluginRegistry | None = None,
+        documents: DocumentStore | None = None,
     ) -> None:
         self.schema = schema
+        # Documents by hash (APQ), shared by every endpoint of the process.
+        self.documents = documents or DocumentStore(settings.persisted_queries_capacity)
         # Known documents answered by one statement (kernel.graphql.plans); None: off.
         self.planner = planner
         self._plugins = plugins
@@ -259,15 +270,27 @@ class GraphQLEndpoint:
             )
 
         params = await read_params(request, self._settings.max_request_bytes)
-        query, variables, operation_name = params.query, params.variables, params.operation_name
+        variables, operation_name = params.variables, params.operation_name
         # A request error (GraphQL-over-HTTP): 400 when the client understands it, else 200.
         refused_status = 400 if media_type == GRAPHQL_RESPONSE else 200
+        try:
+            persisted = persisted_query(params.extensions)
+            query = self.documents.resolve(params.query, persisted)
+        except DocumentRefused as refused_document:
+            if refused_document.code == PERSISTED_QUERY_NOT_FOUND:
+                # Not 400: Apollo's link stops using APQ for good on a 400.
+                status = 404 if media_type == GRAPHQL_RESPONSE else 200
+            else:
+                status = 400
+            return self._error(status, refused_document.message, refused_document.code, media_type)
 
         prepared = self._prepare(query)
         if prepared.document is None:
             refused = {"errors": [format_error(e, request_id) for e in prepared.errors]}
             metrics.record_refusals(refused["errors"])
             return json_response(refused, status=refused_status, media_type=media_type)
+        if persisted is not None and params.query is not None:
+            self.documents.register(persisted.sha256, query)  # checked, parsed, valid
         operation = get_operation_ast(prepared.document, operation_name)
         if operation is None:
             return self._error(400, "operation not found or ambiguous", "BAD_REQUEST", media_type)

@@ -426,55 +426,28 @@ async def price(
     store_id = placement.store_id
     if await store_api.get_store(session, tenant_id, store_id) is None:
         raise UserInputError("store not found", code="STORE_NOT_FOUND", field=["input", "storeId"])
-    sku_ids = list({line.sku_id for line in placement.lines})
-    skus = await product_api.get_skus(session, tenant_id, sku_ids)
-    for index, line in enumerate(placement.lines):
-        if line.sku_id not in skus:
-            raise UserInputError(
-                "SKU not found", code="SKU_NOT_FOUND", field=["input", "lines", str(index), "skuId"]
-            )
-    prices = await product_api.quote_prices(
-        session, tenant_id, sku_ids, channel=placement.channel, store_id=store_id, known=skus
-    )
-    unit = {
-        sku_id: prices[sku_id].price if sku_id in prices else skus[sku_id].price
-        for sku_id in sku_ids
-    }
-    currency = unit[placement.lines[0].sku_id].currency
-    if any(unit[line.sku_id].currency != currency for line in placement.lines):
-        raise UserInputError(
-            "lines are priced in different currencies",
-            code="MIXED_CURRENCIES",
-            field=["input", "lines"],
-        )
-    products = await product_api.get_products(
-        session, tenant_id, list({s.product_id for s in skus.values()})
-    )
-    request = promotion_api.PricingRequest(
-        store_id=store_id,
-        channel=placement.channel,
-        member_id=placement.member_id,
-        coupon_codes=placement.coupon_codes,
-        points_to_redeem=placement.points_to_redeem,
-        currency=currency,
-        at=datetime.now(UTC),
-        order_type=placement.order_type,
-        group_buy_activity_id=placement.group_activity_id,
-        lines=tuple(
-            promotion_api.PricingLine(
-                sku_id=line.sku_id,
-                product_id=skus[line.sku_id].product_id,
-                category_id=(
-                    products[skus[line.sku_id].product_id].category_id
-                    if skus[line.sku_id].product_id in products
-                    else None
-                ),
-                quantity=line.quantity,
-                unit_price=unit[line.sku_id].amount,
-            )
-            for line in placement.lines
+    # One builder for priceCart, previewOrder and placeOrder (promotion.carts): channel
+    # and store prices, categories for category-scoped activities.
+    cart = await promotion_api.pricing_request(
+        session,
+        tenant_id,
+        promotion_api.Cart(
+            store_id=store_id,
+            channel=placement.channel,
+            member_id=placement.member_id,
+            coupon_codes=placement.coupon_codes,
+            points_to_redeem=placement.points_to_redeem,
+            at=datetime.now(UTC),
+            order_type=placement.order_type,
+            group_buy_activity_id=placement.group_activity_id,
+            lines=tuple(
+                promotion_api.CartLine(sku_id=line.sku_id, quantity=line.quantity)
+                for line in placement.lines
+            ),
         ),
     )
+    request, skus, currency = cart.request, cart.skus, cart.request.currency
+    unit = {line.sku_id: line.unit_price for line in request.lines}
     quote = (
         await promotion_api.commit_quote(session, tenant_id, request, order_id)
         if order_id is not None
@@ -502,7 +475,7 @@ async def price(
     )
     drafts = [
         amounts.DraftLine(
-            unit_price=unit[line.sku_id].amount,
+            unit_price=unit[line.sku_id],
             quantity=line.quantity,
             split_key=source[line.sku_id][0],
             store_id=source[line.sku_id][1],

@@ -8,7 +8,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from centers.promotion import pricing, repository, service
+from centers.promotion import carts, pricing, repository, service
+from centers.promotion.carts import Cart, CartLine, PricedCart
 from centers.promotion.dto import (
     AllocationSource,
     GroupBuyTerms,
@@ -28,10 +29,13 @@ from centers.promotion.dto import (
 
 __all__ = [
     "AllocationSource",
+    "Cart",
+    "CartLine",
     "GroupBuyTerms",
     "ImportOutcome",
     "LineAllocation",
     "PriceQuote",
+    "PricedCart",
     "PricedLine",
     "PricingLine",
     "PricingRequest",
@@ -47,6 +51,7 @@ __all__ = [
     "get_activity",
     "group_buy_terms",
     "import_activity",
+    "pricing_request",
     "quote",
     "release_for_order",
 ]
@@ -132,6 +137,14 @@ async def group_buy_terms(
         group_minutes=details.rules.group_minutes,
         ends_at=info.ends_at,
     )
+
+
+async def pricing_request(session: AsyncSession, tenant_id: uuid.UUID, cart: Cart) -> PricedCart:
+    """The pricing request of a cart, as ``priceCart`` builds it: each line at its SKU's
+    channel and store price, with its product and category. ``previewOrder`` and
+    ``placeOrder`` build theirs here too, so all three price a cart alike. Raises
+    ``UserInputError``: ``SKU_NOT_FOUND``, ``MIXED_CURRENCIES``."""
+    return await carts.pricing_request(session, tenant_id, cart)
 
 
 async def quote(session: AsyncSession, tenant_id: uuid.UUID, request: PricingRequest) -> PriceQuote:

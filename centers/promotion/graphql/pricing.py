@@ -9,9 +9,8 @@ import strawberry
 from strawberry import Info
 
 from centers.member import api as member_api
-from centers.product import api as product_api
-from centers.promotion import policy, pricing
-from centers.promotion.dto import AllocationSource, PriceQuote, PricingLine, PricingRequest
+from centers.promotion import carts, policy, pricing
+from centers.promotion.dto import AllocationSource, PriceQuote, PricingRequest
 from kernel.context import RequestContext
 from kernel.errors import UserInputError
 from kernel.graphql.fields import query
@@ -161,45 +160,27 @@ async def _request(context: RequestContext, input: PriceCartInput) -> tuple[Pric
                 code="INVALID_QUANTITY",
                 field=["input", "lines", str(index), "quantity"],
             )
-    skus = await product_api.get_skus(context.session, context.tenant_id, sku_ids)
-    lines: list[PricingLine] = []
-    currencies: set[str] = set()
-    for index, (sku_id, line) in enumerate(zip(sku_ids, input.lines, strict=True)):
-        sku = skus.get(sku_id)
-        if sku is None:
-            raise UserInputError(
-                "sku not found", code="SKU_NOT_FOUND", field=["input", "lines", str(index), "skuId"]
-            )
-        currencies.add(sku.price.currency)
-        lines.append(
-            PricingLine(
-                sku_id=sku_id,
-                product_id=sku.product_id,
-                category_id=None,
-                quantity=line.quantity,
-                unit_price=sku.price.amount,
-            )
-        )
-    if len(currencies) != 1:
-        raise UserInputError(
-            "the cart mixes currencies", code="MIXED_CURRENCIES", field=["input", "lines"]
-        )
     at = input.at or datetime.now(UTC)
     if at.utcoffset() is None:
         raise UserInputError(
             "at needs a time zone offset", code="INVALID_TIME", field=["input", "at"]
         )
-    currency = currencies.pop()
-    request = PricingRequest(
+    cart = carts.Cart(
         store_id=parse_id(input.store_id, ["input", "storeId"]),
         channel=input.channel,
         member_id=await _member(context, input.member_id),
         coupon_codes=tuple(input.coupon_codes),
         points_to_redeem=input.points_to_redeem,
-        currency=currency,
         at=at,
-        lines=tuple(lines),
+        lines=tuple(
+            carts.CartLine(sku_id=sku_id, quantity=line.quantity)
+            for sku_id, line in zip(sku_ids, input.lines, strict=True)
+        ),
     )
+    # The same request previewOrder and placeOrder build: channel/store prices, categories.
+    priced = await carts.pricing_request(context.session, context.tenant_id, cart)
+    request = priced.request
+    currency = request.currency
     return request, currency
 
 

@@ -1,0 +1,106 @@
+"""A cart as the pricing engine sees it: one builder for every price a buyer is shown.
+
+``priceCart`` (this center), ``previewOrder`` and ``placeOrder`` (the order center) all
+turn their cart into a ``PricingRequest`` here, so they price the same lines the same way:
+each SKU at its channel and store price (the product center's most specific price set,
+the list price when none is set), with its product and category so category-scoped
+activities apply. docs/pricing.md promises that the three agree; this is why they do.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from centers.product import api as product_api
+from centers.promotion.dto import PricingLine, PricingRequest
+from kernel.errors import UserInputError
+
+
+@dataclass(frozen=True, slots=True)
+class CartLine:
+    sku_id: uuid.UUID
+    quantity: int  # > 0, checked by the caller
+
+
+@dataclass(frozen=True, slots=True)
+class Cart:
+    """What a buyer wants priced, as every entry point receives it."""
+
+    store_id: uuid.UUID
+    channel: str
+    member_id: uuid.UUID | None
+    coupon_codes: tuple[str, ...]
+    points_to_redeem: int
+    at: datetime
+    lines: tuple[CartLine, ...]  # at least one
+    order_type: str = "STANDARD"
+    group_buy_activity_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PricedCart:
+    """The engine's request for a cart, and the SKUs it read (the order center keeps them)."""
+
+    request: PricingRequest
+    skus: dict[uuid.UUID, product_api.SkuInfo]
+
+
+async def pricing_request(session: AsyncSession, tenant_id: uuid.UUID, cart: Cart) -> PricedCart:
+    """Build the pricing request of ``cart``: three reads (SKUs, channel/store prices
+    reusing them, products for categories). Raises ``UserInputError``: ``SKU_NOT_FOUND``
+    (field ``["input", "lines", i, "skuId"]``), ``MIXED_CURRENCIES``."""
+    sku_ids = list(dict.fromkeys(line.sku_id for line in cart.lines))
+    skus = await product_api.get_skus(session, tenant_id, sku_ids)
+    for index, line in enumerate(cart.lines):
+        if line.sku_id not in skus:
+            raise UserInputError(
+                "SKU not found", code="SKU_NOT_FOUND", field=["input", "lines", str(index), "skuId"]
+            )
+    prices = await product_api.quote_prices(
+        session, tenant_id, sku_ids, channel=cart.channel, store_id=cart.store_id, known=skus
+    )
+    unit = {
+        sku_id: prices[sku_id].price if sku_id in prices else skus[sku_id].price
+        for sku_id in sku_ids
+    }
+    currency = unit[cart.lines[0].sku_id].currency
+    if any(unit[line.sku_id].currency != currency for line in cart.lines):
+        raise UserInputError(
+            "lines are priced in different currencies",
+            code="MIXED_CURRENCIES",
+            field=["input", "lines"],
+        )
+    products = await product_api.get_products(
+        session, tenant_id, list(dict.fromkeys(s.product_id for s in skus.values()))
+    )
+
+    def category(sku_id: uuid.UUID) -> uuid.UUID | None:
+        product = products.get(skus[sku_id].product_id)
+        return product.category_id if product is not None else None
+
+    request = PricingRequest(
+        store_id=cart.store_id,
+        channel=cart.channel,
+        member_id=cart.member_id,
+        coupon_codes=cart.coupon_codes,
+        points_to_redeem=cart.points_to_redeem,
+        currency=currency,
+        at=cart.at,
+        order_type=cart.order_type,
+        group_buy_activity_id=cart.group_buy_activity_id,
+        lines=tuple(
+            PricingLine(
+                sku_id=line.sku_id,
+                product_id=skus[line.sku_id].product_id,
+                category_id=category(line.sku_id),
+                quantity=line.quantity,
+                unit_price=unit[line.sku_id].amount,
+            )
+            for line in cart.lines
+        ),
+    )
+    return PricedCart(request=request, skus=skus)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from kernel import metrics, tracing
@@ -27,17 +29,19 @@ from kernel.authn import Authenticator
 from kernel.authz.enforcers import PolicyStore
 from kernel.authz.permissions import Permission
 from kernel.authz.stores import StorePermissions
-from kernel.db import Database, create_engine, resolve_database_url
+from kernel.db import Database, create_engine, is_unavailable, resolve_database_url
 from kernel.dispatch import Dispatcher
 from kernel.graphql.documents import DocumentStore
 from kernel.graphql.graphiql import graphiql_assets
-from kernel.graphql.http import GraphQLEndpoint
+from kernel.graphql.http import RETRY_AFTER_UNAVAILABLE, GraphQLEndpoint
 from kernel.graphql.plans.maps import SqlMap
 from kernel.graphql.plans.planner import ReadPlanner
 from kernel.graphql.subscriptions import SubscriptionEndpoint
 from kernel.jobs import JobHandler, JobRunner
 from kernel.plugins.registry import PluginRegistry
 from kernel.settings import Settings
+
+log = logging.getLogger("zhongtai.app")
 
 
 @dataclass(frozen=True)
@@ -228,11 +232,48 @@ def create_app(
                 else []
             ),
         ],
-        middleware=[cors_middleware(settings)],
+        middleware=[cors_middleware(settings), Middleware(JsonErrors)],
         lifespan=lifespan,
     )
     tracing.add_asgi_middleware(app)
     return app
+
+
+class JsonErrors:
+    """Whatever a route did not answer itself (callbacks, hooks) gets a JSON body, never
+    Starlette's plain-text 500; a lost database is a retryable 503, as on /graphql."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as error:
+            if started:
+                raise
+            path = scope.get("path", "")
+            if is_unavailable(error):
+                log.warning("database unavailable on %s: %s", path, error)
+                response = JSONResponse(
+                    {"error": "unavailable; retry later"},
+                    status_code=503,
+                    headers={"Retry-After": RETRY_AFTER_UNAVAILABLE},
+                )
+            else:
+                log.error("unhandled error on %s", path, exc_info=error)
+                response = JSONResponse({"error": "internal error"}, status_code=500)
+            await response(scope, receive, send)
 
 
 # What a browser client sends and may read (decision 0101).

@@ -209,3 +209,13 @@ async def test_an_unreachable_database_answers_unavailable(
             _assert_unavailable(response)
             ready = await c.get("/ready")
             assert ready.status_code == 503
+            # Routes outside GraphQL (a provider's callback, a plugin's hook) too: a
+            # JSON 503 the sender retries, not a plain-text 500.
+            for path in (
+                f"/callbacks/payment/sandbox/{tenant.id}",
+                f"/hooks/store/plugins/erp-rest/{tenant.id}",
+            ):
+                outside = await c.post(path, content=b"{}")
+                assert outside.status_code == 503, (path, outside.text)
+                assert outside.headers["retry-after"].isdigit()
+                assert outside.json() == {"error": "unavailable; retry later"}

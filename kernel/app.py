@@ -31,7 +31,7 @@ from kernel.authz.permissions import Permission
 from kernel.authz.stores import StorePermissions
 from kernel.db import Database, create_engine, is_unavailable, resolve_database_url
 from kernel.dispatch import Dispatcher
-from kernel.graphql.documents import DocumentStore
+from kernel.graphql.documents import DocumentStore, load_manifest
 from kernel.graphql.graphiql import graphiql_assets
 from kernel.graphql.http import RETRY_AFTER_UNAVAILABLE, GraphQLEndpoint
 from kernel.graphql.plans.maps import SqlMap
@@ -96,9 +96,14 @@ def create_app(
         policies.start_listening()
         authenticator = Authenticator(settings)
 
-        documents = DocumentStore(settings.persisted_queries_capacity)
+        documents = DocumentStore(
+            settings.persisted_queries_capacity,
+            load_manifest(settings.trusted_documents) if settings.trusted_documents else None,
+        )
 
-        def endpoint(schema: GraphQLSchema, planner: ReadPlanner | None = None) -> GraphQLEndpoint:
+        def endpoint(
+            schema: GraphQLSchema, planner: ReadPlanner | None = None, *, public: bool = False
+        ) -> GraphQLEndpoint:
             return GraphQLEndpoint(
                 schema,
                 settings=settings,
@@ -108,6 +113,7 @@ def create_app(
                 planner=planner,
                 plugins=plugins,
                 documents=documents,
+                public=public,
             )
 
         planner = (
@@ -121,7 +127,7 @@ def create_app(
             settings=settings,
             db=db,
             policies=policies,
-            composed=endpoint(api.composed, planner),
+            composed=endpoint(api.composed, planner, public=True),
             subgraphs={
                 name: endpoint(schema)
                 for name, schema in api.subgraphs.items()

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     # Automatic persisted queries: documents kept by hash per process (0: APQ off,
     # every hash misses and clients send the full query).
     persisted_queries_capacity: int = 2000
+    # Trusted documents: a front end build's manifest of operations by SHA-256
+    # (GraphQL Codegen persisted-documents.json or Apollo's persisted query manifest).
+    trusted_documents: Path | None = None
+    # Tenants that may run trusted documents only (["*"]: every tenant).
+    trusted_documents_only_tenants: list[str] = []
     # Browser origins allowed to call the API (CORS), e.g. ["https://shop.example.com"].
     # None: any origin in development, none in test and production.
     cors_allowed_origins: list[str] | None = None
@@ -106,6 +111,10 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
+
+    def trusted_documents_only(self, tenant_id: object) -> bool:
+        only = self.trusted_documents_only_tenants
+        return bool(only) and ("*" in only or str(tenant_id) in only)
 
     @property
     def cors_origins(self) -> list[str]:

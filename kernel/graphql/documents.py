@@ -10,17 +10,23 @@ browsers can cache them by URL.
 
 The store is per process and bounded (LRU): a miss only costs the client one retry
 with the full text. It is the one place that maps a hash to a document, for trusted
-documents too (issue 18).
+documents too (issue 18): documents a front end's build registered in a manifest
+(``ZHONGTAI_TRUSTED_DOCUMENTS``), kept for good and answerable by hash from the first
+request. A tenant in trusted-documents-only mode runs nothing else (decision 0103).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
 # What Apollo's link also recognizes by message, from servers older than the code.
 NOT_FOUND_MESSAGE = "PersistedQueryNotFound"
 APQ_VERSION = 1
@@ -64,17 +70,50 @@ def persisted_query(extensions: dict[str, Any] | None) -> PersistedQuery | None:
     return PersistedQuery(digest)
 
 
-class DocumentStore:
-    """Documents by hash, the most recently used ``capacity`` of them."""
+def load_manifest(path: Path) -> dict[str, str]:
+    """Trusted documents from a build's manifest, each checked against its hash.
 
-    def __init__(self, capacity: int) -> None:
+    Two formats: GraphQL Codegen's ``persisted-documents.json`` (``{hash: document}``)
+    and Apollo's ``persisted-query-manifest.json`` (``{"operations": [{"id", "body"}]}``).
+    A hash that is not its document's SHA-256 refuses the whole manifest."""
+    raw: Any = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(raw, dict) and isinstance(raw.get("operations"), list):
+        pairs = [(op.get("id"), op.get("body")) for op in raw["operations"]]
+    elif isinstance(raw, dict):
+        pairs = list(raw.items())
+    else:
+        raise ValueError(f"{path}: not a persisted documents manifest")
+    documents: dict[str, str] = {}
+    for digest, body in pairs:
+        if not isinstance(digest, str) or not isinstance(body, str):
+            raise ValueError(f"{path}: every entry needs a hash and a document")
+        digest = digest.removeprefix("sha256:")
+        if document_hash(body) != digest:
+            raise ValueError(f"{path}: {digest} is not the SHA-256 of its document")
+        documents[digest] = body
+    return documents
+
+
+class DocumentStore:
+    """Documents by hash: the trusted ones for good, and the most recently used
+    ``capacity`` of those registered by clients (APQ)."""
+
+    def __init__(self, capacity: int, trusted: Mapping[str, str] | None = None) -> None:
         self._capacity = capacity
         self._documents: OrderedDict[str, str] = OrderedDict()
+        self._trusted: dict[str, str] = dict(trusted or {})
 
     def __len__(self) -> int:
-        return len(self._documents)
+        return len(self._documents) + len(self._trusted)
+
+    def is_trusted(self, query: str) -> bool:
+        """Is ``query`` (the exact text) one of the trusted documents?"""
+        return bool(self._trusted) and document_hash(query) in self._trusted
 
     def lookup(self, digest: str) -> str | None:
+        trusted = self._trusted.get(digest)
+        if trusted is not None:
+            return trusted
         found = self._documents.get(digest)
         if found is not None:
             self._documents.move_to_end(digest)

@@ -43,6 +43,7 @@ from kernel.db import Database, is_unavailable
 from kernel.errors import UnauthenticatedError
 from kernel.graphql.documents import (
     PERSISTED_QUERY_NOT_FOUND,
+    PERSISTED_QUERY_NOT_IN_LIST,
     DocumentRefused,
     DocumentStore,
     persisted_query,
@@ -193,8 +194,12 @@ class GraphQLEndpoint:
         planner: ReadPlanner | None = None,
         plugins: PluginRegistry | None = None,
         documents: DocumentStore | None = None,
+        public: bool = False,
     ) -> None:
         self.schema = schema
+        # The front ends' endpoint (/graphql): trusted-documents-only applies here; a
+        # gateway's subgraph fetches are its own documents (the gateway enforces it).
+        self._public = public
         # Documents by hash (APQ), shared by every endpoint of the process.
         self.documents = documents or DocumentStore(settings.persisted_queries_capacity)
         # Known documents answered by one statement (kernel.graphql.plans); None: off.
@@ -283,6 +288,18 @@ class GraphQLEndpoint:
             else:
                 status = 400
             return self._error(status, refused_document.message, refused_document.code, media_type)
+
+        if (
+            self._public
+            and self._settings.trusted_documents_only(principal.tenant_id)
+            and not self.documents.is_trusted(query)
+        ):
+            return self._error(
+                403,
+                "this tenant runs trusted documents only; this operation is not one",
+                PERSISTED_QUERY_NOT_IN_LIST,
+                media_type,
+            )
 
         prepared = self._prepare(query)
         if prepared.document is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kernel.batch import Batch, Column
 from kernel.errors import UserInputError
 
 metadata = sa.MetaData(schema="kernel")
@@ -69,6 +71,16 @@ def request_hash(request: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _checked(key: str) -> str:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise UserInputError(
+            f"idempotencyKey must be 1 to {MAX_KEY_LENGTH} printable characters",
+            code="INVALID_IDEMPOTENCY_KEY",
+            field=["input", "idempotencyKey"],
+        )
+    return key
+
+
 async def claim(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -78,25 +90,90 @@ async def claim(
     result_id: uuid.UUID,
 ) -> Claim:
     """Claim ``key`` for ``result_id``, or return the id of the first request's result."""
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise UserInputError(
-            f"idempotencyKey must be 1 to {MAX_KEY_LENGTH} printable characters",
-            code="INVALID_IDEMPOTENCY_KEY",
-            field=["input", "idempotencyKey"],
-        )
     digest = request_hash(request)
-    identity = {"tenant_id": tenant_id, "scope": scope, "key": key}
     inserted = await session.scalar(
         _CLAIM,
         {
-            **identity,
+            "tenant_id": tenant_id,
+            "scope": scope,
+            "key": _checked(key),
             "request_hash": digest,
             "result_id": result_id,
             "created_at": datetime.now(UTC),
         },
     )
+    return await _settle(session, tenant_id, scope, key, digest, inserted)
+
+
+_CLAIM_SQL = (
+    "INSERT INTO kernel.idempotency_key"
+    " (tenant_id, scope, key, request_hash, result_id, created_at)"
+    " VALUES ({values}) ON CONFLICT DO NOTHING RETURNING result_id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingClaim:
+    """A claim sent in a ``kernel.batch``; ``settle`` it with the batch's row."""
+
+    tenant_id: uuid.UUID
+    scope: str
+    key: str
+    digest: str
+    inserted: Column[uuid.UUID | None]
+
+    async def settle(self, session: AsyncSession, row: Mapping[str, Any]) -> Claim:
+        """The claim, or the first request's result (one more statement, on a replay)."""
+        return await _settle(
+            session, self.tenant_id, self.scope, self.key, self.digest, self.inserted.of(row)
+        )
+
+
+def claim_in(
+    batch: Batch,
+    tenant_id: uuid.UUID,
+    scope: str,
+    key: str,
+    request: Any,
+    result_id: uuid.UUID,
+) -> PendingClaim:
+    """``claim`` as a part of ``batch``: the key is claimed in the batch's statement,
+    before anything the batch reads is used (a replay ignores those reads)."""
+    digest = request_hash(request)
+    name = batch.fresh("claim")
+    values = ", ".join(
+        (
+            batch.arg(tenant_id, "uuid"),
+            batch.arg(scope, "text"),
+            batch.arg(_checked(key), "text"),
+            batch.arg(digest, "text"),
+            batch.arg(result_id, "uuid"),
+            batch.arg(datetime.now(UTC), "timestamptz"),
+        )
+    )
+    batch.add(
+        name,
+        _CLAIM_SQL.format(values=values),
+    )
+    inserted = batch.column(f"{name}_id", f"SELECT result_id FROM {name}", _optional_uuid)  # noqa: S608
+    return PendingClaim(tenant_id, scope, key, digest, inserted)
+
+
+def _optional_uuid(value: Any) -> uuid.UUID | None:
+    return value if value is None or isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+async def _settle(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    scope: str,
+    key: str,
+    digest: str,
+    inserted: uuid.UUID | None,
+) -> Claim:
     if inserted is not None:
         return Claim(result_id=inserted, replayed=False)
+    identity = {"tenant_id": tenant_id, "scope": scope, "key": key}
     first = (await session.execute(_FIRST, identity)).one()
     if first.request_hash != digest:
         raise UserInputError(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import uuid
@@ -24,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel import metrics, tracing
+from kernel.batch import Batch
 from kernel.db import Database, bind_tenant
 from kernel.ids import new_id
 
@@ -96,6 +98,35 @@ def schedule_sql(
         f" SELECT {tenant_id}, {job_id}, {kind}, {key}, {payload}, {due_at},"
         f" '{PENDING}', 0, {created_at} WHERE {when}"
         " ON CONFLICT (tenant_id, kind, key) DO NOTHING"
+    )
+
+
+def schedule_in(
+    batch: Batch,
+    tenant_id: uuid.UUID,
+    kind: str,
+    key: str,
+    due_at: datetime,
+    payload: Mapping[str, Any] | None = None,
+    *,
+    when: str = "true",
+) -> None:
+    """``schedule_job`` as a part of ``batch`` (scheduled if ``when`` holds there)."""
+    if due_at.tzinfo is None:
+        raise ValueError("due_at must be timezone-aware")
+    name = batch.fresh("job")
+    batch.add(
+        name,
+        schedule_sql(
+            tenant_id=batch.arg(tenant_id, "uuid"),
+            job_id=batch.arg(new_id(), "uuid"),
+            kind=batch.arg(kind, "text"),
+            key=batch.arg(key, "text"),
+            payload=batch.arg(json.dumps(dict(payload or {})), "json"),
+            due_at=batch.arg(due_at, "timestamptz"),
+            created_at=batch.arg(datetime.now(UTC), "timestamptz"),
+            when=when,
+        ),
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kernel.batch import Batch
 from kernel.ids import new_id
 
 metadata = sa.MetaData(schema="kernel")
@@ -106,6 +107,32 @@ async def emit(session: AsyncSession, tenant_id: uuid.UUID, event: Event) -> uui
     for handler in _handlers.get(event.topic, ()):
         await handler(session, tenant_id, payload)
     return event_id
+
+
+def emit_in(
+    batch: Batch, tenant_id: uuid.UUID, event: Event, *, when: str = "true"
+) -> dict[str, Any]:
+    """``emit``'s outbox row as a part of ``batch`` (written if ``when`` holds there);
+    returns the payload. After the batch ran, call ``run_handlers`` with it."""
+    payload = event_payload(event)
+    name = batch.fresh("outbox")
+    batch.add(
+        name,
+        "INSERT INTO kernel.outbox_event (tenant_id, id, topic, aggregate_id, payload, occurred_at)"
+        f" SELECT {batch.arg(tenant_id, 'uuid')}, {batch.arg(new_id(), 'uuid')},"
+        f" {batch.arg(event.topic, 'text')}, {batch.arg(event.aggregate_id, 'uuid')},"
+        f" {batch.arg(json.dumps(payload), 'json')}, {batch.arg(datetime.now(UTC), 'timestamptz')}"
+        f" WHERE {when}",
+    )
+    return payload
+
+
+async def run_handlers(
+    session: AsyncSession, tenant_id: uuid.UUID, topic: str, payload: Mapping[str, Any]
+) -> None:
+    """The in-transaction handlers of an event written by ``emit_in``."""
+    for handler in _handlers.get(topic, ()):
+        await handler(session, tenant_id, payload)
 
 
 def payload_json(event: Event) -> str:

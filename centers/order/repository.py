@@ -38,6 +38,7 @@ from centers.order.models import (
     TradeOrder,
 )
 from kernel.authz.stores import StoreScope
+from kernel.batch import Batch, Column
 from kernel.db import table_of
 from kernel.graphql.pagination import PageRequest
 from kernel.money import Money, allocate
@@ -229,6 +230,140 @@ async def insert_order(session: AsyncSession, tenant_id: uuid.UUID, order: Order
     return written is not None
 
 
+# Placement's own rows as parts of the unit of work's write batch (one round trip with
+# the other centers' rows): the order (``placed`` returns its id only when its random
+# number was free), then its sub-orders, lines, discounts and first history entry, each
+# written only if the order was. Order of columns as in the models.
+def add_placement(
+    batch: Batch,
+    tenant_id: uuid.UUID,
+    order: OrderInfo,
+    subs: Sequence[SubOrderInfo],
+    lines: Sequence[OrderLineInfo],
+    discounts: Sequence[LineDiscountInfo],
+    *,
+    actor: str,
+    reason: str,
+) -> str:
+    """Add the order and its rows to ``batch``; returns the condition "the order was
+    inserted" for the other parts of the placement."""
+    t = batch.arg(tenant_id, "uuid")
+    o = batch.arg(order.id, "uuid")
+    at = batch.arg(order.placed_at, "timestamptz")
+    batch.add(
+        "placed",
+        f"""INSERT INTO "order".trade_order
+          (tenant_id, id, number, store_id, buyer_subject, order_type, channel, status,
+           currency, list_amount, discount_amount, delivery_fee, total_amount, deposit_amount,
+           paid_amount, refunded_amount, external_id, placed_at, status_changed_at)
+        VALUES ({t}, {o}, {batch.arg(order.number, "text")}, {batch.arg(order.store_id, "uuid")},
+          {batch.arg(order.buyer_subject, "text")}, {batch.arg(order.order_type, "text")},
+          {batch.arg(order.channel, "text")}, {batch.arg(order.status, "text")},
+          {batch.arg(order.total.currency, "text")}, {batch.arg(order.list_amount, "bigint")},
+          {batch.arg(order.discount_amount, "bigint")}, {batch.arg(order.delivery_fee, "bigint")},
+          {batch.arg(order.total.amount, "bigint")}, {batch.arg(order.deposit_amount, "bigint")},
+          {batch.arg(order.paid_amount, "bigint")}, 0, {batch.arg(order.external_id, "text")},
+          {at}, {at})
+        ON CONFLICT (tenant_id, number) DO NOTHING RETURNING id""",  # noqa: S608 -- $n values
+    )
+    when = "EXISTS (SELECT 1 FROM placed)"
+    batch.add(
+        "placed_subs",
+        f"""INSERT INTO "order".sub_order
+          (tenant_id, order_id, sub_no, split_key, store_id, list_amount, discount_amount,
+           delivery_fee, payable_amount, refunded_amount)
+        SELECT {t}, {o}, s.*, 0 FROM unnest(
+          {batch.arg([s.sub_no for s in subs], "int[]")},
+          {batch.arg([s.split_key for s in subs], "text[]")},
+          {batch.arg([s.store_id for s in subs], "uuid[]")},
+          {batch.arg([s.list_amount.amount for s in subs], "bigint[]")},
+          {batch.arg([s.discount_amount.amount for s in subs], "bigint[]")},
+          {batch.arg([s.delivery_fee.amount for s in subs], "bigint[]")},
+          {batch.arg([s.payable_amount.amount for s in subs], "bigint[]")}) AS s
+        WHERE {when}""",  # noqa: S608 -- values are $n parameters
+    )
+    batch.add(
+        "placed_lines",
+        f"""INSERT INTO "order".order_line
+          (tenant_id, order_id, line_no, sub_no, sku_id, sku_code, sku_name, unit_price_amount,
+           quantity, line_amount, discount_amount, payable_amount, refunded_amount)
+        SELECT {t}, {o}, l.*, 0 FROM unnest(
+          {batch.arg([line.line_no for line in lines], "int[]")},
+          {batch.arg([line.sub_no for line in lines], "int[]")},
+          {batch.arg([line.sku_id for line in lines], "uuid[]")},
+          {batch.arg([line.sku_code for line in lines], "text[]")},
+          {batch.arg([line.sku_name for line in lines], "text[]")},
+          {batch.arg([line.unit_price.amount for line in lines], "bigint[]")},
+          {batch.arg([line.quantity for line in lines], "int[]")},
+          {batch.arg([line.amount.amount for line in lines], "bigint[]")},
+          {batch.arg([_amount(line.discount) for line in lines], "bigint[]")},
+          {batch.arg([_amount(line.payable) for line in lines], "bigint[]")}) AS l
+        WHERE {when}""",  # noqa: S608 -- values are $n parameters
+    )
+    if discounts:
+        seqs: dict[int, int] = {}
+        numbered = []
+        for d in discounts:
+            seqs[d.line_no] = seqs.get(d.line_no, 0) + 1
+            numbered.append((d, seqs[d.line_no]))
+        batch.add(
+            "placed_discounts",
+            f"""INSERT INTO "order".order_line_discount
+              (tenant_id, order_id, line_no, seq, source, source_id, label, amount)
+            SELECT {t}, {o}, d.* FROM unnest(
+              {batch.arg([d.line_no for d, _ in numbered], "int[]")},
+              {batch.arg([seq for _, seq in numbered], "int[]")},
+              {batch.arg([d.source for d, _ in numbered], "text[]")},
+              {batch.arg([d.source_id for d, _ in numbered], "uuid[]")},
+              {batch.arg([d.label for d, _ in numbered], "text[]")},
+              {batch.arg([d.amount.amount for d, _ in numbered], "bigint[]")}) AS d
+            WHERE {when}""",  # noqa: S608 -- values are $n parameters
+        )
+    batch.add(
+        "placed_history",
+        f"""INSERT INTO "order".order_history
+          (tenant_id, order_id, seq, at, actor, event, from_status, to_status, reason,
+           idempotency_key)
+        SELECT {t}, {o}, 1, {at}, {batch.arg(actor, "text")}, 'PLACE', NULL,
+          {batch.arg(order.status, "text")}, {batch.arg(reason, "text")}, NULL
+        WHERE {when}""",
+    )
+    return when
+
+
+def announce_placed(batch: Batch, payload: str) -> str:
+    """The placement batch's final query: the order's id if it was written, and the
+    change notification (``notify_change``; delivered at commit, never on rollback)."""
+    return (
+        f"SELECT id, pg_notify('{NOTIFY_CHANNEL}', {batch.arg(payload, 'text')})"  # noqa: S608
+        " FROM placed"
+    )
+
+
+def change_payload(
+    tenant_id: uuid.UUID,
+    order: OrderInfo,
+    *,
+    event: str,
+    from_status: str | None,
+    at: datetime,
+    seq: int,
+) -> str:
+    """What ``notify_change`` announces on ``NOTIFY_CHANNEL``."""
+    return json.dumps(
+        {
+            "tenant": str(tenant_id),
+            "store": str(order.store_id),
+            "order": str(order.id),
+            "seq": seq,
+            "event": event,
+            "from": from_status,
+            "to": order.status,
+            "at": at.isoformat(),
+        }
+    )
+
+
 def _amount(value: Money | None) -> int:
     if value is None:
         raise ValueError("a stored line carries all its amounts")
@@ -409,23 +544,39 @@ async def notify_change(
 ) -> None:
     """Announce the change to every listening process; PostgreSQL delivers it at commit
     (never for a rolled-back change). ``seq`` is its history entry's."""
-    payload = {
-        "tenant": str(tenant_id),
-        "store": str(order.store_id),
-        "order": str(order.id),
-        "seq": seq,
-        "event": event,
-        "from": from_status,
-        "to": order.status,
-        "at": at.isoformat(),
-    }
-    await session.execute(_NOTIFY, {"payload": json.dumps(payload)})
+    payload = change_payload(tenant_id, order, event=event, from_status=from_status, at=at, seq=seq)
+    await session.execute(_NOTIFY, {"payload": payload})
 
 
 # Read on every placement: built once.
 _GET_SETTINGS = sa.select(order_setting).where(
     order_setting.c.tenant_id == sa.bindparam("tenant_id")
 )
+
+
+_SETTINGS_JSON = (
+    "SELECT json_build_object('payment_timeout_seconds', payment_timeout_seconds,"
+    " 'after_sale_days', after_sale_days, 'delivery_fee', delivery_fee,"
+    " 'free_delivery_from', free_delivery_from,"
+    " 'presale_deposit_percent', presale_deposit_percent,"
+    " 'presale_balance_hours', presale_balance_hours,"
+    " 'review_orders_per_hour', review_orders_per_hour,"
+    " 'review_discount_percent', review_discount_percent)"
+    ' FROM "order".order_setting WHERE tenant_id = {tenant_id}'
+)
+
+
+def settings_in(batch: Batch, tenant_id: uuid.UUID) -> Column[OrderSettings]:
+    """``get_settings`` as a column of ``batch`` (defaults when never saved)."""
+
+    def decode(value: Any) -> OrderSettings:
+        return OrderSettings() if value is None else OrderSettings(**value)
+
+    return batch.column(
+        batch.fresh("order_settings"),
+        _SETTINGS_JSON.format(tenant_id=batch.arg(tenant_id, "uuid")),
+        decode,
+    )
 
 
 async def get_settings(session: AsyncSession, tenant_id: uuid.UUID) -> OrderSettings:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,10 +40,12 @@ from centers.promotion import api as promotion_api
 from centers.stock import api as stock_api
 from centers.store import api as store_api
 from kernel import idempotency
+from kernel.batch import Batch, Column
 from kernel.errors import UserInputError
 from kernel.ids import new_id, new_order_number
+from kernel.jobs import schedule_in
 from kernel.money import Money
-from kernel.outbox import emit
+from kernel.outbox import emit_in, run_handlers
 
 MAX_LINES = 100
 MAX_QUANTITY = 9_999
@@ -84,8 +87,14 @@ class Priced:
     explanation: tuple[str, ...]
     settings: OrderSettings
     drafts: tuple[DraftLine, ...]
-    # Lines priced by an active FLASH_SALE activity: claimed from the flash sale's stock.
+    # Lines priced by an active FLASH_SALE activity (秒杀): their units come from the
+    # flash sale opened at the ordering store (``stock.api.flash_reserve``), never from
+    # ordinary stock, so the flash price is sold exactly as many times as there are units.
     flash_lines: frozenset[int] = frozenset()
+    # The promotion activities that priced the cart, by id.
+    promotions: Mapping[uuid.UUID, promotion_api.PromotionActivityInfo] = field(
+        default_factory=dict
+    )
 
 
 def _check(placement: Placement) -> None:
@@ -122,9 +131,42 @@ def _check(placement: Placement) -> None:
 async def place_order(
     session: AsyncSession, tenant_id: uuid.UUID, placement: Placement
 ) -> tuple[OrderInfo, bool]:
-    """Place an order; returns it and whether this was a replay of an earlier request."""
+    """Place an order; returns it and whether this was a replay of an earlier request.
+
+    The steps, in order (database round trips in brackets): claim the idempotency key
+    [1]; price the cart (``price``: what pricing reads, the pricing row); join the
+    group buy and review; write the order, its sub-orders, lines, discounts, history,
+    ``order.placed`` event, change notification, payment-timeout job and payment [1];
+    reserve stock LAST [1], so the hot stock rows stay locked for that statement and
+    the commit only.
+    """
     _check(placement)
     order_id = new_id()
+    batch = Batch()
+    claimed = _claim_key_in(batch, tenant_id, placement, order_id)
+    reads = _reads_in(batch, tenant_id, placement)
+    row = await batch.fetch_row(session)
+    claim = await claimed.settle(session, row)
+    if claim.replayed:
+        found = await repository.orders_by_ids(session, tenant_id, [claim.result_id], buyer=None)
+        return found[0], True
+    priced = await _price(session, tenant_id, placement, reads.of(row), order_id=order_id)
+    now = datetime.now(UTC)
+    await _join_group(session, tenant_id, order_id, placement, priced.allocations, now)
+    review_reason = await _review(
+        session, tenant_id, placement, priced.amounts, priced.settings, now
+    )
+    order = _new_order(order_id, placement, priced, review_reason, now)
+    order = await _write(session, tenant_id, placement, priced, order, review_reason)
+    await _reserve(session, tenant_id, order_id, placement, priced)
+    if placement.prepaid:
+        await _record_channel_payment(session, tenant_id, placement, priced, order)
+    return order, False
+
+
+def _claim_key_in(
+    batch: Batch, tenant_id: uuid.UUID, placement: Placement, order_id: uuid.UUID
+) -> idempotency.PendingClaim:
     request = {
         "buyer": placement.buyer,
         "store": placement.store_id,
@@ -140,74 +182,68 @@ async def place_order(
             else {}
         ),
     }
-    claim = await idempotency.claim(
-        session, tenant_id, "order.place", placement.idempotency_key, request, order_id
+    return idempotency.claim_in(
+        batch, tenant_id, "order.place", placement.idempotency_key, request, order_id
     )
-    if claim.replayed:
-        found = await repository.orders_by_ids(session, tenant_id, [claim.result_id], buyer=None)
-        return found[0], True
 
-    priced = await price(session, tenant_id, placement, order_id=order_id)
-    currency, skus, computed = priced.currency, priced.skus, priced.amounts
-    allocations = priced.allocations
-    store_id = placement.store_id
 
-    now = datetime.now(UTC)
-    if placement.group_activity_id is not None:
-        await _join_group(session, tenant_id, order_id, placement, allocations, now)
-    machine = machine_for(placement.order_type)
-    settings = priced.settings
-    review_reason = await _review(session, tenant_id, placement, computed, settings, now)
-    initial = "PENDING_REVIEW" if review_reason else machine.initial
+def _new_order(
+    order_id: uuid.UUID,
+    placement: Placement,
+    priced: Priced,
+    review_reason: str | None,
+    now: datetime,
+) -> OrderInfo:
+    computed = priced.amounts
+    is_presale = placement.order_type == "PRESALE"
+    return OrderInfo(
+        id=order_id,
+        number=new_order_number(now),
+        store_id=placement.store_id,
+        buyer_subject=placement.buyer,
+        status="PENDING_REVIEW" if review_reason else machine_for(placement.order_type).initial,
+        total=Money(computed.payable_amount, priced.currency),
+        placed_at=now,
+        cancelled_at=None,
+        cancel_reason=None,
+        order_type=placement.order_type,
+        channel=placement.channel,
+        list_amount=computed.list_amount,
+        discount_amount=computed.discount_amount,
+        delivery_fee=computed.delivery_fee,
+        deposit_amount=(
+            amounts.deposit(computed.payable_amount, priced.settings.presale_deposit_percent)
+            if is_presale
+            else 0
+        ),
+        external_id=placement.external_id,
+        status_changed_at=now,
+    )
+
+
+def _rows(
+    placement: Placement, priced: Priced, order_id: uuid.UUID
+) -> tuple[list[SubOrderInfo], list[OrderLineInfo], list[LineDiscountInfo]]:
+    """The order's sub-orders, lines (with the product snapshot) and line discounts."""
 
     def money(value: int) -> Money:
-        return Money(value, currency)
+        return Money(value, priced.currency)
 
-    order = await _insert_with_fresh_number(
-        session,
-        tenant_id,
-        OrderInfo(
-            id=order_id,
-            number=new_order_number(now),
-            store_id=store_id,
-            buyer_subject=placement.buyer,
-            status=initial,
-            total=money(computed.payable_amount),
-            placed_at=now,
-            cancelled_at=None,
-            cancel_reason=None,
-            order_type=placement.order_type,
-            channel=placement.channel,
-            list_amount=computed.list_amount,
-            discount_amount=computed.discount_amount,
-            delivery_fee=computed.delivery_fee,
-            deposit_amount=(
-                amounts.deposit(computed.payable_amount, settings.presale_deposit_percent)
-                if placement.order_type == "PRESALE"
-                else 0
-            ),
-            external_id=placement.external_id,
-            status_changed_at=now,
-        ),
-    )
-    await repository.insert_sub_orders(
-        session,
-        tenant_id,
-        [
-            SubOrderInfo(
-                order_id=order_id,
-                sub_no=s.sub_no,
-                split_key=s.split_key,
-                store_id=s.store_id,
-                list_amount=money(s.list_amount),
-                discount_amount=money(s.discount_amount),
-                delivery_fee=money(s.delivery_fee),
-                payable_amount=money(s.payable_amount),
-                refunded_amount=money(0),
-            )
-            for s in computed.sub_orders
-        ],
-    )
+    subs = [
+        SubOrderInfo(
+            order_id=order_id,
+            sub_no=s.sub_no,
+            split_key=s.split_key,
+            store_id=s.store_id,
+            list_amount=money(s.list_amount),
+            discount_amount=money(s.discount_amount),
+            delivery_fee=money(s.delivery_fee),
+            payable_amount=money(s.payable_amount),
+            refunded_amount=money(0),
+        )
+        for s in priced.amounts.sub_orders
+    ]
+    skus = priced.skus
     lines = [
         OrderLineInfo(
             line_no=index + 1,
@@ -216,99 +252,104 @@ async def place_order(
             sku_name=skus[line.sku_id].name,
             unit_price=money(unit),
             quantity=line.quantity,
-            amount=money(priced.list_amount),
-            sub_no=priced.sub_no,
-            discount=money(priced.discount_amount),
-            payable=money(priced.payable_amount),
+            amount=money(computed.list_amount),
+            sub_no=computed.sub_no,
+            discount=money(computed.discount_amount),
+            payable=money(computed.payable_amount),
             refunded=money(0),
         )
-        for index, (line, unit, priced) in enumerate(
-            zip(placement.lines, priced.unit_prices, computed.lines, strict=True)
+        for index, (line, unit, computed) in enumerate(
+            zip(placement.lines, priced.unit_prices, priced.amounts.lines, strict=True)
         )
     ]
-    await repository.insert_lines(session, tenant_id, order_id, lines)
-    await repository.insert_discounts(
-        session,
-        tenant_id,
-        [
-            LineDiscountInfo(
-                order_id=order_id,
-                line_no=a.line_index + 1,
-                source=a.source,
-                source_id=a.source_id,
-                label=a.label,
-                amount=money(a.amount),
-            )
-            for a in allocations
-        ],
-    )
-    await emit(
-        session,
-        tenant_id,
-        OrderPlaced(
+    discounts = [
+        LineDiscountInfo(
             order_id=order_id,
-            number=order.number,
-            store_id=store_id,
-            buyer_subject=placement.buyer,
-            currency=currency,
-            total_amount=order.total.amount,
-            lines=[
-                PlacedLine(
-                    sku_id=line.sku_id,
-                    quantity=line.quantity,
-                    unit_price_amount=line.unit_price.amount,
-                    line_amount=line.amount.amount,
-                )
-                for line in lines
-            ],
-            order_type=order.order_type,
-            channel=order.channel,
-            status=order.status,
-        ),
-    )
-    await transitions.record(
-        session,
-        tenant_id,
-        order,
-        event="PLACE",
-        from_status=None,
-        actor=placement.buyer,
-        reason=f"to review: {review_reason}" if review_reason else "",
-        idempotency_key=None,
-        at=now,
-    )
-    if machine.find(order.status, "TIMEOUT") is not None:
-        await transitions.schedule_payment_timeout(session, tenant_id, order_id, now, settings)
-    # Stock rows are the placement's hot locks (every buyer of a SKU takes the same row):
-    # reserve as late as possible so they are held for the last statements and the commit
-    # only, not for the whole placement. Before the payment opens, since tenders that
-    # cover the order (points) capture it at once and payment deducts the reservation.
-    await _reserve(
-        session,
-        tenant_id,
-        order_id,
-        placement,
-        priced.drafts,
-        priced.flash_lines,
-        {sku_id: sku.product_id for sku_id, sku in priced.skus.items()},
-    )
-    await _open_payment(session, tenant_id, order, placement, lines, allocations)
-    return order, False
+            line_no=a.line_index + 1,
+            source=a.source,
+            source_id=a.source_id,
+            label=a.label,
+            amount=money(a.amount),
+        )
+        for a in priced.allocations
+    ]
+    return subs, lines, discounts
 
 
-async def _open_payment(
+async def _write(
     session: AsyncSession,
     tenant_id: uuid.UUID,
-    order: OrderInfo,
     placement: Placement,
-    lines: Sequence[OrderLineInfo],
-    allocations: Sequence[amounts.Allocation],
-) -> None:
-    """Open the order's payment (支付单) with what each line pays, so refunds are capped
-    per line. A presale order's payment has two stages: its deposit, then the balance
-    from the end of the presale activity that priced it (at once without one)."""
-    if order.total.amount <= 0:
-        return
+    priced: Priced,
+    order: OrderInfo,
+    review_reason: str | None,
+) -> OrderInfo:
+    """Write the order and everything placed with it in ONE statement; the order
+    number is random (ten digits a day), so on the rare collision nothing is written
+    and the statement is sent again with another number."""
+    subs, lines, discounts = _rows(placement, priced, order.id)
+    for _ in range(NUMBER_ATTEMPTS):
+        batch = Batch()
+        placed = repository.add_placement(
+            batch,
+            tenant_id,
+            order,
+            subs,
+            lines,
+            discounts,
+            actor=placement.buyer,
+            reason=f"to review: {review_reason}" if review_reason else "",
+        )
+        event = emit_in(batch, tenant_id, _placed_event(order, lines), when=placed)
+        if machine_for(order.order_type).find(order.status, "TIMEOUT") is not None:
+            timeout = timedelta(seconds=priced.settings.payment_timeout_seconds)
+            schedule_in(
+                batch,
+                tenant_id,
+                transitions.JOB_PAYMENT_TIMEOUT,
+                str(order.id),
+                order.placed_at + timeout,
+                {"order_id": str(order.id)},
+                when=placed,
+            )
+        if not placement.prepaid:
+            _open_payment(batch, tenant_id, placement, priced, order, lines, when=placed)
+        change = repository.change_payload(
+            tenant_id, order, event="PLACE", from_status=None, at=order.placed_at, seq=1
+        )
+        written = await batch.run(session, repository.announce_placed(batch, change))
+        if written:
+            await run_handlers(session, tenant_id, OrderPlaced.topic, event)
+            return order
+        order = replace(order, number=new_order_number(order.placed_at))
+    raise RuntimeError("could not draw a free order number")
+
+
+def _placed_event(order: OrderInfo, lines: Sequence[OrderLineInfo]) -> OrderPlaced:
+    return OrderPlaced(
+        order_id=order.id,
+        number=order.number,
+        store_id=order.store_id,
+        buyer_subject=order.buyer_subject,
+        currency=order.currency,
+        total_amount=order.total.amount,
+        lines=[
+            PlacedLine(
+                sku_id=line.sku_id,
+                quantity=line.quantity,
+                unit_price_amount=line.unit_price.amount,
+                line_amount=line.amount.amount,
+            )
+            for line in lines
+        ],
+        order_type=order.order_type,
+        channel=order.channel,
+        status=order.status,
+    )
+
+
+def _line_amounts(order: OrderInfo, lines: Sequence[OrderLineInfo]) -> dict[uuid.UUID, int]:
+    """What each line pays (and the delivery fee), so refunds are capped per line."""
     line_amounts = {
         order_line_id(order.id, line.line_no): line.payable.amount
         for line in lines
@@ -316,20 +357,23 @@ async def _open_payment(
     }
     if order.delivery_fee:
         line_amounts[delivery_fee_id(order.id)] = order.delivery_fee
-    if placement.prepaid:
-        # The channel collected the money: recorded as a CHANNEL tender, so after-sale
-        # refunds go back through it and are reported for the channel to settle.
-        await payment_api.record_channel_payment(
-            session,
-            tenant_id,
-            order_id=order.id,
-            amount=order.total.amount,
-            currency=order.currency,
-            channel=order.channel,
-            reference=placement.external_id or str(order.id),
-            store_id=order.store_id,
-            line_amounts=line_amounts,
-        )
+    return line_amounts
+
+
+def _open_payment(
+    batch: Batch,
+    tenant_id: uuid.UUID,
+    placement: Placement,
+    priced: Priced,
+    order: OrderInfo,
+    lines: Sequence[OrderLineInfo],
+    *,
+    when: str,
+) -> None:
+    """Open the order's payment (支付单) with what each line pays. A presale order's
+    payment has two stages: its deposit, then the balance from the end of the presale
+    activity that priced it (at once without one)."""
+    if order.total.amount <= 0:
         return
     deposit: int | None = None
     balance_from: datetime | None = None
@@ -341,18 +385,45 @@ async def _open_payment(
                 field=["input", "lines"],
             )
         deposit = order.deposit_amount
-        balance_from = await _presale_balance_from(session, tenant_id, allocations)
-    await payment_api.open_payment(
-        session,
+        balance_from = _presale_balance_from(priced)
+    payment_api.open_payment_in(
+        batch,
         tenant_id,
         order_id=order.id,
         amount=order.total.amount,
         currency=order.currency,
         store_id=order.store_id,
         member_id=placement.member_id,
-        line_amounts=line_amounts,
+        line_amounts=_line_amounts(order, lines),
         deposit_amount=deposit,
         balance_from=balance_from,
+        when=when,
+    )
+
+
+async def _record_channel_payment(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    placement: Placement,
+    priced: Priced,
+    order: OrderInfo,
+) -> None:
+    """The channel collected the money: recorded as a CHANNEL tender, so after-sale
+    refunds go back through it and are reported for the channel to settle. After the
+    stock is reserved: the capture deducts the reservation."""
+    if order.total.amount <= 0:
+        return
+    _subs, lines, _discounts = _rows(placement, priced, order.id)
+    await payment_api.record_channel_payment(
+        session,
+        tenant_id,
+        order_id=order.id,
+        amount=order.total.amount,
+        currency=order.currency,
+        channel=order.channel,
+        reference=placement.external_id or str(order.id),
+        store_id=order.store_id,
+        line_amounts=_line_amounts(order, lines),
     )
 
 
@@ -391,21 +462,13 @@ async def _join_group(
         )
 
 
-async def _presale_balance_from(
-    session: AsyncSession, tenant_id: uuid.UUID, allocations: Sequence[amounts.Allocation]
-) -> datetime | None:
+def _presale_balance_from(priced: Priced) -> datetime | None:
     """When the balance opens: the latest end of the presale activities that priced the
     order (预售期 ends, 尾款 starts); ``None`` (at once) when none did."""
-    ids = {
-        a.source_id
-        for a in allocations
-        if a.source == promotion_api.AllocationSource.PROMOTION and a.source_id is not None
-    }
-    if not ids:
-        return None
-    found = await promotion_api.get_activities(session, tenant_id, list(ids))
     ends = [
-        a.ends_at for a in found.values() if a.kind is promotion_api.PromotionKind.PRESALE_DEPOSIT
+        a.ends_at
+        for a in priced.promotions.values()
+        if a.kind is promotion_api.PromotionKind.PRESALE_DEPOSIT
     ]
     return max(ends) if ends else None
 
@@ -423,14 +486,74 @@ async def price(
     without, nothing is written (``previewOrder``). Both run the same code, so a
     preview shows exactly what placing charges."""
     _check(placement)
+    batch = Batch()
+    reads = _reads_in(batch, tenant_id, placement)
+    return await _price(
+        session, tenant_id, placement, reads.of(await batch.fetch_row(session)), order_id=order_id
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What pricing a cart reads, from four centers."""
+
+    store_found: bool
+    catalog: product_api.CartCatalog
+    settings: OrderSettings
+    # Location → SKU → available, for the split rule; None for types served in store.
+    available: dict[uuid.UUID, dict[uuid.UUID, int]] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Reads:
+    """``_Read`` as columns of a batch: sent in ONE statement (with the key's claim)."""
+
+    store_found: Column[bool]
+    catalog: Column[product_api.CartCatalog]
+    settings: Column[OrderSettings]
+    available: Column[dict[uuid.UUID, dict[uuid.UUID, int]]] | None
+
+    def of(self, row: Mapping[str, Any]) -> _Read:
+        return _Read(
+            store_found=self.store_found.of(row),
+            catalog=self.catalog.of(row),
+            settings=self.settings.of(row),
+            available=None if self.available is None else self.available.of(row),
+        )
+
+
+def _reads_in(batch: Batch, tenant_id: uuid.UUID, placement: Placement) -> _Reads:
+    sku_ids = list(dict.fromkeys(line.sku_id for line in placement.lines))
+    return _Reads(
+        store_found=store_api.store_exists_in(batch, tenant_id, placement.store_id),
+        catalog=product_api.cart_catalog_in(
+            batch, tenant_id, sku_ids, channel=placement.channel, store_id=placement.store_id
+        ),
+        settings=repository.settings_in(batch, tenant_id),
+        available=(
+            stock_api.available_at_in(batch, tenant_id, sku_ids)
+            if placement.order_type in SHIPPED_TYPES
+            else None
+        ),
+    )
+
+
+async def _price(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    placement: Placement,
+    read: _Read,
+    *,
+    order_id: uuid.UUID | None,
+) -> Priced:
+    """``price`` for a placement already checked, from what it read."""
     store_id = placement.store_id
-    if await store_api.get_store(session, tenant_id, store_id) is None:
+    if not read.store_found:
         raise UserInputError("store not found", code="STORE_NOT_FOUND", field=["input", "storeId"])
     # One builder for priceCart, previewOrder and placeOrder (promotion.carts): channel
-    # and store prices, categories for category-scoped activities.
-    cart = await promotion_api.pricing_request(
-        session,
-        tenant_id,
+    # and store prices, categories for category-scoped activities; here from the SKUs
+    # read in the placement's batch.
+    cart = promotion_api.cart_request(
         promotion_api.Cart(
             store_id=store_id,
             channel=placement.channel,
@@ -445,6 +568,7 @@ async def price(
                 for line in placement.lines
             ),
         ),
+        read.catalog,
     )
     request, skus, currency = cart.request, cart.skus, cart.request.currency
     unit = {line.sku_id: line.unit_price for line in request.lines}
@@ -463,15 +587,25 @@ async def price(
         )
         for a in quote.allocations
     )
-    settings = await repository.get_settings(session, tenant_id)
+    settings = read.settings
     delivery = (
         amounts.DeliveryRule(fee=settings.delivery_fee, free_from=settings.free_delivery_from)
         if placement.order_type in SHIPPED_TYPES and settings.delivery_fee
         else None
     )
-    flash_lines = await _flash_sale_lines(session, tenant_id, allocations)
+    promotions = await _promotions(session, tenant_id, allocations)
+    flash_lines = frozenset(
+        a.line_index
+        for a in allocations
+        if a.source_id in promotions
+        and promotions[a.source_id].kind is promotion_api.PromotionKind.FLASH_SALE
+    )
     source = await _fulfilling_locations(
-        session, tenant_id, placement, {placement.lines[i].sku_id for i in flash_lines}
+        session,
+        tenant_id,
+        placement,
+        read.available,
+        {placement.lines[i].sku_id for i in flash_lines},
     )
     drafts = [
         amounts.DraftLine(
@@ -495,31 +629,30 @@ async def price(
         settings=settings,
         drafts=tuple(drafts),
         flash_lines=flash_lines,
+        promotions=promotions,
     )
 
 
-async def _flash_sale_lines(
+async def _promotions(
     session: AsyncSession, tenant_id: uuid.UUID, allocations: Sequence[amounts.Allocation]
-) -> frozenset[int]:
-    """The lines an active FLASH_SALE activity priced (秒杀): their units come from the
-    flash sale opened at the ordering store (``stock.api.flash_reserve``), never from
-    ordinary stock, so the flash price is sold exactly as many times as there are units."""
+) -> dict[uuid.UUID, promotion_api.PromotionActivityInfo]:
+    """The activities that priced the cart (read once: flash-sale lines and the presale
+    balance both need them); none read when no activity applied."""
     ids = {
         a.source_id
         for a in allocations
         if a.source == promotion_api.AllocationSource.PROMOTION and a.source_id is not None
     }
     if not ids:
-        return frozenset()
-    found = await promotion_api.get_activities(session, tenant_id, list(ids))
-    flash = {i for i, a in found.items() if a.kind is promotion_api.PromotionKind.FLASH_SALE}
-    return frozenset(a.line_index for a in allocations if a.source_id in flash)
+        return {}
+    return await promotion_api.get_activities(session, tenant_id, list(ids))
 
 
 async def _fulfilling_locations(
     session: AsyncSession,
     tenant_id: uuid.UUID,
     placement: Placement,
+    available: Mapping[uuid.UUID, Mapping[uuid.UUID, int]] | None,
     pinned: set[uuid.UUID] | frozenset[uuid.UUID] = frozenset(),
 ) -> dict[uuid.UUID, tuple[str, uuid.UUID]]:
     """The split rule (拆单): each SKU ships from the ordering store when it has the whole
@@ -533,9 +666,8 @@ async def _fulfilling_locations(
     for line in placement.lines:
         wanted[line.sku_id] = wanted.get(line.sku_id, 0) + line.quantity
     at_store = {sku: (f"store:{store_id}", store_id) for sku in wanted}
-    if placement.order_type not in SHIPPED_TYPES:
+    if placement.order_type not in SHIPPED_TYPES or available is None:
         return at_store
-    available = await stock_api.available_at(session, tenant_id, list(wanted))
     short = [
         sku
         for sku, qty in wanted.items()
@@ -563,13 +695,13 @@ async def _reserve(
     tenant_id: uuid.UUID,
     order_id: uuid.UUID,
     placement: Placement,
-    drafts: Sequence[amounts.DraftLine],
-    flash_lines: frozenset[int],
-    products: Mapping[uuid.UUID, uuid.UUID],
+    priced: Priced,
 ) -> None:
-    """Reserve each sub-order's lines at its location; errors name the caller's line.
-    Flash-sale lines claim from the sale's buckets (no oversell under a rush)."""
-    for index in sorted(flash_lines):
+    """Reserve each line at its sub-order's location; errors name the caller's line.
+    Flash-sale lines claim from the sale's buckets (no oversell under a rush); every
+    other line, whatever its location, in ONE statement that locks in SKU order."""
+    drafts = priced.drafts
+    for index in sorted(priced.flash_lines):
         try:
             await stock_api.flash_reserve(
                 session,
@@ -582,8 +714,7 @@ async def _reserve(
         except UserInputError as error:
             error.field = ["input", "lines", str(index), "quantity"]
             raise
-    # Every other line in ONE statement, whatever its location (the split's sub-orders).
-    indexes = [index for index in range(len(drafts)) if index not in flash_lines]
+    indexes = [index for index in range(len(drafts)) if index not in priced.flash_lines]
     if not indexes:
         return
     try:
@@ -596,7 +727,7 @@ async def _reserve(
                 stock_api.ReserveLine(
                     sku_id=placement.lines[i].sku_id,
                     quantity=placement.lines[i].quantity,
-                    product_id=products.get(placement.lines[i].sku_id),
+                    product_id=priced.skus[placement.lines[i].sku_id].product_id,
                     location_id=drafts[i].store_id,
                 )
                 for i in indexes
@@ -641,17 +772,6 @@ async def _review(
     if share is not None and computed.discount_amount * 100 > computed.list_amount * share:
         reasons.append(f"discount above {share}% of the list amount")
     return "; ".join(reasons)[:180] or None
-
-
-async def _insert_with_fresh_number(
-    session: AsyncSession, tenant_id: uuid.UUID, order: OrderInfo
-) -> OrderInfo:
-    # Ten random digits per day: a collision is rare, but never fatal.
-    for _ in range(NUMBER_ATTEMPTS):
-        if await repository.insert_order(session, tenant_id, order):
-            return order
-        order = replace(order, number=new_order_number(order.placed_at))
-    raise RuntimeError("could not draw a free order number")
 
 
 async def import_channel_order(

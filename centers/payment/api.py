@@ -20,6 +20,7 @@ from centers.payment.dto import (
     RefundStatus,
 )
 from centers.payment.providers import ProviderFactory
+from kernel.batch import Batch
 
 __all__ = [
     "OrderPaymentInfo",
@@ -36,6 +37,7 @@ __all__ = [
     "get_payment",
     "get_payments",
     "open_payment",
+    "open_payment_in",
     "payments_of_orders",
     "record_cash_payment",
     "record_channel_payment",
@@ -90,6 +92,39 @@ async def payments_of_orders(
 ) -> dict[uuid.UUID, list[PaymentInfo]]:
     """Each of ``order_ids`` with the tenant's payments for it, oldest first (``[]`` if none)."""
     return await repository.payments_by_order_ids(session, tenant_id, order_ids)
+
+
+def open_payment_in(
+    batch: Batch,
+    tenant_id: uuid.UUID,
+    *,
+    order_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    store_id: uuid.UUID | None = None,
+    member_id: uuid.UUID | None = None,
+    line_amounts: Mapping[uuid.UUID, int] | None = None,
+    deposit_amount: int | None = None,
+    balance_from: datetime | None = None,
+    when: str = "true",
+) -> OrderPaymentInfo:
+    """``open_payment`` for an order being written in the same ``kernel.batch``
+    (one round trip with the order's rows): the payment is written if ``when`` holds
+    there. Only for a new order (no payment can be open yet); same checks and errors
+    as ``open_payment``, raised before anything is sent."""
+    return flow.open_payment_in(
+        batch,
+        tenant_id,
+        order_id=order_id,
+        amount=amount,
+        currency=currency,
+        store_id=store_id,
+        member_id=member_id,
+        line_amounts=line_amounts,
+        deposit_amount=deposit_amount,
+        balance_from=balance_from,
+        when=when,
+    )
 
 
 async def open_payment(

@@ -36,6 +36,7 @@ from centers.payment.dto import (
 from centers.payment.events import PaymentCaptured, PaymentSucceeded
 from centers.points import api as points_api
 from kernel import idempotency
+from kernel.batch import Batch
 from kernel.errors import InvalidOperationError, NotFoundError, UserInputError
 from kernel.ids import new_id
 from kernel.money import Money
@@ -64,9 +65,7 @@ def _money(amount: int, currency: str, field: str = "amount") -> Money:
         ) from None
 
 
-async def open_payment(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
+def _new_order_payment(
     *,
     order_id: uuid.UUID,
     amount: int,
@@ -77,6 +76,7 @@ async def open_payment(
     deposit_amount: int | None = None,
     balance_from: datetime | None = None,
 ) -> OrderPaymentInfo:
+    """A new order payment, validated (``open_payment``'s errors)."""
     money = _money(amount, currency)
     if deposit_amount is not None and not 0 < deposit_amount < amount:
         raise UserInputError(
@@ -107,6 +107,62 @@ async def open_payment(
         deposit_amount=deposit_amount,
         balance_from=balance_from if deposit_amount is not None else None,
     )
+    return value
+
+
+def open_payment_in(
+    batch: Batch,
+    tenant_id: uuid.UUID,
+    *,
+    order_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    store_id: uuid.UUID | None,
+    member_id: uuid.UUID | None,
+    line_amounts: Mapping[uuid.UUID, int] | None,
+    deposit_amount: int | None = None,
+    balance_from: datetime | None = None,
+    when: str = "true",
+) -> OrderPaymentInfo:
+    """``open_payment`` for an order written in the same batch (so none is open yet)."""
+    value = _new_order_payment(
+        order_id=order_id,
+        amount=amount,
+        currency=currency,
+        store_id=store_id,
+        member_id=member_id,
+        line_amounts=line_amounts,
+        deposit_amount=deposit_amount,
+        balance_from=balance_from,
+    )
+    repository.add_order_payment(batch, tenant_id, value, when=when)
+    return value
+
+
+async def open_payment(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    order_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    store_id: uuid.UUID | None,
+    member_id: uuid.UUID | None,
+    line_amounts: Mapping[uuid.UUID, int] | None,
+    deposit_amount: int | None = None,
+    balance_from: datetime | None = None,
+) -> OrderPaymentInfo:
+    value = _new_order_payment(
+        order_id=order_id,
+        amount=amount,
+        currency=currency,
+        store_id=store_id,
+        member_id=member_id,
+        line_amounts=line_amounts,
+        deposit_amount=deposit_amount,
+        balance_from=balance_from,
+    )
+    money, lines = value.amount, dict(value.line_amounts)
     if await repository.insert_order_payment(session, tenant_id, value):
         return value
     existing = await repository.order_payment_of(session, tenant_id, order_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -31,6 +32,7 @@ from centers.payment.models import (
     StoredValueAccount,
     StoredValueEntry,
 )
+from kernel.batch import Batch
 from kernel.db import table_of
 from kernel.ids import new_id
 from kernel.money import Money
@@ -209,6 +211,28 @@ async def insert_order_payment(
         },
     )
     return written is not None
+
+
+def add_order_payment(
+    batch: Batch, tenant_id: uuid.UUID, value: OrderPaymentInfo, *, when: str
+) -> None:
+    """``insert_order_payment`` as a part of ``batch`` (written if ``when`` holds)."""
+    batch.add(
+        "order_payment",
+        f"""INSERT INTO payment.order_payment
+          (tenant_id, order_id, id, store_id, member_id, amount, currency, paid_amount,
+           refunded_amount, status, line_amounts, created_at, deposit_amount, balance_from)
+        SELECT {batch.arg(tenant_id, "uuid")}, {batch.arg(value.order_id, "uuid")},
+          {batch.arg(value.id, "uuid")}, {batch.arg(value.store_id, "uuid")},
+          {batch.arg(value.member_id, "uuid")}, {batch.arg(value.amount.amount, "bigint")},
+          {batch.arg(value.amount.currency, "text")}, 0, 0,
+          {batch.arg(value.status.value, "text")},
+          {batch.arg(json.dumps({str(k): v for k, v in value.line_amounts.items()}), "jsonb")},
+          {batch.arg(value.created_at, "timestamptz")},
+          {batch.arg(value.deposit_amount, "bigint")},
+          {batch.arg(value.balance_from, "timestamptz")}
+        WHERE {when}""",
+    )
 
 
 async def order_payment_of(

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.product import importer, repository, service
 from centers.product.dto import (
+    CartCatalog,
     CategoryInfo,
     ImportReport,
     ListingInfo,
@@ -22,11 +23,13 @@ from centers.product.dto import (
     UpsertOutcome,
 )
 from centers.product.ports import MemberPricing
+from kernel.batch import Batch, Column
 from kernel.db import Database
 
 CSV_BATCH_ROWS = importer.DEFAULT_BATCH
 
 __all__ = [
+    "CartCatalog",
     "CategoryInfo",
     "ImportReport",
     "ListingInfo",
@@ -37,6 +40,7 @@ __all__ = [
     "RejectedRow",
     "SkuInfo",
     "UpsertOutcome",
+    "cart_catalog_in",
     "create_product",
     "get_products",
     "get_skus",
@@ -160,6 +164,33 @@ async def quote_prices(
         member_id=member_id,
         known=known,
     )
+
+
+def cart_catalog_in(
+    batch: Batch,
+    tenant_id: uuid.UUID,
+    sku_ids: Sequence[uuid.UUID],
+    *,
+    channel: str | None,
+    store_id: uuid.UUID | None,
+) -> Column[CartCatalog]:
+    """What pricing a cart needs of its SKUs (``get_skus``, ``quote_prices`` without a
+    member and the products' categories), read as one column of ``batch`` (the order
+    center's placement read). Unknown SKUs are absent."""
+    column = repository.cart_catalog_in(batch, tenant_id, sku_ids)
+
+    def decode(value: object) -> CartCatalog:
+        found = column.decode(value)
+        return CartCatalog(
+            skus={sku.id: sku for sku, _, _ in found},
+            prices={
+                sku.id: service.pick_price(sku.price, overrides, channel, store_id)
+                for sku, overrides, _ in found
+            },
+            categories={sku.product_id: category for sku, _, category in found},
+        )
+
+    return Column(column.name, decode)
 
 
 async def listings_of(

@@ -111,3 +111,14 @@ class ImportReport:
     created: int  # products created
     updated: int  # rows applied to existing products
     rejected: tuple[RejectedRow, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class CartCatalog:
+    """What pricing a cart needs of its SKUs, read in one statement: the SKUs found,
+    each one's unit price in the cart's channel and store (``quote_prices``' rule, no
+    member price), and each product's category (promotion scopes)."""
+
+    skus: dict[uuid.UUID, SkuInfo]
+    prices: dict[uuid.UUID, Money]
+    categories: dict[uuid.UUID, uuid.UUID | None]

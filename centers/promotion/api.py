@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from centers.product import api as product_api
 from centers.promotion import carts, pricing, repository, service
 from centers.promotion.carts import Cart, CartLine, PricedCart
 from centers.promotion.dto import (
@@ -45,6 +46,7 @@ __all__ = [
     "PromotionScope",
     "PromotionStatus",
     "SpendTier",
+    "cart_request",
     "commit_quote",
     "create_activity",
     "get_activities",
@@ -145,6 +147,13 @@ async def pricing_request(session: AsyncSession, tenant_id: uuid.UUID, cart: Car
     ``placeOrder`` build theirs here too, so all three price a cart alike. Raises
     ``UserInputError``: ``SKU_NOT_FOUND``, ``MIXED_CURRENCIES``."""
     return await carts.pricing_request(session, tenant_id, cart)
+
+
+def cart_request(cart: Cart, catalog: product_api.CartCatalog) -> PricedCart:
+    """``pricing_request`` from a catalog the caller already read
+    (``product_api.cart_catalog_in``, with its other reads in one statement): the same
+    request, the same errors."""
+    return carts.cart_request(cart, catalog)
 
 
 async def quote(session: AsyncSession, tenant_id: uuid.UUID, request: PricingRequest) -> PriceQuote:

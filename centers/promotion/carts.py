@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.product import api as product_api
 from centers.promotion.dto import PricingLine, PricingRequest
+from kernel.batch import Batch
 from kernel.errors import UserInputError
 
 
@@ -50,23 +51,31 @@ class PricedCart:
 
 
 async def pricing_request(session: AsyncSession, tenant_id: uuid.UUID, cart: Cart) -> PricedCart:
-    """Build the pricing request of ``cart``: three reads (SKUs, channel/store prices
-    reusing them, products for categories). Raises ``UserInputError``: ``SKU_NOT_FOUND``
-    (field ``["input", "lines", i, "skuId"]``), ``MIXED_CURRENCIES``."""
-    sku_ids = list(dict.fromkeys(line.sku_id for line in cart.lines))
-    skus = await product_api.get_skus(session, tenant_id, sku_ids)
+    """Build the pricing request of ``cart``, reading its SKUs, their channel/store
+    prices and their products' categories in one statement (``cart_request``'s errors)."""
+    batch = Batch()
+    catalog = product_api.cart_catalog_in(
+        batch,
+        tenant_id,
+        list(dict.fromkeys(line.sku_id for line in cart.lines)),
+        channel=cart.channel,
+        store_id=cart.store_id,
+    )
+    return cart_request(cart, catalog.of(await batch.fetch_row(session)))
+
+
+def cart_request(cart: Cart, catalog: product_api.CartCatalog) -> PricedCart:
+    """The pricing request of ``cart`` from what its SKUs' catalog says (read by
+    ``pricing_request``, or with the caller's other reads in one ``kernel.batch``).
+    Raises ``UserInputError``: ``SKU_NOT_FOUND`` (field ``["input", "lines", i,
+    "skuId"]``), ``MIXED_CURRENCIES``."""
+    skus = catalog.skus
     for index, line in enumerate(cart.lines):
         if line.sku_id not in skus:
             raise UserInputError(
                 "SKU not found", code="SKU_NOT_FOUND", field=["input", "lines", str(index), "skuId"]
             )
-    prices = await product_api.quote_prices(
-        session, tenant_id, sku_ids, channel=cart.channel, store_id=cart.store_id, known=skus
-    )
-    unit = {
-        sku_id: prices[sku_id].price if sku_id in prices else skus[sku_id].price
-        for sku_id in sku_ids
-    }
+    unit = catalog.prices
     currency = unit[cart.lines[0].sku_id].currency
     if any(unit[line.sku_id].currency != currency for line in cart.lines):
         raise UserInputError(
@@ -74,14 +83,6 @@ async def pricing_request(session: AsyncSession, tenant_id: uuid.UUID, cart: Car
             code="MIXED_CURRENCIES",
             field=["input", "lines"],
         )
-    products = await product_api.get_products(
-        session, tenant_id, list(dict.fromkeys(s.product_id for s in skus.values()))
-    )
-
-    def category(sku_id: uuid.UUID) -> uuid.UUID | None:
-        product = products.get(skus[sku_id].product_id)
-        return product.category_id if product is not None else None
-
     request = PricingRequest(
         store_id=cart.store_id,
         channel=cart.channel,
@@ -96,7 +97,7 @@ async def pricing_request(session: AsyncSession, tenant_id: uuid.UUID, cart: Car
             PricingLine(
                 sku_id=line.sku_id,
                 product_id=skus[line.sku_id].product_id,
-                category_id=category(line.sku_id),
+                category_id=catalog.categories.get(skus[line.sku_id].product_id),
                 quantity=line.quantity,
                 unit_price=unit[line.sku_id].amount,
             )

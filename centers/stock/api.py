@@ -18,6 +18,7 @@ from centers.stock.dto import (
     StockSettings,
     SyncResult,
 )
+from kernel.batch import Batch, Column
 
 __all__ = [
     "DeductionStrategy",
@@ -30,6 +31,7 @@ __all__ = [
     "SyncResult",
     "adjust",
     "available_at",
+    "available_at_in",
     "close_flash_sale",
     "confirm_for_order",
     "flash_reserve",
@@ -208,6 +210,14 @@ async def available_at(
     for level in await repository.levels_by_skus(session, tenant_id, list(set(sku_ids))):
         found.setdefault(level.store_id, {})[level.sku_id] = max(level.available, 0)
     return found
+
+
+def available_at_in(
+    batch: Batch, tenant_id: uuid.UUID, sku_ids: Sequence[uuid.UUID]
+) -> Column[dict[uuid.UUID, dict[uuid.UUID, int]]]:
+    """``available_at`` read as a column of ``batch`` (``kernel.batch``: one round trip
+    with the caller's other reads). No lock: the reservation checks again."""
+    return repository.available_at_in(batch, tenant_id, sku_ids)
 
 
 async def list_locations(session: AsyncSession, tenant_id: uuid.UUID) -> list[LocationInfo]:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.store import repository, service
 from centers.store.dto import StoreInfo, TenantInfo
+from kernel.batch import Batch, Column
 
 __all__ = [
     "StoreInfo",
@@ -20,6 +21,7 @@ __all__ = [
     "get_tenant",
     "list_tenants",
     "store_by_code",
+    "store_exists_in",
     "tenant_by_slug",
     "update_store",
 ]
@@ -74,6 +76,12 @@ def store_exists_sql(tenant_id: str, store_id: str) -> str:
     expressions), for other centers' compiled reads (``kernel.graphql.plans``)."""
     table = '"store".store'
     return f"EXISTS (SELECT 1 FROM {table} s WHERE s.tenant_id = {tenant_id} AND s.id = {store_id})"  # noqa: S608 (expressions, not input)
+
+
+def store_exists_in(batch: Batch, tenant_id: uuid.UUID, store_id: uuid.UUID) -> Column[bool]:
+    """Whether ``store_id`` is one of the tenant's stores, read as a column of ``batch``
+    (``kernel.batch``: one round trip with the caller's other reads)."""
+    return repository.store_exists_in(batch, tenant_id, store_id)
 
 
 async def get_store(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.store.dto import StoreInfo, TenantInfo
 from centers.store.models import Store, Tenant
+from kernel.batch import Batch, Column
 from kernel.db import table_of
 from kernel.graphql.pagination import PageRequest
 
@@ -102,6 +103,18 @@ async def store_by_code(session: AsyncSession, tenant_id: uuid.UUID, code: str) 
         )
     ).first()
     return StoreInfo(*row) if row else None
+
+
+_EXISTS = "SELECT EXISTS (SELECT 1 FROM store.store WHERE tenant_id = {} AND id = {})"
+
+
+def store_exists_in(batch: Batch, tenant_id: uuid.UUID, store_id: uuid.UUID) -> Column[bool]:
+    """Whether the tenant has the store, as a column of ``batch``."""
+    return batch.column(
+        batch.fresh("store_exists"),
+        _EXISTS.format(batch.arg(tenant_id, "uuid"), batch.arg(store_id, "uuid")),
+        bool,
+    )
 
 
 async def stores_by_ids(

@@ -2,6 +2,7 @@
 
 from centers.product.repository.catalog import (
     MAX_CATEGORIES,
+    cart_catalog_in,
     categories_by_ids,
     category_by_name,
     delete_sku_price,
@@ -32,6 +33,7 @@ from centers.product.repository.products import (
 __all__ = [
     "MAX_CATEGORIES",
     "SearchFilter",
+    "cart_catalog_in",
     "categories_by_ids",
     "category_by_name",
     "delete_sku_price",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -11,8 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from centers.product.dto import CategoryInfo, ListingInfo, SkuPriceInfo
+from centers.product.dto import CategoryInfo, ListingInfo, SkuInfo, SkuPriceInfo
 from centers.product.models import Category, ChannelListing, Sku, SkuPrice
+from kernel.batch import Batch, Column
 from kernel.db import table_of
 from kernel.money import Money
 
@@ -202,3 +204,64 @@ async def prices_by_skus(
         )
         for row in rows.all()
     ]
+
+
+# A cart's SKUs with their price overrides and their products' categories, as one json
+# array: a column of the placement's batch read (``kernel.batch``).
+_CART_CATALOG = """
+SELECT coalesce(json_agg(json_build_object(
+  'id', s.id, 'product_id', s.product_id, 'code', s.code, 'name', s.name,
+  'price_amount', s.price_amount, 'currency', s.currency, 'specs', s.specs,
+  'category_id', p.category_id,
+  'overrides', (SELECT json_agg(json_build_array(x.channel, x.store_id, x.price_amount)
+                                ORDER BY x.channel, x.store_id)
+                FROM product.sku_price x WHERE x.tenant_id = s.tenant_id AND x.sku_id = s.id)
+)), '[]')
+FROM product.sku s
+LEFT JOIN product.product p ON p.tenant_id = s.tenant_id AND p.id = s.product_id
+WHERE s.tenant_id = {tenant_id} AND s.id = ANY({sku_ids})
+"""
+
+
+def cart_catalog_in(
+    batch: Batch, tenant_id: uuid.UUID, sku_ids: Sequence[uuid.UUID]
+) -> Column[list[tuple[SkuInfo, list[SkuPriceInfo], uuid.UUID | None]]]:
+    """The SKUs among ``sku_ids``, each with its price overrides and its product's
+    category, as a column of ``batch``."""
+
+    def decode(value: Any) -> list[tuple[SkuInfo, list[SkuPriceInfo], uuid.UUID | None]]:
+        found = []
+        for item in json.loads(value) if isinstance(value, str) else value:
+            sku_id = uuid.UUID(item["id"])
+            currency = item["currency"]
+            found.append(
+                (
+                    SkuInfo(
+                        id=sku_id,
+                        product_id=uuid.UUID(item["product_id"]),
+                        code=item["code"],
+                        name=item["name"],
+                        price=Money(item["price_amount"], currency),
+                        specs=tuple((str(k), str(v)) for k, v in (item["specs"] or {}).items()),
+                    ),
+                    [
+                        SkuPriceInfo(
+                            sku_id=sku_id,
+                            channel=channel or None,
+                            store_id=None if uuid.UUID(store) == ANY_STORE else uuid.UUID(store),
+                            price=Money(amount, currency),
+                        )
+                        for channel, store, amount in item["overrides"] or ()
+                    ],
+                    uuid.UUID(item["category_id"]) if item["category_id"] else None,
+                )
+            )
+        return found
+
+    return batch.column(
+        batch.fresh("cart_catalog"),
+        _CART_CATALOG.format(
+            tenant_id=batch.arg(tenant_id, "uuid"), sku_ids=batch.arg(list(sku_ids), "uuid[]")
+        ),
+        decode,
+    )

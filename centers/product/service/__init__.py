@@ -3,6 +3,7 @@
 from centers.product.service.catalog import (
     create_category,
     member_pricing,
+    pick_price,
     quote,
     search,
     set_listing,
@@ -18,6 +19,7 @@ __all__ = [
     "import_rows",
     "member_pricing",
     "merge_reports",
+    "pick_price",
     "quote",
     "read_csv",
     "search",

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
@@ -15,6 +16,7 @@ from centers.stock.dto import LevelInfo, MovementInfo
 from centers.stock.models import Movement, Reservation, StockLevel
 from centers.stock.repository.settings import DEFAULT_SETTINGS
 from kernel import prepared
+from kernel.batch import Batch, Column
 from kernel.db import table_of
 from kernel.errors import UserInputError
 from kernel.graphql.pagination import PageRequest
@@ -408,6 +410,32 @@ _LEVELS_BY_SKUS = (
     )
     .order_by(level.c.sku_id, level.c.store_id)
 )
+
+
+_AVAILABLE_JSON = (
+    "SELECT json_agg(json_build_array(store_id, sku_id, on_hand - reserved)"
+    " ORDER BY sku_id, store_id) FROM stock.level WHERE tenant_id = {} AND sku_id = ANY({})"
+)
+
+
+def available_at_in(
+    batch: Batch, tenant_id: uuid.UUID, sku_ids: Sequence[uuid.UUID]
+) -> Column[dict[uuid.UUID, dict[uuid.UUID, int]]]:
+    """``available_at`` as a column of ``batch``: location → SKU → available (≥ 0)."""
+
+    def decode(value: Any) -> dict[uuid.UUID, dict[uuid.UUID, int]]:
+        found: dict[uuid.UUID, dict[uuid.UUID, int]] = {}
+        for store_id, sku_id, available in value or ():
+            found.setdefault(uuid.UUID(store_id), {})[uuid.UUID(sku_id)] = max(available, 0)
+        return found
+
+    return batch.column(
+        batch.fresh("available_at"),
+        _AVAILABLE_JSON.format(
+            batch.arg(tenant_id, "uuid"), batch.arg(list(set(sku_ids)), "uuid[]")
+        ),
+        decode,
+    )
 
 
 async def levels_by_skus(

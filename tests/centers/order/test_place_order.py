@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from kernel import prepared
 from kernel.db import Database
 from tests.builders import Shop, open_shop
 from tests.conftest import TenantFixture, gql
@@ -20,6 +21,11 @@ mutation($input: PlaceOrderInput!) {
     replayed
     userErrors { field message code }
   }
+}
+"""
+PLACE_SHORT = """
+mutation($input: PlaceOrderInput!) {
+  placeOrder(input: $input) { order { id number } userErrors { field message code } }
 }
 """
 CANCEL = """
@@ -297,3 +303,31 @@ async def test_a_failing_mutation_keeps_the_earlier_one_of_the_same_operation(
     assert body["data"]["first"]["order"] is not None
     assert body["data"]["second"]["userErrors"][0]["code"] == "OUT_OF_STOCK"
     assert await stock_of(client, token, shop) == {"onHand": 1, "reserved": 1, "available": 0}
+
+
+async def test_a_plain_order_takes_six_statements_between_begin_and_commit(
+    client: httpx.AsyncClient, tenant: TenantFixture, db: Database
+) -> None:
+    # docs/performance.md: role and tenant; the key's claim with every read pricing needs;
+    # the live activities and the pricing row (promotion); the order's writes; the
+    # stock reservation, last. With BEGIN and COMMIT: eight round trips. (A customer's
+    # order also looks up their own membership; a cashier names it or not.)
+    shop = await open_shop(tenant)
+    token = await tenant.token("cashier")
+    await gql(client, token, PLACE_SHORT, order_input(shop, [1, 1, 1]))  # warm the policy
+    sent: list[str] = []
+
+    def record_statement(*args: Any) -> None:
+        sent.append(str(args[2]))
+
+    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", record_statement)
+    prepared.listen(sent.append)
+    try:
+        body = await gql(client, token, PLACE_SHORT, order_input(shop, [1, 1, 1]))
+    finally:
+        prepared.unlisten(sent.append)
+        sa.event.remove(db.engine.sync_engine, "before_cursor_execute", record_statement)
+    assert body["data"]["placeOrder"]["order"]["number"]
+    summary = [" ".join(s.split())[:60] for s in sent]
+    assert len(sent) == 6, summary
+    assert "FOR UPDATE" in sent[-1]  # the hot stock rows are locked by the last statement

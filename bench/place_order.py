@@ -38,6 +38,7 @@ import json
 import math
 import os
 import platform
+import random
 import secrets
 import signal
 import socket
@@ -87,155 +88,170 @@ mutation PlaceOrder($input: PlaceOrderInput!) {
 # --- the raw-SQL baseline: the statements placeOrder sends, minus the ORM ------------
 #
 # Captured with ``log_statement=all`` for one placeOrder of the bench's cart (3 lines,
-# POS, no member, coupon or points; 2026-11-25, after commit f3d9f90) and replayed here
-# in the same order, one asyncpg prepared statement each, in one transaction. Columns,
-# WHERE clauses and locks are the app's; only SQLAlchemy's ``$n::TYPE`` casts differ.
+# POS, no member, coupon or points; 2026-12-07, after the batch statements of
+# kernel/batch.py) and replayed here in the same order, one asyncpg prepared statement
+# each, in one transaction: the same parts, columns, WHERE clauses and locks. Only the
+# parameter numbering differs (the app's batch numbers every value it adds).
 # The numbers in the comments are the statement's place in the app's transaction.
 
 # 1. request session: the tenant and the RLS role, transaction-local (kernel/db.py)
 SQL_BIND = """
 SELECT set_config('role', 'zhongtai_app', true), set_config('zhongtai.tenant_id', $1, true)
 """
-# 2. kernel.idempotency.claim
-SQL_CLAIM = """
-INSERT INTO kernel.idempotency_key (tenant_id, scope, key, request_hash, result_id, created_at)
-VALUES ($1, 'order.place', $2, $3, $4, $5)
-ON CONFLICT DO NOTHING RETURNING result_id
+# 2. One statement: claim the idempotency key (kernel.idempotency.claim_in) and read what
+#    pricing needs: the store (store_api.store_exists_in), the SKUs with their price
+#    overrides and their products' categories (product_api.cart_catalog_in), the order
+#    settings (order repository.settings_in) and, for the split rule, the SKUs' stock in
+#    every location (stock_api.available_at_in; no lock).
+SQL_READ = """
+WITH claim AS (
+  INSERT INTO kernel.idempotency_key (tenant_id, scope, key, request_hash, result_id, created_at)
+  VALUES ($1, 'order.place', $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING result_id
+)
+SELECT (SELECT result_id FROM claim) AS claimed,
+  (SELECT EXISTS (SELECT 1 FROM store.store WHERE tenant_id = $1 AND id = $6)) AS store_found,
+  (SELECT coalesce(json_agg(json_build_object(
+     'id', s.id, 'product_id', s.product_id, 'code', s.code, 'name', s.name,
+     'price_amount', s.price_amount, 'currency', s.currency, 'specs', s.specs,
+     'category_id', p.category_id,
+     'overrides', (SELECT json_agg(json_build_array(x.channel, x.store_id, x.price_amount)
+                                   ORDER BY x.channel, x.store_id)
+                   FROM product.sku_price x WHERE x.tenant_id = s.tenant_id AND x.sku_id = s.id)
+   )), '[]')
+   FROM product.sku s
+   LEFT JOIN product.product p ON p.tenant_id = s.tenant_id AND p.id = s.product_id
+   WHERE s.tenant_id = $1 AND s.id = ANY($7::uuid[])) AS catalog,
+  (SELECT json_build_object('payment_timeout_seconds', payment_timeout_seconds,
+     'after_sale_days', after_sale_days, 'delivery_fee', delivery_fee,
+     'free_delivery_from', free_delivery_from, 'presale_deposit_percent', presale_deposit_percent,
+     'presale_balance_hours', presale_balance_hours,
+     'review_orders_per_hour', review_orders_per_hour,
+     'review_discount_percent', review_discount_percent)
+   FROM "order".order_setting WHERE tenant_id = $1) AS settings,
+  (SELECT json_agg(json_build_array(store_id, sku_id, on_hand - reserved) ORDER BY sku_id, store_id)
+   FROM stock.level WHERE tenant_id = $1 AND sku_id = ANY($7::uuid[])) AS available
 """
-# 3. store_api.get_store
-SQL_STORE = """
-SELECT id, tenant_id, code, name, timezone FROM store.store
-WHERE tenant_id = $1 AND id = ANY($2::uuid[])
-"""
-# 4. product_api.get_skus (quote_prices reuses them)
-SQL_SKUS = """
-SELECT id, product_id, code, name, price_amount, currency, specs FROM product.sku
-WHERE tenant_id = $1 AND id = ANY($2::uuid[])
-"""
-# 6. product_api.quote_prices: channel/store prices
-SQL_SKU_PRICES = """
-SELECT p.sku_id, p.channel, p.store_id, p.price_amount, s.currency
-FROM product.sku_price p JOIN product.sku s ON s.tenant_id = p.tenant_id AND s.id = p.sku_id
-WHERE p.tenant_id = $1 AND p.sku_id = ANY($2::uuid[])
-ORDER BY p.sku_id, p.channel, p.store_id
-"""
-# 7. product_api.get_products (category of each line, for promotion scopes)
-SQL_PRODUCTS = """
-SELECT id, name, description, category_id, attributes, images, external_code
-FROM product.product WHERE tenant_id = $1 AND id = ANY($2::uuid[])
-"""
-# 9. promotion: the tenant's running activities
+# 3. promotion: the tenant's running activities
 SQL_ACTIVITIES = """
-SELECT id, tenant_id, name, kind, status, starts_at, ends_at, created_at, rule, scope,
-       priority, exclusive, stack_group, budget, budget_used, per_member_limit
+SELECT id, tenant_id, name, kind, status, starts_at, ends_at, created_at, external_id, rule,
+       scope, priority, exclusive, stack_group, budget, budget_used, per_member_limit
 FROM promotion.activity
 WHERE tenant_id = $1 AND status = 'ACTIVE' AND ends_at > $2 AND starts_at <= $2
 ORDER BY priority DESC, id LIMIT 500
 """
-# 8 + 10. promotion commit_quote: the order's pricing, written once after the activities
-# (a cart that consumes nothing no longer claims an empty row and updates it)
+# 4. promotion commit_quote: the order's pricing, written once after the activities (a
+#    cart that consumes nothing is not claimed empty first)
 SQL_PRICING = """
 INSERT INTO promotion.order_pricing
   (tenant_id, order_id, request_hash, quote, consumed, status, created_at)
 VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, 'COMMITTED', $6)
 ON CONFLICT DO NOTHING RETURNING order_id
 """
-# 11. order settings (payment timeout, delivery fee, …)
-SQL_ORDER_SETTING = """
-SELECT tenant_id, payment_timeout_seconds, after_sale_days, delivery_fee, free_delivery_from,
-       presale_deposit_percent, presale_balance_hours, review_orders_per_hour,
-       review_discount_percent
-FROM "order".order_setting WHERE tenant_id = $1
+# 5. One statement (kernel.batch): the order (random number; nothing else is written if
+#    it was taken, and the app sends the statement again with another), its sub-orders,
+#    lines, first history entry, the order.placed event, the payment-timeout job, the
+#    payment (payment_api.open_payment_in) and the change NOTIFY for subscriptions.
+SQL_WRITE = """
+WITH placed AS (
+  INSERT INTO "order".trade_order
+    (tenant_id, id, number, store_id, buyer_subject, order_type, channel, status, currency,
+     list_amount, discount_amount, delivery_fee, total_amount, deposit_amount, paid_amount,
+     refunded_amount, external_id, placed_at, status_changed_at)
+  VALUES ($1, $2, $3, $4, $5, 'STANDARD', 'POS', 'PLACED', $6, $7, 0, 0, $7, 0, 0, 0, NULL, $8, $8)
+  ON CONFLICT (tenant_id, number) DO NOTHING RETURNING id
+), placed_subs AS (
+  INSERT INTO "order".sub_order (tenant_id, order_id, sub_no, split_key, store_id, list_amount,
+                                 discount_amount, delivery_fee, payable_amount, refunded_amount)
+  SELECT $1, $2, 1, $9, $4, $7, 0, 0, $7, 0 WHERE EXISTS (SELECT 1 FROM placed)
+), placed_lines AS (
+  INSERT INTO "order".order_line (tenant_id, order_id, line_no, sub_no, sku_id, sku_code,
+                                  sku_name, unit_price_amount, quantity, line_amount,
+                                  discount_amount, payable_amount, refunded_amount)
+  SELECT $1, $2, l.line_no, 1, l.sku_id, l.code, l.name, l.unit, l.qty, l.amount, 0, l.amount, 0
+  FROM unnest($10::int[], $11::uuid[], $12::text[], $13::text[], $14::bigint[], $15::int[],
+              $16::bigint[]) AS l(line_no, sku_id, code, name, unit, qty, amount)
+  WHERE EXISTS (SELECT 1 FROM placed)
+), placed_history AS (
+  INSERT INTO "order".order_history (tenant_id, order_id, seq, at, actor, event, from_status,
+                                     to_status, reason, idempotency_key)
+  SELECT $1, $2, 1, $8, $5, 'PLACE', NULL, 'PLACED', '', NULL WHERE EXISTS (SELECT 1 FROM placed)
+), outbox AS (
+  INSERT INTO kernel.outbox_event (tenant_id, id, topic, aggregate_id, payload, occurred_at)
+  SELECT $1, $17, 'order.placed', $2, $18::json, $19 WHERE EXISTS (SELECT 1 FROM placed)
+), job AS (
+  INSERT INTO kernel.scheduled_job
+    (tenant_id, id, kind, key, payload, due_at, status, attempts, created_at)
+  SELECT $1, $20, 'order.payment_timeout', $2::text, $21::json, $22, 'pending', 0, $19
+  WHERE EXISTS (SELECT 1 FROM placed) ON CONFLICT (tenant_id, kind, key) DO NOTHING
+), payment AS (
+  INSERT INTO payment.order_payment
+    (tenant_id, order_id, id, store_id, member_id, amount, currency, paid_amount,
+     refunded_amount, status, line_amounts, created_at, deposit_amount, balance_from)
+  SELECT $1, $2, $23, $4, NULL, $7, $6, 0, 0, 'OPEN', $24::jsonb, $19, NULL, NULL
+  WHERE EXISTS (SELECT 1 FROM placed)
+)
+SELECT id, pg_notify('zhongtai_order_events', $25) FROM placed
 """
-# 12. the split rule: where each SKU is stocked (no lock)
-SQL_SPLIT_LEVELS = """
-SELECT store_id, sku_id, on_hand, reserved, low_threshold FROM stock.level
-WHERE tenant_id = $1 AND sku_id = ANY($2::uuid[]) ORDER BY sku_id, store_id
-"""
-# 13. the order, with a random number (retried on the rare collision)
-SQL_ORDER = """
-INSERT INTO "order".trade_order
-  (tenant_id, id, number, store_id, buyer_subject, order_type, channel, status, currency,
-   list_amount, discount_amount, delivery_fee, total_amount, deposit_amount, paid_amount,
-   refunded_amount, external_id, placed_at, status_changed_at)
-VALUES ($1, $2, $3, $4, $5, 'STANDARD', 'POS', 'PLACED', $6, $7, 0, 0, $8, 0, 0, 0, NULL, $9, $9)
-ON CONFLICT (tenant_id, number) DO NOTHING RETURNING id
-"""
-# 14. its one sub-order (everything ships from the ordering store)
-SQL_SUB_ORDER = """
-INSERT INTO "order".sub_order (tenant_id, order_id, sub_no, split_key, store_id, list_amount,
-                               discount_amount, delivery_fee, payable_amount, refunded_amount)
-VALUES ($1, $2, 1, $3, $4, $5, 0, 0, $5, 0)
-"""
-# 15. the lines (executemany, one round trip, as SQLAlchemy's insertmanyvalues sends them)
-SQL_LINE = """
-INSERT INTO "order".order_line (tenant_id, order_id, line_no, sub_no, sku_id, sku_code, sku_name,
-                                unit_price_amount, quantity, line_amount, discount_amount,
-                                payable_amount, refunded_amount)
-VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, 0, $9, 0)
-"""
-# 16. the order.placed event
-SQL_OUTBOX = """
-INSERT INTO kernel.outbox_event (tenant_id, id, topic, aggregate_id, payload, occurred_at)
-VALUES ($1, $2, 'order.placed', $3, $4::json, $5)
-"""
-# 17. the first history entry
-SQL_HISTORY = """
-INSERT INTO "order".order_history (tenant_id, order_id, seq, at, actor, event, from_status,
-                                   to_status, reason, idempotency_key)
-VALUES ($1, $2, 1, $3, $4, 'PLACE', NULL, 'PLACED', '', NULL)
-"""
-# 18. the subscription NOTIFY
-SQL_NOTIFY = "SELECT pg_notify('zhongtai_order_events', $1)"
-# 19 and 22. kernel.jobs.schedule_job: payment timeout, then the reservation's expiry
-SQL_JOB = """
-INSERT INTO kernel.scheduled_job
-  (tenant_id, id, kind, key, payload, due_at, status, attempts, created_at)
-VALUES ($1, $2, $3, $4, $5::json, $6, 'pending', 0, $7)
-ON CONFLICT (tenant_id, kind, key) DO NOTHING RETURNING id
-"""
-# 20. Copied from centers/stock/repository/levels.py (_LOCK_LEVELS): the hot locks.
-SQL_LOCK_LEVELS = """
-SELECT l.sku_id, l.on_hand - l.reserved AS available,
-       s.deduction_strategy, s.reservation_ttl_seconds,
-       EXISTS (SELECT 1 FROM stock.product_strategy p WHERE p.tenant_id = $1) AS overridden
-FROM stock.level l LEFT JOIN stock.setting s ON s.tenant_id = l.tenant_id
-WHERE l.tenant_id = $1 AND l.store_id = $2 AND l.sku_id = ANY($3::uuid[])
-ORDER BY l.sku_id FOR UPDATE OF l
-"""
-# 21. Copied from centers/stock/repository/levels.py (_RESERVE).
+# 6. Copied from centers/stock/repository/levels.py (_RESERVE_ALL), the last statement:
+#    lock the levels in SKU order, decide the strategy, reserve all or nothing, record
+#    the reservations and the ledger, schedule the holds' expiry. The hot locks are held
+#    from here to the COMMIT.
 SQL_RESERVE = """
 WITH wanted AS (
-  SELECT * FROM unnest($1::uuid[], $2::int[], $3::boolean[]) AS w(sku_id, qty, held)
+  SELECT * FROM unnest($4::uuid[], $5::uuid[], $6::int[], $7::uuid[])
+    AS w(store_id, sku_id, qty, product_id)
+), setting AS MATERIALIZED (
+  SELECT coalesce(s.deduction_strategy, $10::text) AS strategy,
+         coalesce(s.reservation_ttl_seconds, $11::int) AS ttl
+  FROM (SELECT 1) one LEFT JOIN stock.setting s ON s.tenant_id = $1
+), locked AS MATERIALIZED (
+  SELECT l.store_id, l.sku_id, l.on_hand - l.reserved AS available
+  FROM stock.level l JOIN wanted w ON w.store_id = l.store_id AND w.sku_id = l.sku_id
+  WHERE l.tenant_id = $1
+  ORDER BY l.sku_id, l.store_id FOR UPDATE OF l
+), plan AS (
+  SELECT k.store_id, k.sku_id, w.qty, k.available,
+         coalesce(p.deduction_strategy, s.strategy) = 'AT_ORDER' AS held
+  FROM locked k JOIN wanted w ON w.store_id = k.store_id AND w.sku_id = k.sku_id
+  CROSS JOIN setting s
+  LEFT JOIN stock.product_strategy p ON p.tenant_id = $1 AND p.product_id = w.product_id
+), enough AS (
+  SELECT count(*) = cardinality($5::uuid[]) AND coalesce(bool_and(available >= qty), false)
+    AS ok
+  FROM plan
 ), taken AS (
   UPDATE stock.level l
-  SET reserved = l.reserved + CASE WHEN w.held THEN w.qty ELSE 0 END, updated_at = now()
-  FROM wanted w
-  WHERE l.tenant_id = $4 AND l.store_id = $5 AND l.sku_id = w.sku_id
-    AND l.on_hand - l.reserved >= w.qty
-  RETURNING l.sku_id, w.qty, w.held, l.on_hand - l.reserved AS available, l.low_threshold
+  SET reserved = l.reserved + CASE WHEN p.held THEN p.qty ELSE 0 END, updated_at = now()
+  FROM plan p
+  WHERE (SELECT ok FROM enough) AND l.tenant_id = $1 AND l.store_id = p.store_id
+    AND l.sku_id = p.sku_id AND l.on_hand - l.reserved >= p.qty
+  RETURNING l.store_id, l.sku_id, p.qty, p.held, l.on_hand - l.reserved AS available,
+            l.low_threshold
+), due AS (
+  SELECT $9::timestamptz + make_interval(secs => ttl) AS expires_at FROM setting
 ), kept AS (
   INSERT INTO stock.reservation
     (tenant_id, order_id, sku_id, store_id, quantity, created_at, status, expires_at)
-  SELECT $4::uuid, $6::uuid, sku_id, $5::uuid,
-         qty, now(), CASE WHEN held THEN 'HELD' ELSE 'PENDING' END,
-         CASE WHEN held THEN $7::timestamptz END
+  SELECT $1::uuid, $2::uuid, sku_id, store_id, qty, now(), CASE WHEN held THEN 'HELD' ELSE 'PENDING' END,
+         CASE WHEN held THEN (SELECT expires_at FROM due) END
   FROM taken
 ), logged AS (
   INSERT INTO stock.movement
     (tenant_id, id, store_id, sku_id, on_hand_delta, reserved_delta, reason, source_id, created_at)
-  SELECT $4::uuid, gen_random_uuid(), $5::uuid, sku_id, 0, qty, 'reserve', $8::text, now()
+  SELECT $1::uuid, gen_random_uuid(), store_id, sku_id, 0, qty, 'reserve', $2::text, now()
   FROM taken WHERE held
+), expiry AS (
+  INSERT INTO kernel.scheduled_job
+    (tenant_id, id, kind, key, payload, due_at, status, attempts, created_at)
+  SELECT $1::uuid, $3::uuid, $8::text, $2::text, json_build_object('order_id', $2::text),
+         (SELECT expires_at FROM due), 'pending', 0, $9 WHERE EXISTS (SELECT 1 FROM taken WHERE held)
+  ON CONFLICT (tenant_id, kind, key) DO NOTHING
 )
-SELECT sku_id, qty, held, available, low_threshold FROM taken
-"""
-# 23. payment_api.open_payment
-SQL_PAYMENT = """
-INSERT INTO payment.order_payment
-  (tenant_id, order_id, id, store_id, member_id, amount, currency, paid_amount,
-   refunded_amount, status, line_amounts, created_at, deposit_amount, balance_from)
-VALUES ($1, $2, $3, $4, NULL, $5, $6, 0, 0, 'OPEN', $7::jsonb, $8, NULL, NULL)
-ON CONFLICT DO NOTHING RETURNING id
+SELECT w.store_id, w.sku_id, coalesce(k.available, 0) AS before,
+       t.sku_id IS NOT NULL AS taken, t.held, t.available, t.low_threshold
+FROM wanted w
+LEFT JOIN locked k ON k.store_id = w.store_id AND k.sku_id = w.sku_id
+LEFT JOIN taken t ON t.store_id = w.store_id AND t.sku_id = w.sku_id
 """
 PAYMENT_TIMEOUT_JOB = "order.payment_timeout"
 RESERVATION_EXPIRY_JOB = "stock.reservation_expiry"
@@ -245,10 +261,22 @@ DEFAULT_RESERVATION_TTL = timedelta(seconds=900)  # stock DEFAULT_SETTINGS (AT_O
 
 @dataclass(frozen=True)
 class Shop:
+    """The seeded tenant. Without ``spread`` every order buys the same 3 SKUs at one
+    store (three hot rows); with it, order ``n`` buys 3 of the catalog's SKUs at one of
+    the stores, drawn from ``n`` (both sides place the same carts)."""
+
     tenant_id: uuid.UUID
     store_id: uuid.UUID
     sku_ids: list[uuid.UUID]
     token: str
+    stores: tuple[uuid.UUID, ...] = ()
+    catalog: tuple[uuid.UUID, ...] = ()
+
+    def cart(self, n: int) -> tuple[uuid.UUID, list[uuid.UUID]]:
+        if not self.catalog:
+            return self.store_id, self.sku_ids
+        draw = random.Random(n)
+        return draw.choice(self.stores), draw.sample(self.catalog, 3)
 
 
 @dataclass
@@ -436,14 +464,14 @@ def graphql_placer(
     client: httpx.AsyncClient, shop: Shop, run_id: str
 ) -> Callable[[int], Awaitable[str | None]]:
     headers = {"authorization": f"Bearer {shop.token}"}
-    lines = [{"skuId": str(sku), "quantity": 1} for sku in shop.sku_ids]
 
     async def place(n: int) -> str | None:
+        store, sku_ids = shop.cart(n)
         variables = {
             "input": {
                 "idempotencyKey": f"{GQL_KEY_PREFIX}{run_id}-{n}",
-                "storeId": str(shop.store_id),
-                "lines": lines,
+                "storeId": str(store),
+                "lines": [{"skuId": str(sku), "quantity": 1} for sku in sku_ids],
             }
         }
         response = await client.post(
@@ -574,13 +602,12 @@ def raw_placer(
     pool: asyncpg.Pool, shop: Shop, run_id: str
 ) -> Callable[[int], Awaitable[str | None]]:
     """One order, statement for statement as placeOrder sends it (see the SQL above)."""
-    tenant, store = shop.tenant_id, shop.store_id
+    tenant = shop.tenant_id
     buyer = "user:bench"
-    lines = [(sku, 1) for sku in shop.sku_ids]
-    sku_ids = [sku for sku, _ in lines]
-    quantities = dict(lines)
 
     async def place(n: int) -> str | None:
+        store, sku_ids = shop.cart(n)
+        lines = [(sku, 1) for sku in sku_ids]
         order_id = new_id()
         key = f"{RAW_KEY_PREFIX}{run_id}-{n}"
         digest = request_hash(
@@ -596,27 +623,46 @@ def raw_placer(
             }
         )
         try:
-            await transaction(order_id, key, digest)
+            await transaction(order_id, key, digest, store, lines)
         except Refused as refused:  # rolled back: the transaction raised
             return str(refused)
         return None
 
-    async def transaction(order_id: uuid.UUID, key: str, digest: str) -> None:
+    async def transaction(
+        order_id: uuid.UUID,
+        key: str,
+        digest: str,
+        store: uuid.UUID,
+        lines: list[tuple[uuid.UUID, int]],
+    ) -> None:
+        sku_ids = [sku for sku, _ in lines]
         async with pool.acquire() as connection, connection.transaction():
-            run = connection.fetch
-            await run(SQL_BIND, str(tenant))
-            if await connection.fetchval(SQL_CLAIM, tenant, key, digest, order_id, _now()) is None:
+            await connection.fetch(SQL_BIND, str(tenant))
+            read = await connection.fetchrow(
+                SQL_READ, tenant, key, digest, order_id, _now(), store, sku_ids
+            )
+            if read["claimed"] is None:
                 raise Refused("idempotency key already claimed")
-            if not await run(SQL_STORE, tenant, [store]):
+            if not read["store_found"]:
                 raise Refused("store not found")
-            skus = {row["id"]: row for row in await run(SQL_SKUS, tenant, sku_ids)}
+            skus = {uuid.UUID(item["id"]): item for item in _json(read["catalog"])}
             if len(skus) != len(sku_ids):
                 raise Refused("SKU not found")
-            # quote_prices reuses those SKUs and reads their channel/store prices.
-            if await run(SQL_SKU_PRICES, tenant, sku_ids):
+            if any(item["overrides"] for item in skus.values()):
                 raise Refused("the bench's SKUs must have no channel or store price")
-            products = await run(SQL_PRODUCTS, tenant, [skus[s]["product_id"] for s in sku_ids])
-            category = {row["id"]: row["category_id"] for row in products}
+            setting = _json(read["settings"])
+            timeout = (
+                timedelta(seconds=setting["payment_timeout_seconds"])
+                if setting is not None
+                else DEFAULT_PAYMENT_TIMEOUT
+            )
+            stocked = {
+                uuid.UUID(sku)
+                for location, sku, available in _json(read["available"]) or ()
+                if uuid.UUID(location) == store and available >= 1
+            }
+            if stocked != set(sku_ids):
+                raise Refused("the bench's store must stock every SKU (one sub-order)")
             currency = skus[sku_ids[0]]["currency"]
             unit = {sku: skus[sku]["price_amount"] for sku in sku_ids}
             at = _now()
@@ -633,8 +679,12 @@ def raw_placer(
                 lines=tuple(
                     promotion_api.PricingLine(
                         sku_id=sku,
-                        product_id=skus[sku]["product_id"],
-                        category_id=category.get(skus[sku]["product_id"]),
+                        product_id=uuid.UUID(skus[sku]["product_id"]),
+                        category_id=(
+                            uuid.UUID(skus[sku]["category_id"])
+                            if skus[sku]["category_id"]
+                            else None
+                        ),
                         quantity=qty,
                         unit_price=unit[sku],
                     )
@@ -642,7 +692,7 @@ def raw_placer(
                 ),
             )
             pricing_digest = request_hash(dataclasses.asdict(pricing))
-            if await run(SQL_ACTIVITIES, tenant, at):
+            if await connection.fetch(SQL_ACTIVITIES, tenant, at):
                 raise Refused("the bench's tenant must have no running promotion")
             amounts = [unit[sku] * qty for sku, qty in lines]
             total = sum(amounts)
@@ -682,52 +732,10 @@ def raw_placer(
             )
             if written is None:
                 raise Refused("order pricing already written")
-            setting = await connection.fetchrow(SQL_ORDER_SETTING, tenant)
-            timeout = (
-                timedelta(seconds=setting["payment_timeout_seconds"])
-                if setting is not None
-                else DEFAULT_PAYMENT_TIMEOUT
-            )
-            stocked = {
-                row["sku_id"]
-                for row in await run(SQL_SPLIT_LEVELS, tenant, list(sku_ids))
-                if row["store_id"] == store
-            }
-            if stocked != set(sku_ids):
-                raise Refused("the bench's store must stock every SKU (one sub-order)")
             now = _now()
-            number = new_order_number(now)
-            for _ in range(5):
-                if await connection.fetchval(
-                    SQL_ORDER, tenant, order_id, number, store, buyer, currency, total, total, now
-                ):
-                    break
-                number = new_order_number(now)
-            else:
-                raise Refused("could not draw a free order number")
-            await connection.execute(
-                SQL_SUB_ORDER, tenant, order_id, f"store:{store}", store, total
-            )
-            await connection.executemany(
-                SQL_LINE,
-                [
-                    (
-                        tenant,
-                        order_id,
-                        index + 1,
-                        sku,
-                        skus[sku]["code"],
-                        skus[sku]["name"],
-                        unit[sku],
-                        qty,
-                        amount,
-                    )
-                    for index, ((sku, qty), amount) in enumerate(zip(lines, amounts, strict=True))
-                ],
-            )
             placed = {
                 "order_id": str(order_id),
-                "number": number,
+                "number": "",
                 "store_id": str(store),
                 "buyer_subject": buyer,
                 "currency": currency,
@@ -745,90 +753,79 @@ def raw_placer(
                 "channel": "POS",
                 "status": "PLACED",
             }
-            await connection.execute(
-                SQL_OUTBOX, tenant, new_id(), order_id, json.dumps(placed), _now()
-            )
-            await connection.execute(SQL_HISTORY, tenant, order_id, now, buyer)
             change = {
                 "tenant": str(tenant),
                 "store": str(store),
                 "order": str(order_id),
+                "seq": 1,
                 "event": "PLACE",
                 "from": None,
                 "to": "PLACED",
                 "at": now.isoformat(),
             }
-            await run(SQL_NOTIFY, json.dumps(change))
-            job_payload = json.dumps({"order_id": str(order_id)})
-            await connection.fetchval(
-                SQL_JOB,
-                tenant,
-                new_id(),
-                PAYMENT_TIMEOUT_JOB,
-                str(order_id),
-                job_payload,
-                now + timeout,
-                _now(),
-            )
-            # The hot rows: locked from here to the COMMIT, as in the app.
-            locked = await run(SQL_LOCK_LEVELS, tenant, store, list(quantities))
-            if any(
-                row["available"] < quantities[row["sku_id"]] or row["overridden"] for row in locked
-            ) or len(locked) != len(quantities):
-                raise Refused(
-                    "out of stock (or a product deduction strategy the bench does not model)"
-                )
-            first = locked[0]
-            if first["deduction_strategy"] not in (None, "AT_ORDER"):
-                raise Refused("the bench's tenant must deduct stock at order")
-            ttl = (
-                timedelta(seconds=first["reservation_ttl_seconds"])
-                if first["deduction_strategy"] is not None
-                else DEFAULT_RESERVATION_TTL
-            )
-            expires_at = _now() + ttl
-            taken = await run(
-                SQL_RESERVE,
-                list(quantities),
-                list(quantities.values()),
-                [True] * len(quantities),
-                tenant,
-                store,
-                order_id,
-                expires_at,
-                str(order_id),
-            )
-            if len(taken) != len(quantities):
-                raise Refused("stock changed while reserving")
-            await connection.fetchval(
-                SQL_JOB,
-                tenant,
-                new_id(),
-                RESERVATION_EXPIRY_JOB,
-                str(order_id),
-                job_payload,
-                expires_at,
-                _now(),
-            )
             line_amounts = {
                 str(uuid.uuid5(order_id, f"line:{index + 1}")): amount
                 for index, amount in enumerate(amounts)
             }
-            opened = await connection.fetchval(
-                SQL_PAYMENT,
+            for _ in range(5):  # a random number, drawn again on the rare collision
+                placed["number"] = new_order_number(now)
+                if await connection.fetch(
+                    SQL_WRITE,
+                    tenant,
+                    order_id,
+                    placed["number"],
+                    store,
+                    buyer,
+                    currency,
+                    total,
+                    now,
+                    f"store:{store}",
+                    list(range(1, len(lines) + 1)),
+                    sku_ids,
+                    [skus[sku]["code"] for sku in sku_ids],
+                    [skus[sku]["name"] for sku in sku_ids],
+                    [unit[sku] for sku in sku_ids],
+                    [qty for _, qty in lines],
+                    amounts,
+                    new_id(),
+                    json.dumps(placed),
+                    _now(),
+                    new_id(),
+                    json.dumps({"order_id": str(order_id)}),
+                    now + timeout,
+                    new_id(),
+                    json.dumps(line_amounts),
+                    json.dumps(change),
+                ):
+                    break
+            else:
+                raise Refused("could not draw a free order number")
+            # The hot rows: locked from here to the COMMIT, as in the app.
+            reserved = await connection.fetch(
+                SQL_RESERVE,
                 tenant,
                 order_id,
                 new_id(),
-                store,
-                total,
-                currency,
-                json.dumps(line_amounts),
+                [store] * len(lines),
+                sku_ids,
+                [qty for _, qty in lines],
+                [uuid.UUID(skus[sku]["product_id"]) for sku in sku_ids],
+                RESERVATION_EXPIRY_JOB,
                 _now(),
+                "AT_ORDER",
+                int(DEFAULT_RESERVATION_TTL.total_seconds()),
             )
-            if opened is None:
-                raise Refused("payment already open")
+            if not all(row["taken"] for row in reserved):
+                raise Refused("out of stock")
+            if not all(row["held"] for row in reserved):
+                raise Refused("the bench's tenant must deduct stock at order")
 
     return place
+
+
+def _json(value: Any) -> Any:
+    """asyncpg returns json as text on a connection without SQLAlchemy's codec."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _now() -> datetime:
@@ -913,7 +910,7 @@ SELECT l.sku_id, l.reserved,
        (SELECT coalesce(sum(r.quantity), 0) FROM stock.reservation r
         WHERE r.tenant_id = l.tenant_id AND r.store_id = l.store_id AND r.sku_id = l.sku_id
           AND r.status = 'HELD') AS held
-FROM stock.level l WHERE l.tenant_id = $1 AND l.store_id = $2
+FROM stock.level l WHERE l.tenant_id = $1
 """
 SQL_TABLE_STATS = """
 SELECT schemaname || '.' || relname AS tbl, n_tup_ins, n_tup_upd, n_tup_del
@@ -959,7 +956,7 @@ async def compare_writes(
                 "SELECT set_config('zhongtai.tenant_id', $1, true)", str(shop.tenant_id)
             )
             rows = await connection.fetch(SQL_WRITTEN, shop.tenant_id, run_id)
-            levels = await connection.fetch(SQL_LEVELS_CHECK, shop.tenant_id, shop.store_id)
+            levels = await connection.fetch(SQL_LEVELS_CHECK, shop.tenant_id)
     finally:
         await connection.close()
     counts: dict[tuple[str, str], dict[str, int]] = collections.defaultdict(dict)
@@ -1015,7 +1012,51 @@ async def compare_writes(
 # --- setup: database, seed, token -----------------------------------------------------
 
 
-async def seed(url: str) -> Shop:
+SPREAD_STORES = 20
+SPREAD_SKUS = 500
+SPREAD_STOCK = 1_000_000  # per SKU per store: one adjustment each
+
+
+async def seed_spread(
+    session: Any, tenant_id: uuid.UUID
+) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+    """``--spread``: 20 stores stocking 500 SKUs (one product each), so orders that buy 3
+    SKUs at one store rarely meet on a stock row."""
+    stores = [
+        (
+            await store_api.create_store(
+                session, tenant_id, code=f"SPREAD-{n}", name=f"Store {n}", timezone="Asia/Shanghai"
+            )
+        ).id
+        for n in range(SPREAD_STORES)
+    ]
+    catalog: list[uuid.UUID] = []
+    for index in range(SPREAD_SKUS):
+        _, skus = await product_api.create_product(
+            session,
+            tenant_id,
+            name=f"Menu item {index}",
+            skus=[
+                product_api.NewSku(
+                    code=f"MENU-{index}", name=f"Menu item {index}", price_amount=100 + index * 7
+                )
+            ],
+        )
+        catalog.append(skus[0].id)
+        for store_id in stores:
+            await stock_api.adjust(
+                session,
+                tenant_id,
+                idempotency_key=f"bench-spread-{skus[0].id}-{store_id}",
+                store_id=store_id,
+                sku_id=skus[0].id,
+                delta=SPREAD_STOCK,
+                reason="received",
+            )
+    return stores, catalog
+
+
+async def seed(url: str, spread: bool = False) -> Shop:
     settings = Settings(database_url=url, environment="development")
     db = Database(create_engine(url, settings))
     try:
@@ -1050,10 +1091,18 @@ async def seed(url: str) -> Shop:
                         reason="received",
                     )
             await assign_role(session, tenant.id, "user:bench", "cashier")
+            stores, catalog = await seed_spread(session, tenant.id) if spread else ([], [])
     finally:
         await db.dispose()
     token = mint_dev_token(settings, tenant_id=tenant.id, subject_id="bench")
-    return Shop(tenant_id=tenant.id, store_id=store.id, sku_ids=sku_ids, token=token)
+    return Shop(
+        tenant_id=tenant.id,
+        store_id=store.id,
+        sku_ids=sku_ids,
+        token=token,
+        stores=tuple(stores),
+        catalog=tuple(catalog),
+    )
 
 
 async def admin(server_url: str, sql: str) -> None:
@@ -1097,7 +1146,12 @@ def report(sides: list[Side], args: argparse.Namespace, env: dict[str, str]) -> 
     )
     print(
         f"workload:    {args.clients} clients, {args.orders} orders per side after "
-        f"{args.warmup} warmup, 3 lines per order, one tenant/store/3 SKUs shared"
+        f"{args.warmup} warmup, 3 lines per order, "
+        + (
+            f"3 of {SPREAD_SKUS} SKUs at one of {SPREAD_STORES} stores (--spread)"
+            if args.spread
+            else "one tenant/store/3 SKUs shared"
+        )
     )
     print()
     header = (
@@ -1137,7 +1191,7 @@ def report(sides: list[Side], args: argparse.Namespace, env: dict[str, str]) -> 
 async def run(url: str, embedded: bool, args: argparse.Namespace) -> int:
     run_id = secrets.token_hex(4)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    shop = await seed(url)
+    shop = await seed(url, spread=args.spread)
     env = {**await environment(url), "load": load}
     postgres = embedded_postgres(url) if embedded else None
     print(f"seeded tenant {shop.tenant_id}; GraphQL side ({args.clients} clients)…", flush=True)
@@ -1176,6 +1230,11 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (16)")
     parser.add_argument("--orders", type=int, default=2000, help="orders per side (2000)")
     parser.add_argument("--warmup", type=int, default=100, help="warmup orders per side (100)")
+    parser.add_argument(
+        "--spread",
+        action="store_true",
+        help=f"each order buys 3 of {SPREAD_SKUS} SKUs at one of {SPREAD_STORES} stores (no hot row)",
+    )
     args = parser.parse_args()
     if args.clients < 1 or args.orders < 1 or args.warmup < 0:
         parser.error("--clients and --orders must be positive, --warmup not negative")

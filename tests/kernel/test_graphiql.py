@@ -127,7 +127,7 @@ async def _serve(app: Starlette) -> AsyncIterator[str]:
         uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
     )
     task = asyncio.create_task(server.serve())
-    for _ in range(200):  # 10 s at most
+    for _ in range(1200):  # 60 s at most
         if server.started:
             break
         await asyncio.sleep(0.05)
@@ -165,8 +165,8 @@ class _DevTools:
         result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True)
         return result["result"].get("value")
 
-    async def wait_for(self, expression: str, what: str, attempts: int = 200) -> Any:
-        for _ in range(attempts):  # 200 x 0.1 s at most
+    async def wait_for(self, expression: str, what: str, attempts: int = 900) -> Any:
+        for _ in range(attempts):  # 900 x 0.1 s at most: a loaded CI machine is slow
             value = await self.evaluate(expression)
             if value:
                 return value
@@ -197,7 +197,7 @@ async def _browser() -> AsyncIterator[_DevTools]:
         try:
             assert process.stderr is not None
             endpoint = None
-            while line := await asyncio.wait_for(process.stderr.readline(), 30):
+            while line := await asyncio.wait_for(process.stderr.readline(), 90):
                 # chromium prints its DevTools address first
                 found = re.search(r"DevTools listening on (ws://\S+)", line.decode())
                 if found:

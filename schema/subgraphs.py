@@ -11,6 +11,7 @@ from centers.member.graphql import subgraph as member
 from centers.order.graphql import subgraph as order
 from centers.order.graphql.sql_map import SQL_MAP as ORDER_SQL
 from centers.payment.graphql import subgraph as payment
+from centers.payment.graphql.sql_map import SQL_MAP as PAYMENT_SQL
 from centers.points.graphql import subgraph as points
 from centers.product.graphql import subgraph as product
 from centers.product.graphql.sql_map import SQL_MAP as PRODUCT_SQL
@@ -43,7 +44,7 @@ SUBGRAPHS: tuple[Subgraph, ...] = (
 )
 
 # Where each center's types live in SQL: known reads compile (kernel.graphql.plans).
-SQL_MAPS = (PRODUCT_SQL, STOCK_SQL, ORDER_SQL)
+SQL_MAPS = (PRODUCT_SQL, STOCK_SQL, ORDER_SQL, PAYMENT_SQL)
 
 install_event_handlers([s.event_handlers for s in SUBGRAPHS])
 

@@ -64,6 +64,13 @@ query Detail($id: ID!) {
 fragment Head on Order { id number type status buyerView: statusViews { buyer } }
 """
 
+PAYMENTS = """
+query Payments($id: ID!) {
+  order(id: $id) { number payments { id tender status amount { amount currency }
+    providerReference createdAt order { id } __typename } }
+}
+"""
+
 BY_NUMBER = """
 query ByNumber($number: String!) { orderByNumber(number: $number) { id number total { amount } } }
 """
@@ -120,6 +127,20 @@ def orders(draw: st.DrawFn) -> list[dict[str, Any]]:
                 "cancel_reason": draw(st.none() | TEXT),
                 "lines": lines,
                 "history": draw(st.lists(st.tuples(MOMENT, TEXT, TEXT, TEXT), max_size=3)),
+                "payments": draw(
+                    st.lists(
+                        st.tuples(
+                            st.uuids(),
+                            st.sampled_from(["ONLINE", "CASH", "POINTS", "STORED_VALUE"]),
+                            st.sampled_from(["PENDING", "SUCCEEDED", "FAILED", "REFUNDED"]),
+                            AMOUNT,
+                            st.none() | TEXT,
+                            MOMENT,
+                        ),
+                        max_size=2,
+                        unique_by=lambda p: p[0],
+                    )
+                ),
             }
         )
     return found
@@ -235,6 +256,26 @@ async def _seed(
                         "reason": reason,
                     },
                 )
+            for payment_id, tender, status, amount, reference, at in order["payments"]:
+                await session.execute(
+                    sa.text(
+                        'INSERT INTO "payment".payment (tenant_id, id, order_id, tender, amount, '
+                        "currency, status, provider_reference, created_at, store_id) VALUES (:t, "
+                        ":id, :o, :tender, :amount, :currency, :status, :reference, :at, :store)"
+                    ),
+                    {
+                        "t": tenant,
+                        "id": payment_id,
+                        "o": order["id"],
+                        "tender": tender,
+                        "amount": amount + 1,
+                        "currency": order["currency"],
+                        "status": status,
+                        "reference": reference,
+                        "at": at,
+                        "store": stores[order["store"]],
+                    },
+                )
 
 
 async def _callers(tenant: TenantFixture, stores: list[uuid.UUID]) -> dict[str, str]:
@@ -309,6 +350,9 @@ async def test_order_reads_answer_the_same_bytes_on_both_paths(
                 client, runtime, token, ORDER_DETAIL, {"id": str(order["id"])}
             )
             assert answer.compiled == allowed, role
+            # Order.payments compiles for a tenant-wide READ_PAYMENT only.
+            answer = await both_paths(client, runtime, token, PAYMENTS, {"id": str(order["id"])})
+            assert answer.compiled == (role == "tenant_admin"), role
     admin = callers["tenant_admin"]
     for variables in ({"id": "not-an-id"}, {"id": str(uuid.uuid4())}):
         assert (await both_paths(client, runtime, admin, ORDER_DETAIL, variables)).compiled

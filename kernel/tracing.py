@@ -77,8 +77,12 @@ def configure(environ: Mapping[str, str] = os.environ) -> TracerProvider | None:
     _configured = True
     if not requested(environ):
         return None
-    # Resource.create reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
-    provider = TracerProvider(resource=Resource.create({"service.name": "zhongtai"}))
+    # Resource.create reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES; without
+    # either the SDK says "unknown_service", and we say "zhongtai".
+    resource = Resource.create()
+    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({"service.name": "zhongtai"}))
+    provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(_exporter(environ)))
     trace.set_tracer_provider(provider)
     install(provider)

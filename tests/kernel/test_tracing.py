@@ -5,18 +5,26 @@ the spans; the ERP is the emulator, a real HTTP server on loopback."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from kernel import tracing
@@ -34,6 +42,7 @@ from tests.conftest import TenantFixture, gql
 from tests.kernel.dispatch.support import plugin_settings
 from tests.plugins.erp.test_rest import connect
 
+ROOT = Path(__file__).resolve().parents[2]
 PLACE_NAMED = PLACE.replace("mutation(", "mutation PlaceOrder(", 1)
 
 
@@ -173,3 +182,45 @@ async def test_events_written_without_tracing_carry_no_trace(
             )
         ).all()
     assert rows and all(row[0] is None for row in rows)
+
+
+async def test_otlp_exporter_follows_the_standard_variables() -> None:
+    """A process with only ``OTEL_EXPORTER_OTLP_ENDPOINT`` and ``OTEL_SERVICE_NAME`` set
+    exports its spans over OTLP/HTTP to that endpoint (a receiver on loopback here)."""
+    received: list[ExportTraceServiceRequest] = []
+
+    async def traces(request: Request) -> Response:
+        message = ExportTraceServiceRequest()
+        message.ParseFromString(await request.body())
+        received.append(message)
+        return Response(b"", media_type="application/x-protobuf")
+
+    receiver = LoopbackServer(Starlette(routes=[Route("/v1/traces", traces, methods=["POST"])]))
+    script = (
+        "from kernel import tracing\n"
+        "provider = tracing.configure()\n"
+        "with tracing.operation_span('mutation', 'PlaceOrder', 'tenant-1'):\n"
+        "    pass\n"
+        "provider.shutdown()\n"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "",
+        "OTEL_SERVICE_NAME": "zhongtai-test",
+    }
+    async with receiver:
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.url
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", script, env=env, cwd=ROOT
+        )
+        assert await asyncio.wait_for(process.wait(), 120) == 0
+    spans = [
+        (span, resource.resource)
+        for message in received
+        for resource in message.resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    ]
+    assert [span.name for span, _ in spans] == ["mutation PlaceOrder"]
+    service = {a.key: a.value.string_value for a in spans[0][1].attributes}["service.name"]
+    assert service == "zhongtai-test"

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SDL    := schema/sdl
 
-.PHONY: install run run-federated supergraph test lint format typecheck contracts sdl docs compose-check graphiql graphiql-check bench bench-flash bench-read wrk lock ci clean
+.PHONY: install run run-federated supergraph test lint format typecheck contracts sdl docs compose-check graphiql graphiql-check bench bench-flash bench-read wrk fuzz fuzz-short lock ci clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "zhongtai needs Python 3.11+ (set PYTHON=python3.11)")'
@@ -107,6 +107,15 @@ wrk:
 	  else \
 	    echo "wrk is missing: sudo apt-get install wrk (Debian/Ubuntu) or brew install wrk (macOS)"; exit 1; \
 	  fi; }
+
+## Fuzz the API: schemathesis (GraphQL) against a fresh seeded server; fails on any 5xx,
+## INTERNAL, stack trace or SQL text (docs/development.md). FUZZ_ARGS="--max-time 600 ...".
+fuzz: install
+	$(BIN)/python tools/fuzz/run.py $(FUZZ_ARGS)
+
+## The CI run: fixed seed, derandomized, a few examples per operation.
+fuzz-short: install
+	$(BIN)/python tools/fuzz/run.py --short $(FUZZ_ARGS)
 
 ## Re-resolve requirements.lock from pyproject.toml (needs network).
 lock:

@@ -158,7 +158,13 @@ _real_strings = (
 schemathesis.graphql.scalar(
     "ID", st.one_of(_real_ids, st.uuids().map(str), st.text(max_size=40)).map(nodes.String)
 )
+# Past every column's length too (codes 63, names 200, URLs 2000): a too-long value must
+# be a user error, never PostgreSQL's "value too long".
+_long_text = st.tuples(st.integers(64, 6000), st.text(min_size=1, max_size=8)).map(
+    lambda size_and_unit: (size_and_unit[1] * size_and_unit[0])[: size_and_unit[0]]
+)
 schemathesis.graphql.scalar(
-    "String", st.one_of(_real_strings, _real_ids, st.text(max_size=60)).map(nodes.String)
+    "String",
+    st.one_of(_real_strings, _real_ids, st.text(max_size=60), _long_text).map(nodes.String),
 )
 schemathesis.graphql.scalar("JSON", _json_value().map(_json_node))

@@ -76,6 +76,8 @@ class MemberReview:
     blacklisted: bool
     reason: str | None
     tags: tuple[str, ...]
+    # The member's app account (its APP identity), if linked: who reads the member's orders.
+    app_account: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

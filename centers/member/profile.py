@@ -324,6 +324,12 @@ async def review(
     if found is None:
         return None
     tags = (await repository.tags_of(session, tenant_id, [member_id]))[member_id]
+    identities = (await repository.identities_of(session, tenant_id, [member_id]))[member_id]
+    app = next((e for kind, e in identities if kind == IdentityKind.APP), None)
     return MemberReview(
-        member_id=member_id, blacklisted=found[0], reason=found[1], tags=tuple(tags)
+        member_id=member_id,
+        blacklisted=found[0],
+        reason=found[1],
+        tags=tuple(tags),
+        app_account=app,
     )

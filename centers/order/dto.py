@@ -57,6 +57,8 @@ class OrderInfo:
     pickup_code: str | None = None
     external_id: str | None = None
     status_changed_at: datetime | None = None
+    member_id: uuid.UUID | None = None
+    member_subject: str | None = None  # the member's app account, who reads it too
 
     @property
     def currency(self) -> str:

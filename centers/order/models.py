@@ -18,6 +18,13 @@ class TradeOrder(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "number", name="trade_order_number_key"),
         sa.Index("trade_order_buyer", "tenant_id", "buyer_subject", "id"),
+        sa.Index(
+            "trade_order_member_subject",
+            "tenant_id",
+            "member_subject",
+            "id",
+            postgresql_where=sa.text("member_subject IS NOT NULL"),
+        ),
         sa.Index("trade_order_store", "tenant_id", "store_id", "id"),
         sa.Index("trade_order_status", "tenant_id", "status", "id"),
         sa.Index(
@@ -36,6 +43,10 @@ class TradeOrder(SQLModel, table=True):
     number: str = Field(max_length=32)
     store_id: uuid.UUID
     buyer_subject: str = Field(max_length=200)
+    # The membership the order was placed for (at the till: the member's id, scanned), and
+    # that member's app account as a subject: the member reads the order (decision 0113).
+    member_id: uuid.UUID | None = None
+    member_subject: str | None = Field(default=None, max_length=200)
     order_type: str = Field(max_length=16, default="STANDARD")
     channel: str = Field(max_length=32, default="POS")
     status: str = Field(max_length=24)

@@ -76,6 +76,8 @@ _order_columns = (
     trade_order.c.status_changed_at,
     trade_order.c.cancelled_at,
     trade_order.c.cancel_reason,
+    trade_order.c.member_id,
+    trade_order.c.member_subject,
 )
 _line_columns = (
     order_line.c.order_id,
@@ -119,6 +121,8 @@ _INSERT_ORDER = (
                 "external_id",
                 "placed_at",
                 "status_changed_at",
+                "member_id",
+                "member_subject",
             )
         }
     )
@@ -162,12 +166,15 @@ def _order(row: Any) -> OrderInfo:
         pickup_code=row.pickup_code,
         external_id=row.external_id,
         status_changed_at=row.status_changed_at,
+        member_id=row.member_id,
+        member_subject=row.member_subject,
     )
 
 
 @dataclass(frozen=True, slots=True)
 class OrderReach:
-    """The orders a caller reaches: any order of ``stores``, and ``buyer``'s own."""
+    """The orders a caller reaches: any order of ``stores``, and ``buyer``'s own: those
+    it placed and those placed for its membership (``member_subject``, decision 0113)."""
 
     stores: StoreScope
     buyer: str | None = None
@@ -180,6 +187,7 @@ class OrderReach:
                 parts.append(trade_order.c.store_id.in_(sorted(self.stores)))
             if self.buyer is not None:
                 parts.append(trade_order.c.buyer_subject == self.buyer)
+                parts.append(trade_order.c.member_subject == self.buyer)
             return sa.or_(*parts) if parts else sa.false()
         return None
 
@@ -225,6 +233,8 @@ async def insert_order(session: AsyncSession, tenant_id: uuid.UUID, order: Order
             "external_id": order.external_id,
             "placed_at": order.placed_at,
             "status_changed_at": order.placed_at,
+            "member_id": order.member_id,
+            "member_subject": order.member_subject,
         },
     )
     return written is not None
@@ -255,7 +265,8 @@ def add_placement(
         f"""INSERT INTO "order".trade_order
           (tenant_id, id, number, store_id, buyer_subject, order_type, channel, status,
            currency, list_amount, discount_amount, delivery_fee, total_amount, deposit_amount,
-           paid_amount, refunded_amount, external_id, placed_at, status_changed_at)
+           paid_amount, refunded_amount, external_id, placed_at, status_changed_at,
+           member_id, member_subject)
         VALUES ({t}, {o}, {batch.arg(order.number, "text")}, {batch.arg(order.store_id, "uuid")},
           {batch.arg(order.buyer_subject, "text")}, {batch.arg(order.order_type, "text")},
           {batch.arg(order.channel, "text")}, {batch.arg(order.status, "text")},
@@ -263,7 +274,8 @@ def add_placement(
           {batch.arg(order.discount_amount, "bigint")}, {batch.arg(order.delivery_fee, "bigint")},
           {batch.arg(order.total.amount, "bigint")}, {batch.arg(order.deposit_amount, "bigint")},
           {batch.arg(order.paid_amount, "bigint")}, 0, {batch.arg(order.external_id, "text")},
-          {at}, {at})
+          {at}, {at}, {batch.arg(order.member_id, "uuid")},
+          {batch.arg(order.member_subject, "text")})
         ON CONFLICT (tenant_id, number) DO NOTHING RETURNING id""",  # noqa: S608 -- $n values
     )
     when = "EXISTS (SELECT 1 FROM placed)"

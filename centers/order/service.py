@@ -153,10 +153,15 @@ async def place_order(
     priced = await _price(session, tenant_id, placement, reads.of(row), order_id=order_id)
     now = datetime.now(UTC)
     await _join_group(session, tenant_id, order_id, placement, priced.allocations, now)
-    review_reason = await _review(
-        session, tenant_id, placement, priced.amounts, priced.settings, now
+    member = (
+        await member_api.review_member(session, tenant_id, placement.member_id)
+        if placement.member_id is not None
+        else None
     )
-    order = _new_order(order_id, placement, priced, review_reason, now)
+    review_reason = await _review(
+        session, tenant_id, placement, member, priced.amounts, priced.settings, now
+    )
+    order = _new_order(order_id, placement, priced, review_reason, now, _member_subject(member))
     order = await _write(session, tenant_id, placement, priced, order, review_reason)
     await _reserve(session, tenant_id, order_id, placement, priced)
     if placement.prepaid:
@@ -193,6 +198,7 @@ def _new_order(
     priced: Priced,
     review_reason: str | None,
     now: datetime,
+    member_subject: str | None = None,
 ) -> OrderInfo:
     computed = priced.amounts
     is_presale = placement.order_type == "PRESALE"
@@ -218,6 +224,8 @@ def _new_order(
         ),
         external_id=placement.external_id,
         status_changed_at=now,
+        member_id=placement.member_id,
+        member_subject=member_subject,
     )
 
 
@@ -740,10 +748,19 @@ async def _reserve(
         raise
 
 
+def _member_subject(member: member_api.MemberReview | None) -> str | None:
+    """Who reads an order placed for a membership besides its placer: the member's app
+    account, as the subject its token carries (decision 0113)."""
+    if member is None or member.app_account is None:
+        return None
+    return f"user:{member.app_account}"
+
+
 async def _review(
     session: AsyncSession,
     tenant_id: uuid.UUID,
     placement: Placement,
+    member: member_api.MemberReview | None,
     computed: amounts.OrderAmounts,
     settings: OrderSettings,
     now: datetime,
@@ -757,10 +774,8 @@ async def _review(
     if placement.external_id is not None:
         return None
     reasons: list[str] = []
-    if placement.member_id is not None:
-        member = await member_api.review_member(session, tenant_id, placement.member_id)
-        if member is not None and member.blacklisted:
-            reasons.append(f"blacklisted member ({member.reason or 'no reason given'})")
+    if member is not None and member.blacklisted:
+        reasons.append(f"blacklisted member ({member.reason or 'no reason given'})")
     limit = settings.review_orders_per_hour
     if limit is not None:
         recent = await repository.count_orders_since(

@@ -179,8 +179,10 @@ def _reach(context: RequestContext, bind: Binder) -> tuple[list[str], bool]:
     parts = []
     if reach.stores:
         parts.append(f"{{row}}.store_id = ANY({bind(sorted(reach.stores), 'uuid[]')})")
-    if reach.buyer is not None:
-        parts.append(f"{{row}}.buyer_subject = {bind(reach.buyer, 'text')}")
+    if reach.buyer is not None:  # placed by the caller, or for the caller's membership
+        buyer = bind(reach.buyer, "text")
+        parts.append(f"{{row}}.buyer_subject = {buyer}")
+        parts.append(f"{{row}}.member_subject = {buyer}")
     return ["(" + " OR ".join(parts) + ")" if parts else "false"], bool(reach.stores)
 
 

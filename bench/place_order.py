@@ -40,6 +40,7 @@ import os
 import platform
 import random
 import secrets
+import shutil
 import signal
 import socket
 import sys
@@ -53,6 +54,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import loadgen
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -288,9 +290,13 @@ class Side:
     seconds: float = 0.0
     cpu_ms: dict[str, float] = field(default_factory=dict)  # per order, by process
     sequence: Iterator[int] = field(default_factory=itertools.count)  # idempotency keys
+    # Driven by wrk: its counts and percentiles (it keeps no per-request latencies).
+    wrk: loadgen.WrkResult | None = None
 
     @property
     def ok(self) -> int:
+        if self.wrk is not None:
+            return self.wrk.requests - self.wrk.bad_answers
         return len(self.latencies_ms)
 
     @property
@@ -302,6 +308,8 @@ class Side:
         return self.ok / self.seconds if self.seconds else 0.0
 
     def percentile(self, p: float) -> float:
+        if self.wrk is not None:
+            return {50: self.wrk.p50_ms, 99: self.wrk.p99_ms}[int(p)]
         ordered = sorted(self.latencies_ms)
         if not ordered:
             return float("nan")
@@ -497,6 +505,85 @@ def graphql_placer(
     return place
 
 
+# Each wrk thread numbers its own requests, so every request carries its own
+# idempotency key (bench-gql-<run>-<thread>-<n>); carts come from a table drawn like the
+# raw side's (Shop.cart). A placement refused with userErrors counts as a bad answer.
+_WRK_LUA = r"""
+local nthreads = 0
+local base_setup = setup
+function setup(thread)
+  base_setup(thread)
+  nthreads = nthreads + 1
+  thread:set("thread_no", nthreads)
+end
+
+local sent = 0
+function request()
+  sent = sent + 1
+  local cart = CARTS[((sent - 1) * 7 + (thread_no or 1)) % #CARTS + 1]
+  local body = BODY_HEAD .. KEY_PREFIX .. (thread_no or 1) .. "-" .. sent .. cart
+  return wrk.format(nil, nil, nil, body)
+end
+
+local base_response = response
+function response(status, headers, body)
+  base_response(status, headers, body)
+  if status == 200 and body and not string.find(body, '"errors"', 1, true)
+     and not string.find(body, '"userErrors":[]', 1, true) then
+    bad = bad + 1
+    if bad_sample == "" then bad_sample = "userErrors " .. string.sub(body, 1, 300) end
+  end
+end
+"""
+
+
+def wrk_script(shop: Shop, run_id: str, phase: str) -> str:
+    """The Lua script of one wrk phase (warmup or measured: keys never repeat)."""
+    head = json.dumps({"query": PLACE_ORDER})[:-1] + ', "variables": {"input": {"idempotencyKey": "'
+    carts = []
+    for n in range(2000 if shop.assortment else 1):
+        store, sku_ids = shop.cart(n)
+        lines = [{"skuId": str(sku), "quantity": 1} for sku in sku_ids]
+        carts.append(
+            '", "storeId": ' + json.dumps(str(store)) + ', "lines": ' + json.dumps(lines) + "}}}"
+        )
+    table = ",\n".join(loadgen._lua_string(c) for c in carts)
+    request_lua = (
+        f"BODY_HEAD = {loadgen._lua_string(head)}\n"
+        f"KEY_PREFIX = {loadgen._lua_string(f'{GQL_KEY_PREFIX}{run_id}-{phase}')}\n"
+        f"CARTS = {{{table}}}\n" + _WRK_LUA
+    )
+    return loadgen.lua_script(
+        method="POST",
+        headers={"content-type": "application/json", "authorization": f"Bearer {shop.token}"},
+        request_lua=request_lua,
+    )
+
+
+async def run_wrk_side(
+    side: Side, base_url: str, shop: Shop, run_id: str, args: argparse.Namespace, meter: CpuMeter
+) -> None:
+    """The GraphQL side driven by wrk: a warmup, then ``--seconds`` measured."""
+    url = f"{base_url}/graphql"
+    if args.warmup:
+        await loadgen.run_wrk(
+            url, wrk_script(shop, run_id, "w"), connections=args.clients, duration=3
+        )
+    before = meter.sample()
+    result = await loadgen.run_wrk(
+        url, wrk_script(shop, run_id, "m"), connections=args.clients, duration=args.seconds
+    )
+    side.wrk = result
+    side.seconds = result.seconds
+    side.cpu_ms = CpuMeter.per_order(before, meter.sample(), max(side.ok, 1))
+    side.cpu_ms["bench"] = result.client_cpu_ms_per_request
+    if result.bad_answers or result.socket_errors:
+        side.failures[
+            f"wrk: {result.bad_answers} bad answers, {result.socket_errors} socket "
+            f"errors; first: {result.bad_sample[:300]}"
+        ] += 1
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -572,13 +659,18 @@ async def bench_graphql(
         )
     try:
         await wait_healthy(proc, base_url, log)
-        limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
-        async with httpx.AsyncClient(
-            base_url=base_url, limits=limits, timeout=REQUEST_TIMEOUT_SECONDS
-        ) as client:
-            await run_side(
-                side, graphql_placer(client, shop, run_id), args, CpuMeter(proc.pid, postgres)
+        if args.client == "wrk":
+            await run_wrk_side(side, base_url, shop, run_id, args, CpuMeter(proc.pid, postgres))
+        else:
+            limits = httpx.Limits(
+                max_connections=args.clients, max_keepalive_connections=args.clients
             )
+            async with httpx.AsyncClient(
+                base_url=base_url, limits=limits, timeout=REQUEST_TIMEOUT_SECONDS
+            ) as client:
+                await run_side(
+                    side, graphql_placer(client, shop, run_id), args, CpuMeter(proc.pid, postgres)
+                )
     finally:
         code = await stop_server(proc)
     problems = server_problems(log)
@@ -1197,7 +1289,7 @@ def report(sides: list[Side], args: argparse.Namespace, env: dict[str, str]) -> 
         )
     print(
         "(app = the zhongtai server process for GraphQL, this process for raw; "
-        "client = this process's httpx side)"
+        f"client = the GraphQL side's load generator, {args.client})"
     )
 
 
@@ -1246,6 +1338,16 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (16)")
     parser.add_argument("--orders", type=int, default=2000, help="orders per side (2000)")
     parser.add_argument("--warmup", type=int, default=100, help="warmup orders per side (100)")
+    parser.add_argument(
+        "--client",
+        choices=("wrk", "httpx"),
+        default="wrk" if shutil.which("wrk") else "httpx",
+        help="what drives the GraphQL side: wrk (C, Lua; default when installed) for "
+        "--seconds, or Python's httpx for --orders",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=20.0, help="measured seconds with wrk (20)"
+    )
     parser.add_argument(
         "--spread",
         action="store_true",

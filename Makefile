@@ -87,8 +87,9 @@ docs: install
 	$(BIN)/python -m schema.permissions
 
 ## Benchmark placeOrder over HTTP against a raw-SQL baseline in the same run.
-bench: install
-	$(BIN)/python bench/place_order.py
+bench: install wrk
+	$(BIN)/python bench/place_order.py $(ARGS)
+	$(BIN)/python bench/place_order.py --spread $(ARGS)
 
 ## Benchmark flash-sale claims on one hot SKU against the naive row-lock baseline.
 bench-flash: install

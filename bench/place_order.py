@@ -159,8 +159,9 @@ WITH placed AS (
   INSERT INTO "order".trade_order
     (tenant_id, id, number, store_id, buyer_subject, order_type, channel, status, currency,
      list_amount, discount_amount, delivery_fee, total_amount, deposit_amount, paid_amount,
-     refunded_amount, external_id, placed_at, status_changed_at)
-  VALUES ($1, $2, $3, $4, $5, 'STANDARD', 'POS', 'PLACED', $6, $7, 0, 0, $7, 0, 0, 0, NULL, $8, $8)
+     refunded_amount, external_id, placed_at, status_changed_at, member_id, member_subject)
+  VALUES ($1, $2, $3, $4, $5, 'STANDARD', 'POS', 'PLACED', $6, $7, 0, 0, $7, 0, 0, 0, NULL, $8, $8,
+          NULL, NULL)
   ON CONFLICT (tenant_id, number) DO NOTHING RETURNING id
 ), placed_subs AS (
   INSERT INTO "order".sub_order (tenant_id, order_id, sub_no, split_key, store_id, list_amount,

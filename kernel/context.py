@@ -44,6 +44,10 @@ class RequestContext:
     entity_representations: int = 0
     _session: AsyncSession | None = None
     _loaders: dict[Hashable, Any] = field(default_factory=dict)
+    # Decisions taken during this request, by (permission, store): a field asked once
+    # per object of a page is decided once per request (the policy snapshot is fixed).
+    _decided: dict[tuple[Requirement, uuid.UUID | None], bool] = field(default_factory=dict)
+    _scopes: dict[Permission, StoreScope] = field(default_factory=dict)
 
     @property
     def tenant_id(self) -> uuid.UUID:
@@ -62,9 +66,13 @@ class RequestContext:
         return self._session
 
     def allows(self, requirement: Requirement) -> bool:
-        if isinstance(requirement, Authenticated):
-            return True
-        return self.policy.allows(self.principal.subject, requirement)
+        decided = self._decided.get((requirement, None))
+        if decided is None:
+            decided = isinstance(requirement, Authenticated) or self.policy.allows(
+                self.principal.subject, requirement
+            )
+            self._decided[(requirement, None)] = decided
+        return decided
 
     def authorize(self, requirement: Requirement) -> None:
         if not self.allows(requirement):
@@ -86,7 +94,11 @@ class RequestContext:
         store that conveys ``permission`` (``None``: the resource has no store)."""
         if store_id is None:
             return self.allows(permission)
-        return self.policy.allows_at(self.principal.subject, permission, store_id)
+        decided = self._decided.get((permission, store_id))
+        if decided is None:
+            decided = self.policy.allows_at(self.principal.subject, permission, store_id)
+            self._decided[(permission, store_id)] = decided
+        return decided
 
     def authorize_at(self, permission: Permission, store_id: uuid.UUID | None) -> None:
         if store_id is None:
@@ -99,7 +111,12 @@ class RequestContext:
     def stores(self, permission: Permission) -> StoreScope:
         """Where the caller has ``permission``: ``EVERY_STORE`` or a set of stores
         (maybe empty), for list filters (``store_id = ANY(:stores)``)."""
-        return self.policy.stores(self.principal.subject, permission)
+        scope = self._scopes.get(permission)
+        if scope is None:
+            scope = self._scopes[permission] = self.policy.stores(
+                self.principal.subject, permission
+            )
+        return scope
 
     def record_denials(self) -> None:
         """Queue this request's denials for the audit log (call once, when it ends)."""

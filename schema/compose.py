@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -43,10 +43,13 @@ from strawberry.federation.schema_directives import Key
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import get_object_definition
 
+from kernel.authz.permissions import Permission
 from kernel.context import RequestContext
+from kernel.graphql.prefetch import MISSING, PREFETCH_KEY, Prefetch, peek, prefetch_of, prime
 from kernel.graphql.subgraph import (
     FEDERATION_ROOT_FIELDS,
     Subgraph,
+    allows_reference,
     authorize_reference,
     guard_root_fields,
 )
@@ -71,30 +74,72 @@ class _EntityOwner:
     typename: str
     cls: type
 
-    def convert(self, parent: Any, info: GraphQLResolveInfo[RequestContext]) -> Any:
-        context: RequestContext = info.context
-        permission = self.subgraph.entity_permissions[self.typename]
+    @property
+    def permission(self) -> Permission:
+        return self.subgraph.entity_permissions[self.typename]
+
+    def authorize(self, parent: Any, context: RequestContext) -> None:
         # An object the caller already reads that belongs to a store (an order, say):
         # what hangs off it belongs to that store too, so a role held there suffices.
         store = getattr(parent, "store_id", None)
         if isinstance(store, uuid.UUID):
-            context.authorize_at(permission, store)
+            context.authorize_at(self.permission, store)
         else:
             authorize_reference(
-                context, self.typename, permission, self.subgraph.store_narrowed_entities
+                context, self.typename, self.permission, self.subgraph.store_narrowed_entities
             )
+
+    def allows(self, parent: Any, context: RequestContext) -> bool:
+        """``authorize``'s decision without refusing (for prefetching)."""
+        store = getattr(parent, "store_id", None)
+        if isinstance(store, uuid.UUID):
+            return context.allows_at(self.permission, store)
+        return allows_reference(
+            context, self.typename, self.permission, self.subgraph.store_narrowed_entities
+        )
+
+    def convert(self, parent: Any, info: GraphQLResolveInfo[RequestContext]) -> Any:
+        """S's entity for ``parent`` (or None), or an awaitable of it when S must load it."""
+        context: RequestContext = info.context
+        self.authorize(parent, context)
+        if self._is_stub:
+            return self.cls(id=str(parent.id))  # a stub: the key is all it holds
+        loader = self._loader(context, info)
+        key = str(parent.id)
+        entity = peek(loader, key)
+        return loader.load(key) if entity is MISSING else entity
+
+    async def entities(
+        self, parents: Sequence[Any], info: GraphQLResolveInfo[RequestContext]
+    ) -> list[Any]:
+        """S's entities of the parents the caller may reference, loaded in one batch."""
+        context: RequestContext = info.context
+        allowed = [p for p in parents if self.allows(p, context)]
+        if self._is_stub:
+            return [self.cls(id=str(p.id)) for p in allowed]
+        loader = self._loader(context, info)
+        keys = [str(p.id) for p in allowed]
+        await prime(loader, keys)
+        found = (peek(loader, key) for key in keys)
+        return [e for e in found if e is not None and e is not MISSING]
+
+    @property
+    def _is_stub(self) -> bool:
+        return getattr(self.cls, "resolve_reference", None) is None
+
+    def _loader(
+        self, context: RequestContext, info: GraphQLResolveInfo[RequestContext]
+    ) -> DataLoader[str, Any]:
         loader: DataLoader[str, Any] = context.loader(
             ("entity", self.subgraph.name, self.typename),
             lambda: DataLoader(load_fn=lambda ids: self._load(ids, info)),
         )
-        return loader.load(str(parent.id))
+        return loader
 
     async def _load(
         self, ids: Sequence[str], info: GraphQLResolveInfo[RequestContext]
     ) -> list[Any]:
-        resolve_reference = getattr(self.cls, "resolve_reference", None)
-        if resolve_reference is None:
-            return [self.cls(id=i) for i in ids]  # a stub: the key is all it holds
+        resolve_reference = self.cls.resolve_reference  # type: ignore[attr-defined]
         wants_info = "info" in inspect.signature(resolve_reference).parameters
         strawberry_info = StrawberryInfo(_raw_info=info, _field=None)  # type: ignore[arg-type]
 
@@ -110,9 +155,9 @@ class _EntityOwner:
 
 def _entity_field_resolver(resolve: Callable[..., Any], owner: _EntityOwner) -> Callable[..., Any]:
     async def via_reference(
-        parent: Any, info: GraphQLResolveInfo[RequestContext], kwargs: dict[str, Any]
+        pending: Awaitable[Any], info: GraphQLResolveInfo[RequestContext], kwargs: dict[str, Any]
     ) -> Any:
-        entity = await owner.convert(parent, info)
+        entity = await pending
         if entity is None:
             return None
         result = resolve(entity, info, **kwargs)
@@ -121,9 +166,31 @@ def _entity_field_resolver(resolve: Callable[..., Any], owner: _EntityOwner) -> 
     def resolver(parent: Any, info: GraphQLResolveInfo[RequestContext], **kwargs: Any) -> Any:
         if isinstance(parent, owner.cls):
             return resolve(parent, info, **kwargs)
-        return via_reference(parent, info, kwargs)
+        entity = owner.convert(parent, info)
+        if inspect.isawaitable(entity):
+            return via_reference(entity, info, kwargs)
+        if entity is None:
+            return None
+        return resolve(entity, info, **kwargs)
 
     return resolver
+
+
+def _entity_field_prefetch(fn: Prefetch, owner: _EntityOwner) -> Prefetch:
+    """S's prefetch of a field, run on S's entities of the parents (see ``convert``)."""
+
+    async def composed(
+        info: GraphQLResolveInfo[RequestContext],
+        parents: Sequence[Any],
+        arguments: Mapping[str, Any],
+    ) -> Sequence[Any]:
+        mine = [p for p in parents if isinstance(p, owner.cls)]
+        others = [p for p in parents if not isinstance(p, owner.cls)]
+        if others:
+            mine += await owner.entities(others, info)
+        return await fn(info, mine, arguments)
+
+    return composed
 
 
 def _entity_classes(subgraph: Subgraph) -> dict[str, type]:
@@ -220,9 +287,13 @@ class _Merger:
                 if field_name in fields or (is_root and field_name in FEDERATION_ROOT_FIELDS):
                     continue
                 resolve = field.resolve or default_field_resolver
+                extensions = dict(field.extensions or {})
                 if shared_entity and owner_cls is not None and field_name != KEY_FIELD:
                     owner = _EntityOwner(subgraph, name, owner_cls)
                     resolve = _entity_field_resolver(resolve, owner)
+                    own_prefetch = prefetch_of(field)
+                    if own_prefetch is not None:
+                        extensions[PREFETCH_KEY] = _entity_field_prefetch(own_prefetch, owner)
                 fields[field_name] = GraphQLField(
                     self.ref(field.type),
                     args={n: self._argument(a) for n, a in field.args.items()},
@@ -230,7 +301,7 @@ class _Merger:
                     subscribe=field.subscribe,
                     description=field.description,
                     deprecation_reason=field.deprecation_reason,
-                    extensions=field.extensions,
+                    extensions=extensions,
                 )
         return fields
 

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,6 +38,7 @@ from centers.order.models import (
     SubOrder,
     TradeOrder,
 )
+from kernel import prepared
 from kernel.authz.stores import StoreScope
 from kernel.batch import Batch, Column
 from kernel.db import table_of
@@ -79,6 +81,7 @@ _order_columns = (
     trade_order.c.member_id,
     trade_order.c.member_subject,
 )
+_ORDER_COLUMNS_SQL = ", ".join(c.name for c in _order_columns)
 _line_columns = (
     order_line.c.order_id,
     order_line.c.line_no,
@@ -698,26 +701,58 @@ async def list_orders(
     session: AsyncSession, tenant_id: uuid.UUID, page: PageRequest, where: OrderFilter
 ) -> list[OrderInfo]:
     """Newest first (ids are time-ordered UUIDv7)."""
-    query = sa.select(*_order_columns).where(
-        *_scoped(tenant_id, where.buyer), *_reach_conditions(where.reach)
-    )
+    args: list[Any] = [tenant_id]
+
+    def arg(value: Any, cast: str) -> str:
+        args.append(value)
+        return f"${len(args)}::{cast}"
+
+    conditions = ["tenant_id = $1"]
+    for who in (where.buyer, where.reach):
+        if isinstance(who, str):
+            conditions.append(f"buyer_subject = {arg(who, 'text')}")
+        elif who is not None and isinstance(who.stores, frozenset):
+            parts = []
+            if who.stores:
+                parts.append(f"store_id = ANY({arg(sorted(who.stores), 'uuid[]')})")
+            if who.buyer is not None:
+                parts.append(f"buyer_subject = {arg(who.buyer, 'text')}")
+            conditions.append(f"({' OR '.join(parts)})" if parts else "false")
     if where.store_id is not None:
-        query = query.where(trade_order.c.store_id == where.store_id)
+        conditions.append(f"store_id = {arg(where.store_id, 'uuid')}")
     if where.statuses:
-        query = query.where(trade_order.c.status.in_(where.statuses))
+        conditions.append(f"status = ANY({arg(list(where.statuses), 'text[]')})")
     if where.order_type is not None:
-        query = query.where(trade_order.c.order_type == where.order_type)
+        conditions.append(f"order_type = {arg(where.order_type, 'text')}")
     if where.channel is not None:
-        query = query.where(trade_order.c.channel == where.channel)
+        conditions.append(f"channel = {arg(where.channel, 'text')}")
     if where.placed_from is not None:
-        query = query.where(trade_order.c.placed_at >= where.placed_from)
+        conditions.append(f"placed_at >= {arg(where.placed_from, 'timestamptz')}")
     if where.placed_before is not None:
-        query = query.where(trade_order.c.placed_at < where.placed_before)
+        conditions.append(f"placed_at < {arg(where.placed_before, 'timestamptz')}")
     after = page.after_id()
     if after is not None:
-        query = query.where(trade_order.c.id < after)
-    rows = await session.execute(query.order_by(trade_order.c.id.desc()).limit(page.limit))
-    return [_order(row) for row in rows.all()]
+        conditions.append(f"id < {arg(after, 'uuid')}")
+    limit = arg(page.limit, "int")
+    # The text depends only on which filters are present (a few shapes, each prepared
+    # once per connection); every value is a parameter.
+    statement = prepared.Statement(
+        f'SELECT {_ORDER_COLUMNS_SQL} FROM "order".trade_order '  # noqa: S608 -- $n values
+        f"WHERE {' AND '.join(conditions)} ORDER BY id DESC LIMIT {limit}"
+    )
+    rows = await prepared.fetch(session, statement, *args)
+    return [_order(SimpleNamespace(**dict(row.items()))) for row in rows]
+
+
+# The lines of a page of orders, read on every orders page: straight on the connection.
+_LINES_BY_ORDERS = prepared.Statement(
+    "SELECT l.order_id, l.line_no, l.sub_no, l.sku_id, l.sku_code, l.sku_name, "
+    "l.unit_price_amount, l.quantity, l.line_amount, l.discount_amount, l.payable_amount, "
+    "l.refunded_amount, o.currency "
+    'FROM "order".order_line l JOIN "order".trade_order o '
+    "ON o.tenant_id = l.tenant_id AND o.id = l.order_id "
+    "WHERE l.tenant_id = $1 AND l.order_id = ANY($2::uuid[]) ORDER BY l.order_id, l.line_no"
+)
 
 
 async def lines_by_orders(
@@ -725,36 +760,39 @@ async def lines_by_orders(
 ) -> list[tuple[uuid.UUID, OrderLineInfo]]:
     if not order_ids:
         return []
-    rows = await session.execute(
-        sa.select(*_line_columns)
-        .join(
-            trade_order,
-            sa.and_(
-                trade_order.c.tenant_id == order_line.c.tenant_id,
-                trade_order.c.id == order_line.c.order_id,
-            ),
-        )
-        .where(order_line.c.tenant_id == tenant_id, order_line.c.order_id.in_(order_ids))
-        .order_by(order_line.c.order_id, order_line.c.line_no)
-    )
+    rows = await prepared.fetch(session, _LINES_BY_ORDERS, tenant_id, list(order_ids))
     return [
         (
-            row.order_id,
+            order_id,
             OrderLineInfo(
-                line_no=row.line_no,
-                sku_id=row.sku_id,
-                sku_code=row.sku_code,
-                sku_name=row.sku_name,
-                unit_price=Money(row.unit_price_amount, row.currency),
-                quantity=row.quantity,
-                amount=Money(row.line_amount, row.currency),
-                sub_no=row.sub_no,
-                discount=Money(row.discount_amount, row.currency),
-                payable=Money(row.payable_amount, row.currency),
-                refunded=Money(row.refunded_amount, row.currency),
+                line_no=line_no,
+                sku_id=sku_id,
+                sku_code=sku_code,
+                sku_name=sku_name,
+                unit_price=Money(unit_price, currency),
+                quantity=quantity,
+                amount=Money(line_amount, currency),
+                sub_no=sub_no,
+                discount=Money(discount, currency),
+                payable=Money(payable, currency),
+                refunded=Money(refunded, currency),
             ),
         )
-        for row in rows.all()
+        for (
+            order_id,
+            line_no,
+            sub_no,
+            sku_id,
+            sku_code,
+            sku_name,
+            unit_price,
+            quantity,
+            line_amount,
+            discount,
+            payable,
+            refunded,
+            currency,
+        ) in rows
     ]
 
 

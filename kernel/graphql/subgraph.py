@@ -227,6 +227,15 @@ def _ids(value: Any) -> list[uuid.UUID]:
     return list(dict.fromkeys(ids))
 
 
+def allows_reference(
+    context: RequestContext, typename: str, permission: Permission, store_narrowed: frozenset[str]
+) -> bool:
+    """``authorize_reference``'s decision, without refusing (nothing is recorded)."""
+    if typename in store_narrowed and not context.allows(permission):
+        return bool(context.stores(permission))
+    return context.allows(permission)
+
+
 def authorize_reference(
     context: RequestContext, typename: str, permission: Permission, store_narrowed: frozenset[str]
 ) -> None:

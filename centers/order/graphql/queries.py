@@ -21,6 +21,7 @@ from centers.order.graphql.types import (
 from kernel.graphql.fields import NARROWED, StoreArg, query
 from kernel.graphql.ids import parse_id
 from kernel.graphql.pagination import Connection, connection, page_request
+from kernel.graphql.prefetch import prefetch_page
 
 
 @strawberry.type(description="The tenant's order rules.")
@@ -65,7 +66,10 @@ class Query:
         "where the caller holds no role).",
     )
     async def order(self, info: Ctx, id: strawberry.ID) -> Order | None:
-        return await Order.resolve_reference(info, id)
+        found = await Order.resolve_reference(info, id)
+        if found is not None:
+            await prefetch_page(info, [found], through=())
+        return found
 
     @query(
         policy.READ_ORDER, store=NARROWED, description="An order by its receipt number, or null."
@@ -75,7 +79,11 @@ class Query:
         found = await repository.order_by_number(
             context.session, context.tenant_id, number, visible_orders(context)
         )
-        return Order.of(found) if found else None
+        if found is None:
+            return None
+        order = Order.of(found)
+        await prefetch_page(info, [order], through=())
+        return order
 
     @query(
         policy.READ_ORDER,
@@ -116,7 +124,9 @@ class Query:
                 placed_before=placed_before,
             ),
         )
-        return connection(rows, page, Order.of, lambda o: [o.id])
+        found = connection(rows, page, Order.of, lambda o: [o.id])
+        await prefetch_page(info, [edge.node for edge in found.edges])
+        return found
 
     @query(
         policy.PLACE_ORDER,

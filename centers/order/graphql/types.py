@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from graphql import GraphQLResolveInfo
 from strawberry import Info
 
 from centers.order import groups, loaders, policy
@@ -25,6 +27,7 @@ from centers.order.repository import OrderReach
 from kernel.authz.permissions import Permission
 from kernel.context import RequestContext
 from kernel.graphql.ids import try_parse_id
+from kernel.graphql.prefetch import MaybeAwaitable, field_type, loaded, prefetch, prime, ready
 from kernel.graphql.types import Money
 from kernel.money import Money as MoneyValue
 
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
     from centers.order.graphql.refunds import AfterSale
 
 Ctx = Info[RequestContext, None]
+RawInfo = GraphQLResolveInfo[RequestContext]
 
 
 def _enum(name: str, values: list[str] | tuple[str, ...], description: str) -> Any:
@@ -84,6 +88,50 @@ async def allowed_on_order(
 async def actor_on_order(context: RequestContext, order_id: uuid.UUID | None) -> Actor:
     staff = await allowed_on_order(context, policy.MANAGE_ORDER, order_id)
     return Actor.STAFF if staff else Actor.BUYER
+
+
+# Prefetches (kernel.graphql.prefetch): a page's root loads a whole level at once,
+# through the loaders the resolvers read, which then answer synchronously.
+
+
+async def _prefetch_lines(
+    info: RawInfo, parents: Sequence[Order | SubOrder], _arguments: Mapping[str, Any]
+) -> list[OrderLine]:
+    context = info.context
+    await prime(loaders.lines(context), [p.order_id for p in parents])
+    return [
+        line
+        for p in parents
+        if isinstance(found := ready(p._lines(context)), list)
+        for line in found
+    ]
+
+
+async def _prefetch_sub_orders(
+    info: RawInfo, orders: Sequence[Order], _arguments: Mapping[str, Any]
+) -> list[SubOrder]:
+    context = info.context
+    await prime(loaders.sub_orders(context), [o.order_id for o in orders])
+    return [
+        sub
+        for o in orders
+        if isinstance(found := ready(o._sub_orders(context)), list)
+        for sub in found
+    ]
+
+
+async def _prefetch_history(
+    info: RawInfo, orders: Sequence[Order], _arguments: Mapping[str, Any]
+) -> list[Any]:
+    await prime(loaders.history(info.context), [o.order_id for o in orders])
+    return []
+
+
+async def _prefetch_discounts(
+    info: RawInfo, lines: Sequence[OrderLine], _arguments: Mapping[str, Any]
+) -> list[Any]:
+    await prime(loaders.discounts(info.context), [line.order_id for line in lines])
+    return []
 
 
 @strawberry.federation.type(keys=["id"])
@@ -158,10 +206,20 @@ class OrderLine:
     def sku(self) -> Sku:
         return Sku(id=strawberry.ID(str(self.sku_id)))
 
-    @strawberry.field(description="Discounts allocated to this line, by source.")
-    async def discounts(self, info: Ctx) -> list[LineDiscount]:
-        found = await loaders.discounts(info.context).load(self.order_id)
-        return [LineDiscount.of(d) for d in found if d.line_no == self.line_no]
+    @strawberry.field(
+        graphql_type=field_type("list[LineDiscount]", globals()),
+        description="Discounts allocated to this line, by source.",
+        metadata=prefetch(_prefetch_discounts),
+    )
+    def discounts(self, info: Ctx) -> MaybeAwaitable[list[LineDiscount]]:
+        line_no = self.line_no
+        return loaded(
+            self,
+            "discounts",
+            loaders.discounts(info.context),
+            self.order_id,
+            lambda found: [LineDiscount.of(d) for d in found if d.line_no == line_no],
+        )
 
 
 @strawberry.type(description="A sub-order (子订单): the lines one store or warehouse fulfils.")
@@ -194,10 +252,21 @@ class SubOrder:
     def store(self) -> Store:
         return Store(id=strawberry.ID(str(self.store_id)))
 
-    @strawberry.field
-    async def lines(self, info: Ctx) -> list[OrderLine]:
-        found = await loaders.lines(info.context).load(self.order_id)
-        return [OrderLine.of(self.order_id, ln) for ln in found if ln.sub_no == self.sub_order_no]
+    @strawberry.field(
+        graphql_type=field_type("list[OrderLine]", globals()), metadata=prefetch(_prefetch_lines)
+    )
+    def lines(self, info: Ctx) -> MaybeAwaitable[list[OrderLine]]:
+        return self._lines(info.context)
+
+    def _lines(self, context: RequestContext) -> MaybeAwaitable[list[OrderLine]]:
+        order_id, sub_no = self.order_id, self.sub_order_no
+        return loaded(
+            self,
+            "lines",
+            loaders.lines(context),
+            order_id,
+            lambda found: [OrderLine.of(order_id, ln) for ln in found if ln.sub_no == sub_no],
+        )
 
 
 @strawberry.type(description="One transition in an order's history.")
@@ -275,6 +344,7 @@ class Order:
     cancel_reason: str | None
     store_id: strawberry.Private[uuid.UUID]
     buyer_subject: strawberry.Private[str]
+    order_id: strawberry.Private[uuid.UUID]
 
     @classmethod
     def of(cls, value: OrderInfo) -> Order:
@@ -302,6 +372,7 @@ class Order:
             cancel_reason=value.cancel_reason,
             store_id=value.store_id,
             buyer_subject=value.buyer_subject,
+            order_id=value.id,
         )
 
     @strawberry.field(description="The buyer, merchant and ERP readings of the status.")
@@ -320,16 +391,38 @@ class Order:
     def store(self) -> Store:
         return Store(id=strawberry.ID(str(self.store_id)))
 
-    @strawberry.field
-    async def lines(self, info: Ctx) -> list[OrderLine]:
-        order_id = uuid.UUID(self.id)
-        found = await loaders.lines(info.context).load(order_id)
-        return [OrderLine.of(order_id, line) for line in found]
+    @strawberry.field(
+        graphql_type=field_type("list[OrderLine]", globals()), metadata=prefetch(_prefetch_lines)
+    )
+    def lines(self, info: Ctx) -> MaybeAwaitable[list[OrderLine]]:
+        return self._lines(info.context)
 
-    @strawberry.field(description="Sub-orders (子订单) by the tenant's split rule.")
-    async def sub_orders(self, info: Ctx) -> list[SubOrder]:
-        found = await loaders.sub_orders(info.context).load(uuid.UUID(self.id))
-        return [SubOrder.of(s) for s in found]
+    def _lines(self, context: RequestContext) -> MaybeAwaitable[list[OrderLine]]:
+        order_id = self.order_id
+        return loaded(
+            self,
+            "lines",
+            loaders.lines(context),
+            order_id,
+            lambda found: [OrderLine.of(order_id, line) for line in found],
+        )
+
+    @strawberry.field(
+        graphql_type=field_type("list[SubOrder]", globals()),
+        description="Sub-orders (子订单) by the tenant's split rule.",
+        metadata=prefetch(_prefetch_sub_orders),
+    )
+    def sub_orders(self, info: Ctx) -> MaybeAwaitable[list[SubOrder]]:
+        return self._sub_orders(info.context)
+
+    def _sub_orders(self, context: RequestContext) -> MaybeAwaitable[list[SubOrder]]:
+        return loaded(
+            self,
+            "sub_orders",
+            loaders.sub_orders(context),
+            self.order_id,
+            lambda found: [SubOrder.of(s) for s in found],
+        )
 
     @strawberry.field(description="After-sale requests (售后单) on this order, newest first.")
     async def after_sales(
@@ -346,10 +439,19 @@ class Order:
         )
         return GroupBuy.of(found) if found is not None else None
 
-    @strawberry.field(description="Every transition: time, actor, event, from, to, reason.")
-    async def history(self, info: Ctx) -> list[OrderHistoryEntry]:
-        found = await loaders.history(info.context).load(uuid.UUID(self.id))
-        return [OrderHistoryEntry.of(h) for h in found]
+    @strawberry.field(
+        graphql_type=field_type("list[OrderHistoryEntry]", globals()),
+        description="Every transition: time, actor, event, from, to, reason.",
+        metadata=prefetch(_prefetch_history),
+    )
+    def history(self, info: Ctx) -> MaybeAwaitable[list[OrderHistoryEntry]]:
+        return loaded(
+            self,
+            "history",
+            loaders.history(info.context),
+            self.order_id,
+            lambda found: [OrderHistoryEntry.of(h) for h in found],
+        )
 
     @classmethod
     async def resolve_reference(cls, info: Ctx, id: strawberry.ID) -> Order | None:

@@ -21,6 +21,7 @@ from kernel.graphql.fields import mutation, query
 from kernel.graphql.ids import parse_id, try_parse_id
 from kernel.graphql.mutations import attempt
 from kernel.graphql.pagination import Connection, connection, page_request
+from kernel.graphql.prefetch import prefetch_page
 from kernel.graphql.subgraph import Subgraph
 from kernel.graphql.types import UserError
 
@@ -189,7 +190,10 @@ class SyncProductsPayload:
 class Query:
     @query(policy.READ_PRODUCT)
     async def product(self, info: Ctx, id: strawberry.ID) -> Product | None:
-        return await Product.resolve_reference(info, id)
+        found = await Product.resolve_reference(info, id)
+        if found is not None:
+            await prefetch_page(info, [found], through=())
+        return found
 
     @query(policy.READ_PRODUCT, description="The brand's products, by id.")
     async def products(
@@ -198,7 +202,9 @@ class Query:
         context = info.context
         page = page_request(first, after)
         rows = await repository.list_products(context.session, context.tenant_id, page)
-        return connection(rows, page, Product.of, lambda p: [p.id])
+        found = connection(rows, page, Product.of, lambda p: [p.id])
+        await prefetch_page(info, [edge.node for edge in found.edges])
+        return found
 
     @query(
         policy.READ_PRODUCT,
@@ -236,11 +242,16 @@ class Query:
                 on_sale=on_sale,
                 page=page,
             )
-        return connection(rows, page, Product.of, lambda p: [p.name, p.id])
+        found = connection(rows, page, Product.of, lambda p: [p.name, p.id])
+        await prefetch_page(info, [edge.node for edge in found.edges])
+        return found
 
     @query(policy.READ_PRODUCT)
     async def sku(self, info: Ctx, id: strawberry.ID) -> Sku | None:
-        return await Sku.resolve_reference(info, id)
+        found = await Sku.resolve_reference(info, id)
+        if found is not None:
+            await prefetch_page(info, [found], through=())
+        return found
 
     @query(
         policy.READ_PRODUCT,

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import strawberry
+from graphql import GraphQLResolveInfo
 from strawberry import Info
 
 from centers.product import loaders
@@ -12,9 +15,87 @@ from centers.product.dto import CategoryInfo, ListingInfo, Pairs, ProductInfo, S
 from centers.product.service.catalog import pick_price
 from kernel.context import RequestContext
 from kernel.graphql.ids import try_parse_id
+from kernel.graphql.prefetch import MaybeAwaitable, field_type, loaded, prefetch, prime, ready
 from kernel.graphql.types import Money
 
 Ctx = Info[RequestContext, None]
+RawInfo = GraphQLResolveInfo[RequestContext]
+
+
+# Prefetches (kernel.graphql.prefetch): what a page's root loads for a whole level at
+# once, through the loaders the resolvers read, which then answer synchronously.
+
+
+async def _prefetch_skus(
+    info: RawInfo, products: Sequence[Product], _arguments: Mapping[str, Any]
+) -> list[Sku]:
+    context = info.context
+    ids = [i for i in (try_parse_id(p.id) for p in products) if i is not None]
+    await prime(loaders.skus_of_product(context), ids)
+    return [
+        sku for p in products if isinstance(found := ready(p._skus(context)), list) for sku in found
+    ]
+
+
+async def _prefetch_prices(
+    info: RawInfo, skus: Sequence[Sku], _arguments: Mapping[str, Any]
+) -> list[Any]:
+    await prime(loaders.sku_prices(info.context), [s.list_price.id for s in skus])
+    return []  # prices are leaves: nothing below them loads
+
+
+async def _prefetch_products(
+    info: RawInfo, skus: Sequence[Sku], _arguments: Mapping[str, Any]
+) -> list[Product]:
+    context = info.context
+    await prime(loaders.products(context), [s.product_id for s in skus])
+    return [p for s in skus if isinstance(p := ready(s._product(context)), Product)]
+
+
+async def _prefetch_categories(
+    info: RawInfo, products: Sequence[Product], _arguments: Mapping[str, Any]
+) -> list[Category]:
+    context = info.context
+    await prime(loaders.categories(context), [p.category_id for p in products if p.category_id])
+    found = (ready(_category(context, p, "category", p.category_id)) for p in products)
+    return [c for c in found if isinstance(c, Category)]
+
+
+async def _prefetch_parents(
+    info: RawInfo, categories: Sequence[Category], _arguments: Mapping[str, Any]
+) -> list[Category]:
+    context = info.context
+    await prime(loaders.categories(context), [c.parent_id for c in categories if c.parent_id])
+    found = (ready(_category(context, c, "parent", c.parent_id)) for c in categories)
+    return [c for c in found if isinstance(c, Category)]
+
+
+async def _prefetch_listings(
+    info: RawInfo, products: Sequence[Product], _arguments: Mapping[str, Any]
+) -> list[Any]:
+    ids = [i for i in (try_parse_id(p.id) for p in products) if i is not None]
+    await prime(loaders.listings(info.context), ids)
+    return []  # listings are leaves
+
+
+def _category(
+    context: RequestContext, owner: object, name: str, category_id: uuid.UUID | None
+) -> MaybeAwaitable[Category | None]:
+    if category_id is None:
+        return None
+    return loaded(
+        owner,
+        name,
+        loaders.categories(context),
+        category_id,
+        lambda found: Category.of(found) if found else None,
+    )
+
+
+def _product_of_sku(found: ProductInfo | None) -> Product:
+    if found is None:
+        raise LookupError("SKU without product")  # impossible: written together
+    return Product.of(found)
 
 
 @strawberry.type(description="A name and value, e.g. size = L, or origin = Sichuan.")
@@ -68,12 +149,11 @@ class Category:
             parent_id=value.parent_id,
         )
 
-    @strawberry.field
-    async def parent(self, info: Ctx) -> Category | None:
-        if self.parent_id is None:
-            return None
-        found = await loaders.categories(info.context).load(self.parent_id)
-        return Category.of(found) if found else None
+    @strawberry.field(
+        graphql_type=field_type("Category | None", globals()), metadata=prefetch(_prefetch_parents)
+    )
+    def parent(self, info: Ctx) -> MaybeAwaitable[Category | None]:
+        return _category(info.context, self, "parent", self.parent_id)
 
 
 @strawberry.federation.type(keys=["id"], description="A sellable variant (SKU) of a product.")
@@ -100,28 +180,47 @@ class Sku:
             list_price=value,
         )
 
-    @strawberry.field
-    async def product(self, info: Ctx) -> Product:
-        found = await loaders.products(info.context).load(self.product_id)
-        if found is None:
-            raise LookupError("SKU without product")  # impossible: written together
-        return Product.of(found)
+    @strawberry.field(
+        graphql_type=field_type("Product", globals()), metadata=prefetch(_prefetch_products)
+    )
+    def product(self, info: Ctx) -> MaybeAwaitable[Product]:
+        return self._product(info.context)
 
-    @strawberry.field(description="Channel and store prices set for this SKU.")
-    async def prices(self, info: Ctx) -> list[SkuPrice]:
-        found = await loaders.sku_prices(info.context).load(self.list_price.id)
-        return [SkuPrice.of(p) for p in found]
+    def _product(self, context: RequestContext) -> MaybeAwaitable[Product]:
+        return loaded(self, "product", loaders.products(context), self.product_id, _product_of_sku)
 
     @strawberry.field(
-        description="The unit price in a channel at a store: the most specific price set "
-        "(channel and store, store, channel), else the list price."
+        graphql_type=field_type("list[SkuPrice]", globals()),
+        description="Channel and store prices set for this SKU.",
+        metadata=prefetch(_prefetch_prices),
     )
-    async def price_in(
+    def prices(self, info: Ctx) -> MaybeAwaitable[list[SkuPrice]]:
+        return loaded(
+            self,
+            "prices",
+            loaders.sku_prices(info.context),
+            self.list_price.id,
+            lambda found: [SkuPrice.of(p) for p in found],
+        )
+
+    @strawberry.field(
+        graphql_type=field_type("Money", globals()),
+        description="The unit price in a channel at a store: the most specific price set "
+        "(channel and store, store, channel), else the list price.",
+        metadata=prefetch(_prefetch_prices),
+    )
+    def price_in(
         self, info: Ctx, channel: str | None = None, store_id: strawberry.ID | None = None
-    ) -> Money:
-        found = await loaders.sku_prices(info.context).load(self.list_price.id)
+    ) -> MaybeAwaitable[Money]:
         store = try_parse_id(store_id) if store_id else None
-        return Money.of(pick_price(self.list_price.price, found, channel, store))
+        list_price = self.list_price.price
+        return loaded(
+            self,
+            f"price_in:{channel}:{store}",
+            loaders.sku_prices(info.context),
+            self.list_price.id,
+            lambda found: Money.of(pick_price(list_price, found, channel, store)),
+        )
 
     @classmethod
     async def resolve_reference(cls, info: Ctx, id: strawberry.ID) -> Sku | None:
@@ -152,24 +251,47 @@ class Product:
             category_id=value.category_id,
         )
 
-    @strawberry.field
-    async def skus(self, info: Ctx) -> list[Sku]:
-        product_id = try_parse_id(self.id)
-        found = await loaders.skus_of_product(info.context).load(product_id) if product_id else []
-        return [Sku.of(s) for s in found]
+    @strawberry.field(
+        graphql_type=field_type("list[Sku]", globals()), metadata=prefetch(_prefetch_skus)
+    )
+    def skus(self, info: Ctx) -> MaybeAwaitable[list[Sku]]:
+        return self._skus(info.context)
 
-    @strawberry.field
-    async def category(self, info: Ctx) -> Category | None:
-        if self.category_id is None:
-            return None
-        found = await loaders.categories(info.context).load(self.category_id)
-        return Category.of(found) if found else None
-
-    @strawberry.field(description="On/off sale per sales channel.")
-    async def listings(self, info: Ctx) -> list[ChannelListing]:
+    def _skus(self, context: RequestContext) -> MaybeAwaitable[list[Sku]]:
         product_id = try_parse_id(self.id)
-        found = await loaders.listings(info.context).load(product_id) if product_id else []
-        return [ChannelListing.of(x) for x in found]
+        if product_id is None:
+            return []
+        return loaded(
+            self,
+            "skus",
+            loaders.skus_of_product(context),
+            product_id,
+            lambda found: [Sku.of(s) for s in found],
+        )
+
+    @strawberry.field(
+        graphql_type=field_type("Category | None", globals()),
+        metadata=prefetch(_prefetch_categories),
+    )
+    def category(self, info: Ctx) -> MaybeAwaitable[Category | None]:
+        return _category(info.context, self, "category", self.category_id)
+
+    @strawberry.field(
+        graphql_type=field_type("list[ChannelListing]", globals()),
+        description="On/off sale per sales channel.",
+        metadata=prefetch(_prefetch_listings),
+    )
+    def listings(self, info: Ctx) -> MaybeAwaitable[list[ChannelListing]]:
+        product_id = try_parse_id(self.id)
+        if product_id is None:
+            return []
+        return loaded(
+            self,
+            "listings",
+            loaders.listings(info.context),
+            product_id,
+            lambda found: [ChannelListing.of(x) for x in found],
+        )
 
     @classmethod
     async def resolve_reference(cls, info: Ctx, id: strawberry.ID) -> Product | None:

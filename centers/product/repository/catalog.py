@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.product.dto import CategoryInfo, ListingInfo, SkuInfo, SkuPriceInfo
 from centers.product.models import Category, ChannelListing, Sku, SkuPrice
+from kernel import prepared
 from kernel.batch import Batch, Column
 from kernel.db import table_of
 from kernel.money import Money
@@ -30,21 +31,12 @@ MAX_CATEGORIES = 1000
 ANY_CHANNEL = ""
 ANY_STORE = uuid.UUID(int=0)
 
-# Read for every priced cart: built once, one prepared statement whatever the number of ids.
-_PRICES_BY_SKUS = (
-    sa.select(
-        sku_price.c.sku_id,
-        sku_price.c.channel,
-        sku_price.c.store_id,
-        sku_price.c.price_amount,
-        sku.c.currency,
-    )
-    .join(sku, sa.and_(sku.c.tenant_id == sku_price.c.tenant_id, sku.c.id == sku_price.c.sku_id))
-    .where(
-        sku_price.c.tenant_id == sa.bindparam("tenant_id"),
-        sku_price.c.sku_id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.Uuid))),
-    )
-    .order_by(sku_price.c.sku_id, sku_price.c.channel, sku_price.c.store_id)
+# Read for every priced cart and menu page: sent straight on the request's connection.
+_PRICES_BY_SKUS = prepared.Statement(
+    "SELECT p.sku_id, p.channel, p.store_id, p.price_amount, s.currency "
+    "FROM product.sku_price p JOIN product.sku s ON s.tenant_id = p.tenant_id AND s.id = p.sku_id "
+    "WHERE p.tenant_id = $1 AND p.sku_id = ANY($2::uuid[]) "
+    "ORDER BY p.sku_id, p.channel, p.store_id"
 )
 
 _category_columns = (category.c.id, category.c.parent_id, category.c.name, category.c.position)
@@ -194,15 +186,15 @@ async def prices_by_skus(
     """Every override of the SKUs (a handful each: channels × stores that differ)."""
     if not sku_ids:
         return []
-    rows = await session.execute(_PRICES_BY_SKUS, {"tenant_id": tenant_id, "ids": list(sku_ids)})
+    rows = await prepared.fetch(session, _PRICES_BY_SKUS, tenant_id, list(sku_ids))
     return [
         SkuPriceInfo(
-            sku_id=row.sku_id,
-            channel=row.channel or None,
-            store_id=None if row.store_id == ANY_STORE else row.store_id,
-            price=Money(row.price_amount, row.currency),
+            sku_id=sku_id,
+            channel=channel or None,
+            store_id=None if store_id == ANY_STORE else store_id,
+            price=Money(price_amount, currency),
         )
-        for row in rows.all()
+        for sku_id, channel, store_id, price_amount, currency in rows
     ]
 
 

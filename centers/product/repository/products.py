@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from centers.product.dto import Pairs, ProductInfo, SkuInfo
 from centers.product.models import ChannelListing, Product, Sku
+from kernel import prepared
 from kernel.db import table_of
 from kernel.errors import UserInputError
 from kernel.graphql.pagination import PageRequest
@@ -55,30 +56,51 @@ _PRODUCTS_BY_IDS = sa.select(*_product_columns).where(
 )
 
 
+# Read on every menu page: sent straight on the request's connection (kernel.prepared).
+_PRODUCT_COLUMNS = "id, name, description, category_id, attributes, images, external_code"
+_SKU_COLUMNS = "id, product_id, code, name, price_amount, currency, specs"
+_LIST_PRODUCTS = prepared.Statement(
+    f"SELECT {_PRODUCT_COLUMNS} FROM product.product "  # noqa: S608 -- constant columns
+    "WHERE tenant_id = $1 ORDER BY id LIMIT $2"
+)
+_LIST_PRODUCTS_AFTER = prepared.Statement(
+    f"SELECT {_PRODUCT_COLUMNS} FROM product.product "  # noqa: S608 -- constant columns
+    "WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+)
+_SKUS_BY_PRODUCTS = prepared.Statement(
+    f"SELECT {_SKU_COLUMNS} FROM product.sku "  # noqa: S608 -- constant columns
+    "WHERE tenant_id = $1 AND product_id = ANY($2::uuid[]) ORDER BY product_id, code"
+)
+
+
 def _pairs(value: Any) -> Pairs:
     return tuple((str(k), str(v)) for k, v in (value or {}).items())
 
 
 def _product(row: Any) -> ProductInfo:
+    """From a row of ``_product_columns`` (SQLAlchemy's or asyncpg's: by position)."""
+    id_, name, description, category_id, attributes, images, external_code = row[:7]
     return ProductInfo(
-        id=row.id,
-        name=row.name,
-        description=row.description,
-        category_id=row.category_id,
-        attributes=_pairs(row.attributes),
-        images=tuple(str(i) for i in row.images or ()),
-        external_code=row.external_code,
+        id=id_,
+        name=name,
+        description=description,
+        category_id=category_id,
+        attributes=_pairs(attributes),
+        images=tuple(str(i) for i in images or ()),
+        external_code=external_code,
     )
 
 
 def _sku(row: Any) -> SkuInfo:
+    """From a row of ``_sku_columns`` (SQLAlchemy's or asyncpg's: by position)."""
+    id_, product_id, code, name, price_amount, currency, specs = row[:7]
     return SkuInfo(
-        id=row.id,
-        product_id=row.product_id,
-        code=row.code,
-        name=row.name,
-        price=Money(row.price_amount, row.currency),
-        specs=_pairs(row.specs),
+        id=id_,
+        product_id=product_id,
+        code=code,
+        name=name,
+        price=Money(price_amount, currency),
+        specs=_pairs(specs),
     )
 
 
@@ -214,12 +236,13 @@ async def products_by_ids(
 async def list_products(
     session: AsyncSession, tenant_id: uuid.UUID, page: PageRequest
 ) -> list[ProductInfo]:
-    query = sa.select(*_product_columns).where(product.c.tenant_id == tenant_id)
     after = page.after_id()
-    if after is not None:
-        query = query.where(product.c.id > after)
-    rows = await session.execute(query.order_by(product.c.id).limit(page.limit))
-    return [_product(row) for row in rows.all()]
+    rows = (
+        await prepared.fetch(session, _LIST_PRODUCTS, tenant_id, page.limit)
+        if after is None
+        else await prepared.fetch(session, _LIST_PRODUCTS_AFTER, tenant_id, after, page.limit)
+    )
+    return [_product(row) for row in rows]
 
 
 async def skus_by_ids(
@@ -247,12 +270,8 @@ async def skus_by_products(
 ) -> list[SkuInfo]:
     if not product_ids:
         return []
-    rows = await session.execute(
-        sa.select(*_sku_columns)
-        .where(sku.c.tenant_id == tenant_id, sku.c.product_id.in_(product_ids))
-        .order_by(sku.c.product_id, sku.c.code)
-    )
-    return [_sku(row) for row in rows.all()]
+    rows = await prepared.fetch(session, _SKUS_BY_PRODUCTS, tenant_id, list(product_ids))
+    return [_sku(row) for row in rows]
 
 
 async def sku_by_code(session: AsyncSession, tenant_id: uuid.UUID, code: str) -> SkuInfo | None:

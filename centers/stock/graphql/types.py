@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import strawberry
+from graphql import GraphQLResolveInfo
 from strawberry import Info
 
 from centers.stock import loaders, policy
@@ -20,8 +23,19 @@ from centers.stock.dto import (
 from kernel.authz.stores import covers
 from kernel.context import RequestContext
 from kernel.graphql.ids import try_parse_id
+from kernel.graphql.prefetch import (
+    MISSING,
+    MaybeAwaitable,
+    Missing,
+    field_type,
+    loaded,
+    peek,
+    prefetch,
+    prime,
+)
 
 Ctx = Info[RequestContext, None]
+RawInfo = GraphQLResolveInfo[RequestContext]
 
 strawberry.enum(
     DeductionStrategy,
@@ -29,6 +43,74 @@ strawberry.enum(
     "the reservation TTL) or AT_PAYMENT (付款减库存, re-checked at payment).",
 )
 strawberry.enum(LocationKind, description="A store, or a warehouse (仓库).")
+
+
+def _level_loaded(
+    context: RequestContext, store_id: uuid.UUID, sku_id: uuid.UUID
+) -> LevelInfo | Missing | None:
+    """``level_at`` from what the request's loaders already hold, else ``MISSING``."""
+    found = peek(loaders.levels(context), (store_id, sku_id))
+    if found is not None:
+        return found
+    location = peek(loaders.known_locations(context), store_id)
+    if location is not True:
+        return None if location is False else MISSING
+    sku = peek(loaders.known_skus(context), sku_id)
+    if sku is not True:
+        return None if sku is False else MISSING
+    return LevelInfo(store_id, sku_id, 0, 0, None)
+
+
+async def _stock_level(found: Awaitable[LevelInfo | None]) -> StockLevel | None:
+    level = await found
+    return StockLevel.of(level) if level else None
+
+
+# Prefetches (kernel.graphql.prefetch): a page's root loads a whole level at once, as
+# ``level_at`` would for each SKU (levels, then the existence checks for pairs without
+# a row), so the fields answer at once.
+
+
+async def _prefetch_stock(
+    info: RawInfo, skus: Sequence[Sku], arguments: Mapping[str, Any]
+) -> list[Any]:
+    context = info.context
+    store = try_parse_id(str(arguments.get("storeId")))
+    # Only where the caller reads stock: the field refuses the others without loading.
+    if store is None or not context.allows_at(policy.READ_STOCK, store):
+        return []
+    keys = [(store, sku_id) for sku_id in (try_parse_id(s.id) for s in skus) if sku_id]
+    levels = loaders.levels(context)
+    await prime(levels, keys)
+    unstocked = [sku_id for key in keys if peek(levels, key) is None for sku_id in key[1:]]
+    if unstocked:
+        await prime(loaders.known_locations(context), [store])
+        if peek(loaders.known_locations(context), store) is True:
+            await prime(loaders.known_skus(context), unstocked)
+    return []  # a level's location is prefetched from levels reached by stockLevels only
+
+
+async def _prefetch_stock_levels(
+    info: RawInfo, skus: Sequence[Sku], _arguments: Mapping[str, Any]
+) -> list[StockLevel]:
+    context = info.context
+    ids = [sku_id for sku_id in (try_parse_id(s.id) for s in skus) if sku_id]
+    await prime(loaders.levels_of_sku(context), ids)
+    scope = context.stores(policy.READ_STOCK)
+    return [
+        StockLevel.of(x)
+        for sku_id in ids
+        if not isinstance(found := peek(loaders.levels_of_sku(context), sku_id), Missing)
+        for x in found
+        if covers(scope, x.store_id)
+    ]
+
+
+async def _prefetch_locations(
+    info: RawInfo, levels: Sequence[StockLevel], _arguments: Mapping[str, Any]
+) -> list[Any]:
+    await prime(loaders.locations(info.context), [x.store_id for x in levels])
+    return []
 
 
 @strawberry.federation.type(keys=["id"])
@@ -41,25 +123,40 @@ class Sku:
     id: strawberry.ID
 
     @strawberry.field(
+        graphql_type=field_type("StockLevel | None", globals()),
         description="Stock of this SKU at one store or warehouse (zero if never stocked; "
-        "null for an id that is not one of the brand's SKUs, stores or warehouses)."
+        "null for an id that is not one of the brand's SKUs, stores or warehouses).",
+        metadata=prefetch(_prefetch_stock),
     )
-    async def stock(self, info: Ctx, store_id: strawberry.ID) -> StockLevel | None:
+    def stock(self, info: Ctx, store_id: strawberry.ID) -> MaybeAwaitable[StockLevel | None]:
         sku_id, store = try_parse_id(self.id), try_parse_id(store_id)
         if sku_id is None or store is None:
             return None
         # Reached through a level (``StockLevel.sku``) this field skips the entity
         # permission, so a role held at a store gets here: its stores' stock only.
         info.context.authorize_at(policy.READ_STOCK, store)
-        found = await level_at(info.context, store, sku_id)
+        found = _level_loaded(info.context, store, sku_id)
+        if isinstance(found, Missing):
+            return _stock_level(level_at(info.context, store, sku_id))
         return StockLevel.of(found) if found else None
 
-    @strawberry.field(description="Stock of this SKU at every location that holds it.")
-    async def stock_levels(self, info: Ctx) -> list[StockLevel]:
+    @strawberry.field(
+        graphql_type=field_type("list[StockLevel]", globals()),
+        description="Stock of this SKU at every location that holds it.",
+        metadata=prefetch(_prefetch_stock_levels),
+    )
+    def stock_levels(self, info: Ctx) -> MaybeAwaitable[list[StockLevel]]:
         sku_id = try_parse_id(self.id)
-        found = await loaders.levels_of_sku(info.context).load(sku_id) if sku_id else []
+        if sku_id is None:
+            return []
         scope = info.context.stores(policy.READ_STOCK)
-        return [StockLevel.of(level) for level in found if covers(scope, level.store_id)]
+        return loaded(
+            self,
+            "stock_levels",
+            loaders.levels_of_sku(info.context),
+            sku_id,
+            lambda found: [StockLevel.of(x) for x in found if covers(scope, x.store_id)],
+        )
 
 
 async def level_at(
@@ -149,10 +246,19 @@ class StockLevel:
     def location_id(self) -> strawberry.ID:
         return strawberry.ID(str(self.store_id))
 
-    @strawberry.field(description="The location's dispatch data, if it is registered.")
-    async def location(self, info: Ctx) -> StockLocation | None:
-        found = await loaders.locations(info.context).load(self.store_id)
-        return StockLocation.of(found) if found else None
+    @strawberry.field(
+        graphql_type=field_type("StockLocation | None", globals()),
+        description="The location's dispatch data, if it is registered.",
+        metadata=prefetch(_prefetch_locations),
+    )
+    def location(self, info: Ctx) -> MaybeAwaitable[StockLocation | None]:
+        return loaded(
+            self,
+            "location",
+            loaders.locations(info.context),
+            self.store_id,
+            lambda found: StockLocation.of(found) if found else None,
+        )
 
     @strawberry.field
     def sku(self) -> Sku:

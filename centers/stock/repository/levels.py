@@ -391,13 +391,17 @@ async def levels_by_keys(
     """Levels for (location_id, sku_id) pairs."""
     if not keys:
         return []
-    rows = await session.execute(
-        sa.select(*_level_columns).where(
-            level.c.tenant_id == tenant_id,
-            sa.tuple_(level.c.store_id, level.c.sku_id).in_(list(keys)),
-        )
-    )
-    return [LevelInfo(*row) for row in rows.all()]
+    stores, skus = zip(*keys, strict=True)
+    rows = await prepared.fetch(session, _LEVELS_BY_KEYS, tenant_id, list(stores), list(skus))
+    return [LevelInfo(*row) for row in rows]
+
+
+# Read on every menu page (each SKU's stock at the store): straight on the connection.
+_LEVELS_BY_KEYS = prepared.Statement(
+    "SELECT store_id, sku_id, on_hand, reserved, low_threshold FROM stock.level "
+    "WHERE tenant_id = $1 AND (store_id, sku_id) IN "
+    "(SELECT * FROM unnest($2::uuid[], $3::uuid[]))"
+)
 
 
 # Read on every placement (the split rule): built once, one prepared statement whatever

@@ -46,6 +46,7 @@ from strawberry.types.base import get_object_definition
 from kernel.authz.permissions import Permission
 from kernel.context import RequestContext
 from kernel.graphql.prefetch import MISSING, PREFETCH_KEY, Prefetch, peek, prefetch_of, prime
+from kernel.graphql.resolvers import ATTRIBUTE, OWNER, lean_resolvers
 from kernel.graphql.subgraph import (
     FEDERATION_ROOT_FIELDS,
     Subgraph,
@@ -173,6 +174,11 @@ def _entity_field_resolver(resolve: Callable[..., Any], owner: _EntityOwner) -> 
             return None
         return resolve(entity, info, **kwargs)
 
+    attribute = getattr(resolve, ATTRIBUTE, None)
+    if attribute is not None:
+        # A plain attribute of S's own objects (kernel.graphql.execution reads it directly).
+        setattr(resolver, ATTRIBUTE, attribute)
+        setattr(resolver, OWNER, owner.cls)
     return resolver
 
 
@@ -341,6 +347,7 @@ class _Merger:
 def compose(subgraphs: Sequence[Subgraph]) -> GraphQLSchema:
     """The single-process API schema over ``subgraphs`` (guards applied to each)."""
     for subgraph in subgraphs:
+        lean_resolvers(subgraph.schema)
         guard_root_fields(
             subgraph.graphql_schema, subgraph.entity_permissions, subgraph.store_narrowed_entities
         )
@@ -360,6 +367,8 @@ def compose(subgraphs: Sequence[Subgraph]) -> GraphQLSchema:
 
 def subgraph_schemas(subgraphs: Sequence[Subgraph]) -> Mapping[str, GraphQLSchema]:
     """Each subgraph as served on its own endpoint (guards applied)."""
+    for subgraph in subgraphs:
+        lean_resolvers(subgraph.schema)
     return {
         s.name: guard_root_fields(s.graphql_schema, s.entity_permissions, s.store_narrowed_entities)
         for s in subgraphs

@@ -52,7 +52,11 @@ class PageRequest:
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
-    raw = json.dumps([str(v) for v in values], separators=(",", ":"))
+    if all(isinstance(v, uuid.UUID) for v in values):
+        # What json.dumps writes for UUIDs (hex and dashes need no escaping), quicker.
+        raw = '["' + '","'.join(map(str, values)) + '"]'
+    else:
+        raw = json.dumps([str(v) for v in values], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 

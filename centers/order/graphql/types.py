@@ -167,9 +167,16 @@ def _money(value: MoneyValue | None, currency: str) -> Money:
     return Money.of(value if value is not None else MoneyValue(0, currency))
 
 
+def _line_id(root: OrderLine) -> strawberry.ID:
+    # Derived (a hash) only when asked: most pages never select it.
+    return strawberry.ID(str(order_line_id(root.order_id, root.line_no)))
+
+
 @strawberry.type(description="A line of an order with the SKU as it was sold (snapshot).")
 class OrderLine:
-    id: strawberry.ID = strawberry.field(description="Stable id of the line (refunds name it).")
+    id: strawberry.ID = strawberry.field(
+        resolver=_line_id, description="Stable id of the line (refunds name it)."
+    )
     line_no: int
     sub_order_no: int = strawberry.field(description="The sub-order the line belongs to.")
     order_id: strawberry.Private[uuid.UUID]
@@ -187,7 +194,6 @@ class OrderLine:
     def of(cls, order_id: uuid.UUID, value: OrderLineInfo) -> OrderLine:
         currency = value.amount.currency
         return cls(
-            id=strawberry.ID(str(order_line_id(order_id, value.line_no))),
             line_no=value.line_no,
             sub_order_no=value.sub_no,
             order_id=order_id,

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -81,7 +80,6 @@ _order_columns = (
     trade_order.c.member_id,
     trade_order.c.member_subject,
 )
-_ORDER_COLUMNS_SQL = ", ".join(c.name for c in _order_columns)
 _line_columns = (
     order_line.c.order_id,
     order_line.c.line_no,
@@ -701,47 +699,26 @@ async def list_orders(
     session: AsyncSession, tenant_id: uuid.UUID, page: PageRequest, where: OrderFilter
 ) -> list[OrderInfo]:
     """Newest first (ids are time-ordered UUIDv7)."""
-    args: list[Any] = [tenant_id]
-
-    def arg(value: Any, cast: str) -> str:
-        args.append(value)
-        return f"${len(args)}::{cast}"
-
-    conditions = ["tenant_id = $1"]
-    for who in (where.buyer, where.reach):
-        if isinstance(who, str):
-            conditions.append(f"buyer_subject = {arg(who, 'text')}")
-        elif who is not None and isinstance(who.stores, frozenset):
-            parts = []
-            if who.stores:
-                parts.append(f"store_id = ANY({arg(sorted(who.stores), 'uuid[]')})")
-            if who.buyer is not None:
-                parts.append(f"buyer_subject = {arg(who.buyer, 'text')}")
-            conditions.append(f"({' OR '.join(parts)})" if parts else "false")
+    query = sa.select(*_order_columns).where(
+        *_scoped(tenant_id, where.buyer), *_reach_conditions(where.reach)
+    )
     if where.store_id is not None:
-        conditions.append(f"store_id = {arg(where.store_id, 'uuid')}")
+        query = query.where(trade_order.c.store_id == where.store_id)
     if where.statuses:
-        conditions.append(f"status = ANY({arg(list(where.statuses), 'text[]')})")
+        query = query.where(trade_order.c.status.in_(where.statuses))
     if where.order_type is not None:
-        conditions.append(f"order_type = {arg(where.order_type, 'text')}")
+        query = query.where(trade_order.c.order_type == where.order_type)
     if where.channel is not None:
-        conditions.append(f"channel = {arg(where.channel, 'text')}")
+        query = query.where(trade_order.c.channel == where.channel)
     if where.placed_from is not None:
-        conditions.append(f"placed_at >= {arg(where.placed_from, 'timestamptz')}")
+        query = query.where(trade_order.c.placed_at >= where.placed_from)
     if where.placed_before is not None:
-        conditions.append(f"placed_at < {arg(where.placed_before, 'timestamptz')}")
+        query = query.where(trade_order.c.placed_at < where.placed_before)
     after = page.after_id()
     if after is not None:
-        conditions.append(f"id < {arg(after, 'uuid')}")
-    limit = arg(page.limit, "int")
-    # The text depends only on which filters are present (a few shapes, each prepared
-    # once per connection); every value is a parameter.
-    statement = prepared.Statement(
-        f'SELECT {_ORDER_COLUMNS_SQL} FROM "order".trade_order '  # noqa: S608 -- $n values
-        f"WHERE {' AND '.join(conditions)} ORDER BY id DESC LIMIT {limit}"
-    )
-    rows = await prepared.fetch(session, statement, *args)
-    return [_order(SimpleNamespace(**dict(row.items()))) for row in rows]
+        query = query.where(trade_order.c.id < after)
+    rows = await session.execute(query.order_by(trade_order.c.id.desc()).limit(page.limit))
+    return [_order(row) for row in rows.all()]
 
 
 # The lines of a page of orders, read on every orders page: straight on the connection.

@@ -168,7 +168,16 @@ def _serve(
             # every series once, summed (kernel.metrics; docs/operations.md#metrics).
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="zhongtai-metrics-")
         # Worker processes import the app by name and build it from the environment.
-        uvicorn.run(composition.asgi_factory, factory=True, workers=workers, **options)  # type: ignore[arg-type]
+        # Building it (the nine subgraphs' schemas) takes seconds of CPU: a replacement
+        # worker (SIGHUP, or one that died) gets three minutes to be ready, where uvicorn's
+        # default 5 s would abort a rolling restart on a busy machine.
+        uvicorn.run(
+            composition.asgi_factory,
+            factory=True,
+            workers=workers,
+            timeout_worker_healthcheck=180,
+            **options,  # type: ignore[arg-type]
+        )
     else:
         uvicorn.run(create_app(composition.served_api(), settings), **options)  # type: ignore[arg-type]
 

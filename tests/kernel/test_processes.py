@@ -461,3 +461,105 @@ def test_serve_with_two_workers_reports_each_metric_once(fleet: Fleet, tmp_path:
     finally:
         codes = _stop([("metrics", server)])
     _assert_stopped_cleanly("api", codes["metrics"], tmp_path / "metrics.log")
+
+
+def _children(pid: int) -> set[int]:
+    """The uvicorn worker processes of supervisor ``pid`` (not multiprocessing's
+    resource tracker, which the supervisor starts too)."""
+    workers = set()
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except FileNotFoundError:
+            continue  # gone meanwhile
+        if b"spawn_main" in command:
+            workers.add(int(child))
+    return workers
+
+
+async def test_rolling_restarts_lose_no_request_of_a_retrying_client(
+    fleet: Fleet, brand: Brand, tmp_path: Path
+) -> None:
+    """SIGHUP replaces each worker after its successor is ready; a worker that dies is
+    replaced. A client that retries transport errors and UNAVAILABLE with the same
+    idempotency key sees no failure, and no order is placed twice."""
+    port = _free_port()
+    env = {**_environment(fleet.url), "ZHONGTAI_DB_POOL_TOTAL": "8"}
+    args = ["serve", "--port", str(port), "--workers", "2", "--no-background"]
+    server = _start(tmp_path, "rolling", args, env)
+    token = await brand.tenant.token("cashier")
+    shop = await open_shop(brand.tenant, stock=1_000_000)
+    base = f"http://127.0.0.1:{port}"
+    placed: dict[str, str] = {}
+    failures: list[str] = []
+    stop = asyncio.Event()
+
+    async def customer(number: int, client: httpx.AsyncClient) -> None:
+        sequence = 0
+        while not stop.is_set():
+            sequence += 1
+            variables = place_input(shop, [1], key=f"rolling-{number}-{sequence}")
+            for _attempt in range(50):
+                try:
+                    response = await client.post(
+                        f"{base}/graphql",
+                        json={"query": PLACE, "variables": variables},
+                        headers={"authorization": f"Bearer {token}"},
+                    )
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+                    continue
+                body = response.json()
+                codes = {e["extensions"]["code"] for e in body.get("errors", [])}
+                if response.status_code == 503 or "UNAVAILABLE" in codes:
+                    await asyncio.sleep(0.1)
+                    continue
+                payload = (body.get("data") or {}).get("placeOrder")
+                if payload is None or payload["userErrors"]:
+                    failures.append(json.dumps(body))
+                else:
+                    placed[variables["input"]["idempotencyKey"]] = payload["order"]["id"]
+                await asyncio.sleep(0.05)
+                break
+            else:
+                failures.append(f"gave up on {variables['input']['idempotencyKey']}")
+
+    try:
+        await asyncio.to_thread(_wait_ready, port, server)
+        first = _children(server.pid)
+        async with httpx.AsyncClient(timeout=30) as client:
+            customers = [asyncio.create_task(customer(n, client)) for n in range(4)]
+            await asyncio.sleep(2)
+            server.send_signal(signal.SIGHUP)  # replace both workers, one at a time
+
+            async def replaced() -> bool:
+                return not (_children(server.pid) & first)
+
+            await _eventually(replaced, within=420)
+            victim = min(_children(server.pid))
+            os.kill(victim, signal.SIGKILL)  # a worker dies: the supervisor replaces it
+
+            async def respawned() -> bool:
+                children = _children(server.pid)
+                return victim not in children and len(children) >= 2
+
+            await _eventually(respawned, within=420)
+            await asyncio.to_thread(_wait_ready, port, server)
+            await asyncio.sleep(2)
+            stop.set()
+            await asyncio.gather(*customers)
+    finally:
+        stop.set()
+        codes = _stop([("rolling", server)])
+    _assert_stopped_cleanly("api", codes["rolling"], tmp_path / "rolling.log")
+    assert failures == []
+    assert len(placed) >= 8
+    # Exactly one order per idempotency key, however often a request was retried.
+    orders = await _scalars(
+        brand.db,
+        brand.tenant.id,
+        "SELECT count(*) FROM kernel.idempotency_key WHERE key LIKE 'rolling-%'",
+    )
+    trade_orders = await _scalars(brand.db, brand.tenant.id, 'SELECT id FROM "order".trade_order')
+    assert orders == [len(placed)]
+    assert {str(order) for order in trade_orders} == set(placed.values())

@@ -40,7 +40,7 @@ class Tenant:
         context = info.context
         if tenant_id != context.tenant_id:
             return None  # a caller only ever sees its own tenant
-        found = await repository.tenant_by_id(context.session, tenant_id)
+        found = await loaders.own_tenant(context).load(tenant_id)
         return cls.of(found) if found else None
 
 

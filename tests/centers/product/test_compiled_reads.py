@@ -63,11 +63,12 @@ def catalog(draw: st.DrawFn) -> dict[str, Any]:
         for n in range(draw(st.integers(0, 3)))
     ]
     products = []
-    for _ in range(draw(st.integers(0, 8))):
+    # Codes are unique per tenant: each carries its product's (and SKU's) index.
+    for p in range(draw(st.integers(0, 8))):
         skus = [
             {
                 "id": draw(st.uuids()),
-                "code": f"{draw(TEXT)}-{n}",
+                "code": f"{draw(TEXT)}-{p}-{n}",
                 "name": draw(TEXT),
                 "price": draw(st.integers(0, 100_000)),
                 "specs": draw(st.dictionaries(TEXT, TEXT, max_size=3)),
@@ -97,7 +98,7 @@ def catalog(draw: st.DrawFn) -> dict[str, Any]:
                 "description": draw(TEXT),
                 "attributes": draw(st.dictionaries(TEXT, TEXT, max_size=3)),
                 "images": draw(st.lists(TEXT, max_size=2)),
-                "external_code": draw(st.none() | TEXT),
+                "external_code": draw(st.none() | TEXT.map(lambda text, p=p: f"{text}-{p}")),
                 "category": draw(st.none() | st.integers(0, 2)),
                 "currency": draw(st.sampled_from(["CNY", "USD"])),
                 "skus": skus,
